@@ -1,0 +1,1 @@
+/* codepage: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* escpos: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* qr: placeholder until implemented. */
