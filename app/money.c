@@ -1,0 +1,1 @@
+/* money: placeholder until implemented. */

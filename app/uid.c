@@ -1,0 +1,1 @@
+/* uid: placeholder until implemented. */

@@ -1,0 +1,28 @@
+/*
+ * uid: NFC card UIDs as typed by people and tools ("04A1B2C3D4E5F6", "04:a1:b2:...").
+ *
+ * ISO/IEC 14443-3 type A UIDs are 4, 7 or 10 bytes. A UID must never be logged or stored in
+ * clear: use uid_redact() for messages and the pseudonym module for storage.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UID_MAX 10
+
+struct uid {
+	uint8_t bytes[UID_MAX];
+	size_t len;
+};
+
+/*
+ * Parse hex digits (either case), optionally with ':' or '-' between every byte pair, into 4, 7
+ * or 10 bytes. Returns 0, or -EINVAL with *ret_why set (ret_why may be NULL): empty, not hex,
+ * odd number of digits, wrong length (with the sizes allowed), separators misplaced.
+ */
+__attribute__((warn_unused_result)) int uid_parse(const char *text, struct uid *ret_uid,
+						  const char **ret_why);
+
+/* A redacted form safe for logs: the first byte and the length, e.g. "04…(7 B)". */
+void uid_redact(const struct uid *uid, char *buf, size_t size);

@@ -1,0 +1,1 @@
+/* wartime: placeholder until implemented. */
