@@ -1,0 +1,454 @@
+/*
+ * ledger: SQLite storage of events and member state. Schema changes are migrations run in
+ * order, each in its own transaction, tracked by PRAGMA user_version.
+ */
+#include "ledger.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "random.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct ledger {
+	sqlite3 *db;
+	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
+};
+
+/* migrations[i] takes the schema from version i to i + 1. */
+static const char *const migrations[] = {
+	/* 0 -> 1: events, members, meta */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL"
+	") STRICT;"
+	"CREATE TABLE members ("
+	"  member_id INTEGER PRIMARY KEY,"
+	"  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
+	"  card_code TEXT NOT NULL UNIQUE,"
+	"  balance_pts INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL,"
+	"  last_visit_us INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+	"  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
+	"  terminal_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
+	"  member_id INTEGER REFERENCES members (member_id),"
+	"  points INTEGER NOT NULL,"
+	"  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
+	"  receipt_no TEXT NOT NULL,"
+	"  time_us INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX events_by_receipt ON events (receipt_no);"
+	"CREATE INDEX events_by_member ON events (member_id, seq);"
+	"CREATE TRIGGER events_immutable BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;"
+	"CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
+};
+
+#define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(MIGRATIONS == LEDGER_SCHEMA_VERSION, "one migration per schema version");
+
+const char *ledger_errmsg(struct ledger *ledger)
+{
+	return ledger && ledger->db ? sqlite3_errmsg(ledger->db) : "no ledger";
+}
+
+static int sql_fail(struct ledger *l, const char *what)
+{
+	log_debug("ledger: %s: %s", what, sqlite3_errmsg(l->db));
+	return -EIO;
+}
+
+static int exec(struct ledger *l, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(l->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_debug("ledger: %s: %s", sql, err ? err : "?");
+		sqlite3_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int query_int(struct ledger *l, const char *sql, int64_t *ret_value)
+{
+	sqlite3_stmt *st;
+	int r = -EIO;
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(l, sql);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret_value = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else {
+		r = sql_fail(l, sql);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+bool ledger_terminal_id_valid(const char *terminal_id)
+{
+	size_t n = terminal_id ? strlen(terminal_id) : 0;
+	if (n == 0 || n > LEDGER_TERMINAL_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = terminal_id[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
+}
+
+static int migrate(struct ledger *l)
+{
+	int64_t version;
+	int r = query_int(l, "PRAGMA user_version", &version);
+	if (r < 0)
+		return r;
+	if (version > LEDGER_SCHEMA_VERSION) {
+		log_debug("ledger: schema version %lld, this code knows up to %d", (long long) version,
+			  LEDGER_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	for (int64_t v = version; v < LEDGER_SCHEMA_VERSION; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %lld", (long long) v + 1);
+		if ((r = exec(l, "BEGIN IMMEDIATE")) < 0)
+			return r;
+		if ((r = exec(l, migrations[v])) < 0 || (r = exec(l, pragma)) < 0) {
+			(void) exec(l, "ROLLBACK");
+			return r;
+		}
+		if ((r = exec(l, "COMMIT")) < 0)
+			return r;
+		log_debug("ledger: migrated schema to version %lld", (long long) v + 1);
+	}
+	return 0;
+}
+
+/* Bind the ledger to terminal_id on first use; refuse another terminal's ledger. */
+static int bind_terminal(struct ledger *l)
+{
+	sqlite3_stmt *st;
+	int r = 0;
+	if (sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE key = 'terminal_id'", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sql_fail(l, "read terminal id");
+	int s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		const char *owner = (const char *) sqlite3_column_text(st, 0);
+		if (!owner || strcmp(owner, l->terminal_id) != 0) {
+			log_debug("ledger: belongs to terminal '%s'", owner ? owner : "?");
+			r = -EEXIST;
+		}
+	} else if (s != SQLITE_DONE) {
+		r = sql_fail(l, "read terminal id");
+	}
+	sqlite3_finalize(st);
+	if (r < 0 || s == SQLITE_ROW)
+		return r;
+	if (sqlite3_prepare_v2(l->db, "INSERT INTO meta (key, value) VALUES ('terminal_id', ?1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(l, "store terminal id");
+	sqlite3_bind_text(st, 1, l->terminal_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = sql_fail(l, "store terminal id");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_ledger)
+{
+	if (!path || !ledger_terminal_id_valid(terminal_id))
+		return -EINVAL;
+	struct ledger *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	memcpy(l->terminal_id, terminal_id, strlen(terminal_id) + 1);
+	int r = -EIO;
+	if (sqlite3_open_v2(path, &l->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
+		(void) sql_fail(l, path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(l->db, 1);
+	/* journal_mode answers with a row; query_int reads it (the text "wal" is not a number). */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    strcmp((const char *) sqlite3_column_text(st, 0), "wal") != 0) {
+		sqlite3_finalize(st);
+		(void) sql_fail(l, "journal_mode = WAL");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	if ((r = exec(l, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")) < 0)
+		goto fail;
+	if ((r = migrate(l)) < 0 || (r = bind_terminal(l)) < 0)
+		goto fail;
+	*ret_ledger = l;
+	return 0;
+fail:
+	sqlite3_close(l->db);
+	free(l);
+	return r;
+}
+
+void ledger_close(struct ledger *ledger)
+{
+	if (!ledger)
+		return;
+	sqlite3_close(ledger->db);
+	free(ledger);
+}
+
+static int make_card_code(char code[LEDGER_CARD_CODE_LEN + 1])
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford */
+	uint8_t rnd[LEDGER_CARD_CODE_LEN];
+	int r = hal_random_bytes(rnd, sizeof(rnd));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < LEDGER_CARD_CODE_LEN; i++)
+		code[i] = alphabet[rnd[i] & 31];
+	code[LEDGER_CARD_CODE_LEN] = '\0';
+	return 0;
+}
+
+static int insert_event(struct ledger *l, int64_t seq, const char *kind, int64_t member_id,
+			int64_t points, int64_t amount_gr, const char *receipt_no, int64_t time_us)
+{
+	uint8_t event_id[LEDGER_EVENT_ID_LEN];
+	int r = hal_random_bytes(event_id, sizeof(event_id));
+	if (r < 0)
+		return r;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db,
+			       "INSERT INTO events (seq, event_id, terminal_id, kind, member_id,"
+			       " points, amount_gr, receipt_no, time_us)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(l, "prepare event insert");
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_blob(st, 2, event_id, sizeof(event_id), SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, l->terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, member_id);
+	sqlite3_bind_int64(st, 6, points);
+	sqlite3_bind_int64(st, 7, amount_gr);
+	sqlite3_bind_text(st, 8, receipt_no, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, time_us);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(l, "insert event");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Find or create the member for a pseudonym; *ret_new says whether it was created. */
+static int member_for_sale(struct ledger *l, const struct ledger_sale *sale, int64_t *ret_id,
+			   bool *ret_new)
+{
+	struct ledger_member m;
+	int r = ledger_member_by_pseudonym(l, sale->pseudonym, &m);
+	if (r == 0) {
+		*ret_id = m.member_id;
+		*ret_new = false;
+		return 0;
+	}
+	if (r != -ENOENT)
+		return r;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		char code[LEDGER_CARD_CODE_LEN + 1];
+		if ((r = make_card_code(code)) < 0)
+			return r;
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(l->db,
+				       "INSERT INTO members (pseudonym, card_code, created_us,"
+				       " last_visit_us) VALUES (?1, ?2, ?3, ?3)",
+				       -1, &st, NULL) != SQLITE_OK)
+			return sql_fail(l, "prepare member insert");
+		sqlite3_bind_blob(st, 1, sale->pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, sale->time_us);
+		int s = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (s == SQLITE_DONE) {
+			*ret_id = sqlite3_last_insert_rowid(l->db);
+			*ret_new = true;
+			return 0;
+		}
+		if (s != SQLITE_CONSTRAINT_UNIQUE)
+			return sql_fail(l, "insert member");
+		/* a card code collision: draw another */
+	}
+	return -EIO;
+}
+
+int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
+		       struct ledger_receipt *ret_receipt)
+{
+	if (!ledger || !sale || sale->amount_gr <= 0 || sale->earn_pts < 0)
+		return -EINVAL;
+	struct ledger *l = ledger;
+	int r = exec(l, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	int64_t last_seq, member_id;
+	bool is_new;
+	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1];
+	if ((r = query_int(l, "SELECT COALESCE(MAX(seq), 0) FROM events", &last_seq)) < 0)
+		goto rollback;
+	if ((r = member_for_sale(l, sale, &member_id, &is_new)) < 0)
+		goto rollback;
+	int64_t seq = last_seq + 1;
+	snprintf(receipt_no, sizeof(receipt_no), "%s-%06lld", l->terminal_id, (long long) seq);
+	if (is_new) {
+		r = insert_event(l, seq++, "enrol", member_id, 0, 0, receipt_no, sale->time_us);
+		if (r < 0)
+			goto rollback;
+	}
+	r = insert_event(l, seq, "earn", member_id, sale->earn_pts, sale->amount_gr, receipt_no,
+			 sale->time_us);
+	if (r < 0)
+		goto rollback;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db,
+			       "UPDATE members SET balance_pts = balance_pts + ?1,"
+			       " last_visit_us = MAX(last_visit_us, ?2) WHERE member_id = ?3",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = sql_fail(l, "prepare balance update");
+		goto rollback;
+	}
+	sqlite3_bind_int64(st, 1, sale->earn_pts);
+	sqlite3_bind_int64(st, 2, sale->time_us);
+	sqlite3_bind_int64(st, 3, member_id);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(l, "update balance");
+	sqlite3_finalize(st);
+	if (r < 0)
+		goto rollback;
+	if ((r = exec(l, "COMMIT")) < 0)
+		goto rollback;
+	return ledger_get_receipt(l, receipt_no, ret_receipt);
+rollback:
+	(void) exec(l, "ROLLBACK");
+	return r;
+}
+
+int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
+		       struct ledger_receipt *ret_receipt)
+{
+	if (!ledger || !receipt_no || strlen(receipt_no) > LEDGER_RECEIPT_NO_MAX)
+		return -EINVAL;
+	struct ledger *l = ledger;
+	sqlite3_stmt *st;
+	/* The sale's earn event, whether an enrol event came first, and the member's balance
+	 * as the sum of its events up to this sale. */
+	if (sqlite3_prepare_v2(
+		    l->db,
+		    "SELECT e.seq, e.time_us, e.amount_gr, e.points, e.member_id, e.event_id,"
+		    "  m.card_code,"
+		    "  (SELECT COUNT(*) FROM events x WHERE x.receipt_no = e.receipt_no"
+		    "     AND x.kind = 'enrol'),"
+		    "  (SELECT COALESCE(SUM(points), 0) FROM events y"
+		    "     WHERE y.member_id = e.member_id AND y.seq <= e.seq)"
+		    " FROM events e JOIN members m ON m.member_id = e.member_id"
+		    " WHERE e.receipt_no = ?1 AND e.kind = 'earn'",
+		    -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(l, "prepare receipt query");
+	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	int r = 0;
+	if (s == SQLITE_ROW) {
+		struct ledger_receipt rc = {0};
+		memcpy(rc.receipt_no, receipt_no, strlen(receipt_no) + 1);
+		rc.seq = sqlite3_column_int64(st, 0);
+		rc.time_us = sqlite3_column_int64(st, 1);
+		rc.amount_gr = sqlite3_column_int64(st, 2);
+		rc.earned_pts = sqlite3_column_int64(st, 3);
+		rc.member_id = sqlite3_column_int64(st, 4);
+		if (sqlite3_column_bytes(st, 5) == LEDGER_EVENT_ID_LEN)
+			memcpy(rc.event_id, sqlite3_column_blob(st, 5), LEDGER_EVENT_ID_LEN);
+		const char *code = (const char *) sqlite3_column_text(st, 6);
+		snprintf(rc.card_code, sizeof(rc.card_code), "%s", code ? code : "");
+		rc.new_member = sqlite3_column_int64(st, 7) > 0;
+		rc.balance_pts = sqlite3_column_int64(st, 8);
+		*ret_receipt = rc;
+	} else if (s == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = sql_fail(l, "receipt query");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int ledger_last_receipt_no(struct ledger *ledger, char *buf, size_t size)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ledger->db,
+			       "SELECT receipt_no FROM events WHERE kind = 'earn'"
+			       " ORDER BY seq DESC LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ledger, "prepare last receipt");
+	int s = sqlite3_step(st);
+	int r;
+	if (s == SQLITE_ROW) {
+		const char *no = (const char *) sqlite3_column_text(st, 0);
+		r = (size_t) snprintf(buf, size, "%s", no ? no : "") < size ? 0 : -ENOBUFS;
+	} else {
+		r = s == SQLITE_DONE ? -ENOENT : sql_fail(ledger, "last receipt");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int ledger_member_by_pseudonym(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
+			       struct ledger_member *ret_member)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(ledger->db,
+			       "SELECT member_id, balance_pts, created_us, last_visit_us, card_code"
+			       " FROM members WHERE pseudonym = ?1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(ledger, "prepare member query");
+	sqlite3_bind_blob(st, 1, pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
+	int s = sqlite3_step(st);
+	int r = 0;
+	if (s == SQLITE_ROW) {
+		struct ledger_member m = {0};
+		m.member_id = sqlite3_column_int64(st, 0);
+		m.balance_pts = sqlite3_column_int64(st, 1);
+		m.created_us = sqlite3_column_int64(st, 2);
+		m.last_visit_us = sqlite3_column_int64(st, 3);
+		const char *code = (const char *) sqlite3_column_text(st, 4);
+		snprintf(m.card_code, sizeof(m.card_code), "%s", code ? code : "");
+		*ret_member = m;
+	} else {
+		r = s == SQLITE_DONE ? -ENOENT : sql_fail(ledger, "member query");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int ledger_counts(struct ledger *ledger, struct ledger_counts *ret_counts)
+{
+	struct ledger_counts c;
+	int r;
+	if ((r = query_int(ledger, "SELECT COUNT(*) FROM events", &c.events)) < 0 ||
+	    (r = query_int(ledger, "SELECT COUNT(*) FROM members", &c.members)) < 0 ||
+	    (r = query_int(ledger, "SELECT COALESCE(MAX(seq), 0) FROM events", &c.last_seq)) < 0)
+		return r;
+	*ret_counts = c;
+	return 0;
+}

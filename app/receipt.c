@@ -1,0 +1,80 @@
+/* receipt: the thank-you receipt's content and order. Wording lives here, in Polish. */
+#include "receipt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "money.h"
+#include "wartime.h"
+
+int receipt_card_url(const struct receipt_store *store, const char *card_code, char *buf,
+		     size_t size)
+{
+	int n = snprintf(buf, size, "%s%s", store->card_url_base, card_code);
+	return n < 0 || (size_t) n >= size ? -ENOBUFS : 0;
+}
+
+/* The URL without its scheme, as people read and type it. */
+static const char *url_readable(const char *url)
+{
+	const char *p = strstr(url, "://");
+	return p ? p + 3 : url;
+}
+
+int receipt_build(const struct receipt_facts *f, const struct receipt_store *store, int columns,
+		  struct layout *l)
+{
+	char line[LAYOUT_TEXT_MAX], value[64], url[LAYOUT_TEXT_MAX];
+	struct wartime wt;
+	int r = 0;
+
+	layout_init(l, columns);
+	if ((r = receipt_card_url(store, f->card_code, url, sizeof(url))) < 0)
+		return -E2BIG;
+	wartime_from_utc(f->time_us / 1000000, &wt);
+
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		if ((r = (x)) < 0)                                                                 \
+			return r;                                                                  \
+	} while (0)
+
+	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, store->name));
+	if (store->address && *store->address)
+		TRY(layout_text(l, LAYOUT_CENTER, 0, store->address));
+	TRY(layout_rule(l));
+	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "WYDRUK NIEFISKALNY"));
+	TRY(layout_rule(l));
+	if (f->first_visit) {
+		TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "Witamy w naszym klubie!"));
+		TRY(layout_text(l, LAYOUT_CENTER, 0, "Dziękujemy za pierwsze zakupy."));
+	} else {
+		TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "Dziękujemy za zakupy!"));
+		TRY(layout_text(l, LAYOUT_CENTER, 0, "Miło znów Cię widzieć."));
+	}
+	TRY(layout_feed(l, 1));
+	snprintf(value, sizeof(value), "%04d-%02d-%02d %02d:%02d", wt.year, wt.month, wt.day,
+		 wt.hour, wt.minute);
+	TRY(layout_pair(l, 0, "Data:", value));
+	TRY(layout_pair(l, 0, "Paragon:", f->receipt_no));
+	money_format(f->amount_gr, 1, value, sizeof(value) - 4);
+	strcat(value, " zł");
+	TRY(layout_pair(l, 0, "Kwota zakupu:", value));
+	snprintf(value, sizeof(value), "+%lld pkt", (long long) f->earned_pts);
+	TRY(layout_pair(l, LAYOUT_BOLD, "Punkty za zakup:", value));
+	TRY(layout_text(l, LAYOUT_LEFT, 0, "(1 pkt za każdy pełny 1 zł)"));
+	snprintf(value, sizeof(value), "%lld pkt", (long long) f->balance_pts);
+	TRY(layout_pair(l, LAYOUT_BOLD, "Saldo punktów:", value));
+	TRY(layout_rule(l));
+	TRY(layout_text(l, LAYOUT_CENTER, 0, "Zeskanuj kod telefonem:"));
+	TRY(layout_text(l, LAYOUT_CENTER, 0, "Twoja karta, punkty i nagrody"));
+	TRY(layout_qr(l, url));
+	snprintf(line, sizeof(line), "%s", url_readable(url));
+	TRY(layout_text(l, LAYOUT_CENTER, 0, line));
+	TRY(layout_rule(l));
+	TRY(layout_text(l, LAYOUT_CENTER, 0, "Do zobaczenia!"));
+	TRY(layout_cut(l));
+#undef TRY
+	return 0;
+}

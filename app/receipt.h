@@ -1,0 +1,40 @@
+/*
+ * receipt: the thank-you receipt of a sale as a layout (see layout.h), in Polish.
+ *
+ * Built only from committed facts and the store's settings, so the same sale always gives the
+ * same layout (and, through escpos, the same bytes). Not for: encoding or printing.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct receipt_store {
+	const char *name;	   /* shown large at the top */
+	const char *address;	   /* one line, may be empty */
+	const char *card_url_base; /* e.g. "https://loyalty.example.com/c/"; the card code follows */
+};
+
+struct receipt_facts {
+	const char *receipt_no;
+	int64_t time_us; /* UTC; shown in Europe/Warsaw */
+	int64_t amount_gr;
+	int64_t earned_pts;
+	int64_t balance_pts;
+	bool first_visit;
+	const char *card_code;
+};
+
+/* The card page URL printed in the QR: card_url_base + card_code. -ENOBUFS when too long. */
+int receipt_card_url(const struct receipt_store *store, const char *card_code, char *buf,
+		     size_t size);
+
+/*
+ * Lay out the receipt into *ret_layout (initialised here for `columns` characters per line).
+ * Returns 0, or -E2BIG when a field is too long for the layout.
+ */
+__attribute__((warn_unused_result)) int receipt_build(const struct receipt_facts *facts,
+						      const struct receipt_store *store,
+						      int columns, struct layout *ret_layout);

@@ -1,0 +1,359 @@
+/* config: board profile and terminal config parsing (cJSON) and validation. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "console.h"
+#include "ledger.h"
+#include "nfc.h"
+#include "printer.h"
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t err_size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, err_size, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Check that obj has only the keys listed (NULL-terminated). */
+static int only_keys(const cJSON *obj, const char *where, const char *const *keys, char *err,
+		     size_t err_size)
+{
+	for (const cJSON *it = obj->child; it; it = it->next) {
+		bool known = false;
+		for (const char *const *k = keys; *k; k++)
+			known = known || strcmp(it->string, *k) == 0;
+		if (!known)
+			return fail(err, err_size, "%s%s%s: unknown key", where, *where ? "." : "",
+				    it->string);
+	}
+	return 0;
+}
+
+static int get_string(const cJSON *obj, const char *where, const char *key, bool required,
+		      char *out, size_t out_size, char *err, size_t err_size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const char *dot = *where ? "." : "";
+	if (!v) {
+		if (required)
+			return fail(err, err_size, "%s%s%s: missing", where, dot, key);
+		out[0] = '\0';
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return fail(err, err_size, "%s%s%s: must be a string", where, dot, key);
+	if (strlen(v->valuestring) >= out_size)
+		return fail(err, err_size, "%s%s%s: longer than %zu characters", where, dot, key,
+			    out_size - 1);
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+static int get_int(const cJSON *obj, const char *where, const char *key, int min, int max,
+		   int *out, char *err, size_t err_size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!v)
+		return fail(err, err_size, "%s.%s: missing", where, key);
+	/* cJSON keeps numbers as double; accept only exact whole numbers in range */
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double) v->valueint || v->valueint < min ||
+	    v->valueint > max)
+		return fail(err, err_size, "%s.%s: must be a whole number from %d to %d", where,
+			    key, min, max);
+	*out = v->valueint;
+	return 0;
+}
+
+static const cJSON *get_object(const cJSON *root, const char *key, char *err, size_t err_size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (!cJSON_IsObject(v)) {
+		fail(err, err_size, "%s: %s", key, v ? "must be an object" : "missing");
+		return NULL;
+	}
+	return v;
+}
+
+static int check_version(const cJSON *root, char *err, size_t err_size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
+	if (!v)
+		return fail(err, err_size, "version: missing");
+	if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
+		return fail(err, err_size, "version: only version 1 is known");
+	return 0;
+}
+
+static cJSON *parse_root(const char *text, size_t len, char *err, size_t err_size)
+{
+	if (len > CONFIG_FILE_MAX) {
+		fail(err, err_size, "larger than %d bytes", CONFIG_FILE_MAX);
+		return NULL;
+	}
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!root) {
+		size_t off = end && end >= text ? (size_t) (end - text) : 0;
+		size_t line = 1;
+		for (size_t i = 0; i < off && i < len; i++)
+			line += text[i] == '\n';
+		fail(err, err_size, "not valid JSON (near line %zu)", line);
+		return NULL;
+	}
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		fail(err, err_size, "must be a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+typedef void (*names_fn)(char *buf, size_t size);
+
+/* Is name one of the comma-separated names a registry lists? */
+static int check_driver(const char *where, const char *name, names_fn names, char *err,
+			size_t err_size)
+{
+	char list[128];
+	names(list, sizeof(list));
+	for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(tok, name) == 0)
+			return 0;
+	}
+	names(list, sizeof(list));
+	return fail(err, err_size, "%s.driver: unknown driver '%s' (known: %s)", where, name, list);
+}
+
+static void clock_names(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s, %s", hal_clock_real_ops.name, hal_clock_sim_ops.name);
+}
+
+static int parse_printer(const cJSON *p, struct board_profile *b, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"driver", "path",	      "model",	     "width_dots",
+					   "columns", "encoding",      "codepage_slot",
+					   "qr_module_dots",	       "cutter",	     NULL};
+	struct printer_profile *pp = &b->printer;
+	char encoding[16];
+	int r;
+
+	if ((r = only_keys(p, "printer", keys, err, err_size)) < 0 ||
+	    (r = get_string(p, "printer", "driver", true, b->printer_driver,
+			    sizeof(b->printer_driver), err, err_size)) < 0 ||
+	    (r = check_driver("printer", b->printer_driver, hal_printer_driver_names, err,
+			      err_size)) < 0 ||
+	    (r = get_string(p, "printer", "path", false, b->printer_path,
+			    sizeof(b->printer_path), err, err_size)) < 0 ||
+	    (r = get_string(p, "printer", "model", true, pp->model, sizeof(pp->model), err,
+			    err_size)) < 0 ||
+	    (r = get_int(p, "printer", "width_dots", 128, 1024, &pp->width_dots, err, err_size)) <
+		    0 ||
+	    (r = get_int(p, "printer", "columns", 16, 96, &pp->columns, err, err_size)) < 0 ||
+	    (r = get_string(p, "printer", "encoding", true, encoding, sizeof(encoding), err,
+			    err_size)) < 0 ||
+	    (r = get_int(p, "printer", "codepage_slot", 0, 255, &pp->codepage_slot, err,
+			 err_size)) < 0 ||
+	    (r = get_int(p, "printer", "qr_module_dots", 4, 16, &pp->qr_module_dots, err,
+			 err_size)) < 0)
+		return r;
+	if (strcmp(b->printer_driver, "sim") != 0 && !b->printer_path[0])
+		return fail(err, err_size, "printer.path: required by the '%s' driver",
+			    b->printer_driver);
+	if (codepage_from_name(encoding, &pp->encoding) < 0)
+		return fail(err, err_size, "printer.encoding: '%s' is not CP852 or CP1250",
+			    encoding);
+	const cJSON *cut = cJSON_GetObjectItemCaseSensitive(p, "cutter");
+	if (!cJSON_IsBool(cut))
+		return fail(err, err_size, "printer.cutter: %s", cut ? "must be true or false" :
+									 "missing");
+	pp->cutter = cJSON_IsTrue(cut);
+	return 0;
+}
+
+int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile,
+			char *err, size_t err_size)
+{
+	static const char *const keys[] = {"version", "name",	 "description", "nfc",
+					   "printer", "console", "clock",	NULL};
+	static const char *const dev_keys[] = {"driver", NULL};
+	static const char *const nfc_keys[] = {"driver", "connstring", NULL};
+	struct board_profile b = {0};
+	const cJSON *nfc, *printer, *console, *clock;
+	int r = -EINVAL;
+
+	cJSON *root = parse_root(text, len, err, err_size);
+	if (!root)
+		return -EINVAL;
+	if ((r = check_version(root, err, err_size)) < 0 ||
+	    (r = only_keys(root, "", keys, err, err_size)) < 0 ||
+	    (r = get_string(root, "", "name", true, b.name, sizeof(b.name), err, err_size)) < 0)
+		goto out;
+	r = -EINVAL;
+	if (!(nfc = get_object(root, "nfc", err, err_size)) ||
+	    !(printer = get_object(root, "printer", err, err_size)) ||
+	    !(console = get_object(root, "console", err, err_size)) ||
+	    !(clock = get_object(root, "clock", err, err_size)))
+		goto out;
+	if ((r = only_keys(nfc, "nfc", nfc_keys, err, err_size)) < 0 ||
+	    (r = get_string(nfc, "nfc", "driver", true, b.nfc_driver, sizeof(b.nfc_driver), err,
+			    err_size)) < 0 ||
+	    (r = check_driver("nfc", b.nfc_driver, hal_nfc_driver_names, err, err_size)) < 0 ||
+	    (r = get_string(nfc, "nfc", "connstring", false, b.nfc_connstring,
+			    sizeof(b.nfc_connstring), err, err_size)) < 0 ||
+	    (r = parse_printer(printer, &b, err, err_size)) < 0 ||
+	    (r = only_keys(console, "console", dev_keys, err, err_size)) < 0 ||
+	    (r = get_string(console, "console", "driver", true, b.console_driver,
+			    sizeof(b.console_driver), err, err_size)) < 0 ||
+	    (r = check_driver("console", b.console_driver, hal_console_driver_names, err,
+			      err_size)) < 0 ||
+	    (r = only_keys(clock, "clock", dev_keys, err, err_size)) < 0 ||
+	    (r = get_string(clock, "clock", "driver", true, b.clock_driver,
+			    sizeof(b.clock_driver), err, err_size)) < 0 ||
+	    (r = check_driver("clock", b.clock_driver, clock_names, err, err_size)) < 0)
+		goto out;
+	*ret_profile = b;
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
+int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
+			  char *err, size_t err_size)
+{
+	static const char *const keys[] = {"version", "terminal_id", "store", "card_url_base",
+					   NULL};
+	static const char *const store_keys[] = {"name", "address", NULL};
+	struct terminal_config t = {0};
+	const cJSON *store;
+	int r;
+
+	cJSON *root = parse_root(text, len, err, err_size);
+	if (!root)
+		return -EINVAL;
+	if ((r = check_version(root, err, err_size)) < 0 ||
+	    (r = only_keys(root, "", keys, err, err_size)) < 0 ||
+	    (r = get_string(root, "", "terminal_id", true, t.terminal_id, sizeof(t.terminal_id),
+			    err, err_size)) < 0)
+		goto out;
+	r = -EINVAL;
+	if (!ledger_terminal_id_valid(t.terminal_id)) {
+		fail(err, err_size, "terminal_id: must be 1 to 16 of A-Z and 0-9, got '%s'",
+		     t.terminal_id);
+		goto out;
+	}
+	if (!(store = get_object(root, "store", err, err_size)))
+		goto out;
+	if ((r = only_keys(store, "store", store_keys, err, err_size)) < 0 ||
+	    (r = get_string(store, "store", "name", true, t.store_name, sizeof(t.store_name), err,
+			    err_size)) < 0 ||
+	    (r = get_string(store, "store", "address", false, t.store_address,
+			    sizeof(t.store_address), err, err_size)) < 0 ||
+	    (r = get_string(root, "", "card_url_base", true, t.card_url_base,
+			    sizeof(t.card_url_base), err, err_size)) < 0)
+		goto out;
+	r = -EINVAL;
+	if (!t.store_name[0]) {
+		fail(err, err_size, "store.name: must not be empty");
+		goto out;
+	}
+	if (strncmp(t.card_url_base, "https://", 8) != 0 || strlen(t.card_url_base) < 10 ||
+	    strpbrk(t.card_url_base, " \t\r\n\"<>")) {
+		fail(err, err_size, "card_url_base: must be an https:// URL without spaces");
+		goto out;
+	}
+	*ret_config = t;
+	r = 0;
+out:
+	cJSON_Delete(root);
+	return r;
+}
+
+static int load_file(const char *path, char **ret_text, size_t *ret_len, char *err,
+		     size_t err_size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int r = -errno;
+		fail(err, err_size, "%s: %s", path, strerror(errno));
+		return r;
+	}
+	char *text = malloc(CONFIG_FILE_MAX + 1);
+	if (!text) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(fd, text + len, CONFIG_FILE_MAX + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+			fail(err, err_size, "%s: %s", path, strerror(errno));
+			free(text);
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t) n;
+		if (len > CONFIG_FILE_MAX) {
+			free(text);
+			close(fd);
+			return fail(err, err_size, "%s: larger than %d bytes", path,
+				    CONFIG_FILE_MAX);
+		}
+	}
+	close(fd);
+	*ret_text = text;
+	*ret_len = len;
+	return 0;
+}
+
+int board_profile_load(const char *path, struct board_profile *ret_profile, char *err,
+		       size_t err_size)
+{
+	char *text, why[CONFIG_ERR_MAX];
+	size_t len;
+	int r = load_file(path, &text, &len, err, err_size);
+	if (r < 0)
+		return r;
+	r = board_profile_parse(text, len, ret_profile, why, sizeof(why));
+	free(text);
+	if (r < 0)
+		snprintf(err, err_size, "%s: %s", path, why);
+	return r;
+}
+
+int terminal_config_load(const char *path, struct terminal_config *ret_config, char *err,
+			 size_t err_size)
+{
+	char *text, why[CONFIG_ERR_MAX];
+	size_t len;
+	int r = load_file(path, &text, &len, err, err_size);
+	if (r < 0)
+		return r;
+	r = terminal_config_parse(text, len, ret_config, why, sizeof(why));
+	free(text);
+	if (r < 0)
+		snprintf(err, err_size, "%s: %s", path, why);
+	return r;
+}

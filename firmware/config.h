@@ -1,0 +1,48 @@
+/*
+ * config: the two configuration files of a terminal, validated at load with messages that
+ * name the field and the problem.
+ *
+ * - The board profile (board/<name>/board.json): which driver runs each device class and how
+ *   the printer is built. Hardware only.
+ * - The terminal config (terminal.json in the state folder, written at provisioning): terminal
+ *   id, store name and address, the card page URL base.
+ * Both are JSON objects with "version": 1; unknown keys are refused (a typo must not pass).
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "printer_profile.h"
+
+#define CONFIG_FILE_MAX (64 * 1024)
+#define CONFIG_ERR_MAX	256
+
+struct board_profile {
+	char name[32];
+	char nfc_driver[16];
+	char nfc_connstring[128]; /* empty: the first reader libnfc finds */
+	char printer_driver[16];
+	char printer_path[256]; /* device or file ("escpos"); unused by "sim" */
+	struct printer_profile printer;
+	char console_driver[16];
+	char clock_driver[16];
+};
+
+struct terminal_config {
+	char terminal_id[17];
+	char store_name[48];
+	char store_address[96];
+	char card_url_base[96];
+};
+
+/* Parse a board profile from text. Returns 0, or -EINVAL with err set to "<field>: <problem>". */
+int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile,
+			char *err, size_t err_size);
+int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
+			  char *err, size_t err_size);
+
+/* Read and parse a file (at most CONFIG_FILE_MAX bytes); err names the path and the problem. */
+int board_profile_load(const char *path, struct board_profile *ret_profile, char *err,
+		       size_t err_size);
+int terminal_config_load(const char *path, struct terminal_config *ret_config, char *err,
+			 size_t err_size);
