@@ -1,0 +1,421 @@
+/*
+ * loyaltyctl: the technician's and cashier's command line for a running loyaltyd, over its
+ * control socket (<state>/ctl.sock). Exit status: 0 done, 1 refused or failed (the reason is
+ * printed), 2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "money.h"
+#include "wartime.h"
+
+#define ANSWER_MAX     (64 * 1024)
+#define SALE_WAIT_S    180 /* longer than the daemon's own card timeout */
+#define DEFAULT_STATE  "/var/lib/loyaltyd"
+
+static const char *socket_path;
+static bool json_output;
+
+static void usage_main(FILE *f)
+{
+	fprintf(f,
+		"Usage: loyaltyctl [--state DIR | --socket PATH] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"Talks to a running loyaltyd.\n"
+		"\n"
+		"Commands:\n"
+		"  status                     terminal, ledger and device status\n"
+		"  sale --amount AMOUNT       start a sale and wait for the card tap\n"
+		"  cancel                     cancel the sale waiting for a card\n"
+		"  reprint [--receipt NO]     print the last (or the given) receipt again\n"
+		"  sim tap --uid UID          simulator: tap a card (hex UID, 4/7/10 bytes)\n"
+		"  sim remove                 simulator: take the card away\n"
+		"  sim clock --set TIME       simulator: set the clock (2026-11-27T12:00:00Z)\n"
+		"\n"
+		"Options:\n"
+		"  --state DIR    the daemon's state folder (default $LOYALTY_STATE or %s)\n"
+		"  --socket PATH  the control socket (default <state>/ctl.sock)\n"
+		"  --json         print the daemon's answer as JSON\n"
+		"  --help         this text; COMMAND --help for a command's options\n",
+		DEFAULT_STATE);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "loyaltyctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'loyaltyctl --help'.\n");
+	return 2;
+}
+
+/* Send request, read the one-line answer. Returns the parsed answer or NULL (message printed). */
+static cJSON *call(cJSON *request, int timeout_s)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char *text = cJSON_PrintUnformatted(request);
+	cJSON_Delete(request);
+	if (!text)
+		return NULL;
+	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "loyaltyctl: socket path too long: %s\n", socket_path);
+		free(text);
+		return NULL;
+	}
+	memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0) {
+		fprintf(stderr, "loyaltyctl: cannot reach loyaltyd at %s: %s (is it running?)\n",
+			socket_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(text);
+		return NULL;
+	}
+	struct timeval tv = {.tv_sec = timeout_s};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	size_t len = strlen(text);
+	text[len] = '\n';
+	bool sent = send(fd, text, len + 1, MSG_NOSIGNAL) == (ssize_t) (len + 1);
+	free(text);
+	if (!sent) {
+		fprintf(stderr, "loyaltyctl: sending to loyaltyd failed: %s\n", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	char *answer = malloc(ANSWER_MAX + 1);
+	size_t got = 0;
+	while (answer && got < ANSWER_MAX) {
+		ssize_t n = recv(fd, answer + got, ANSWER_MAX - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "loyaltyctl: no answer from loyaltyd: %s\n",
+				errno == EAGAIN ? "timed out" : strerror(errno));
+			free(answer);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0 || memchr(answer + got, '\n', (size_t) n)) {
+			got += (size_t) n;
+			break;
+		}
+		got += (size_t) n;
+	}
+	close(fd);
+	if (!answer)
+		return NULL;
+	cJSON *o = cJSON_ParseWithLength(answer, got);
+	free(answer);
+	if (!cJSON_IsObject(o)) {
+		fprintf(stderr, "loyaltyctl: loyaltyd gave an answer that is not JSON\n");
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static long long num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? (long long) v->valuedouble : 0;
+}
+
+static void print_sale(const char *title, const cJSON *s)
+{
+	char amount[32];
+	money_format(num(s, "amount_gr"), 1, amount, sizeof(amount));
+	printf("%s %s\n", title, str(s, "receipt"));
+	printf("  amount      %s zł\n", amount);
+	printf("  earned      +%lld pts%s\n", num(s, "earned_pts"),
+	       cJSON_IsTrue(cJSON_GetObjectItem(s, "new_member")) ? " (new card)" : "");
+	printf("  balance     %lld pts\n", num(s, "balance_pts"));
+	printf("  card page   %s\n", str(s, "card_url"));
+	printf("  printed to  %s%s%s\n", str(s, "printed_to"),
+	       cJSON_IsFalse(cJSON_GetObjectItem(s, "printed")) ? "  PRINT FAILED: " : "",
+	       str(s, "print_error"));
+}
+
+static void print_status(const cJSON *o)
+{
+	const cJSON *l = cJSON_GetObjectItem(o, "ledger");
+	const cJSON *d = cJSON_GetObjectItem(o, "devices");
+	const cJSON *sale = cJSON_GetObjectItem(o, "sale");
+	printf("terminal    %s (%s), loyaltyd %s\n", str(o, "terminal"), str(o, "store"),
+	       str(o, "version"));
+	printf("board       %s, up %lld s\n", str(o, "board"), num(o, "uptime_s"));
+	printf("state       %s\n", str(o, "state_dir"));
+	printf("sale        %s\n", str(sale, "state"));
+	printf("ledger      %lld events, %lld cards, last receipt %s\n", num(l, "events"),
+	       num(l, "members"), *str(l, "last_receipt") ? str(l, "last_receipt") : "none");
+	const cJSON *nfc = cJSON_GetObjectItem(d, "nfc");
+	const cJSON *pr = cJSON_GetObjectItem(d, "printer");
+	printf("nfc         %s, %s\n", str(nfc, "driver"),
+	       cJSON_IsTrue(cJSON_GetObjectItem(nfc, "connected")) ? "connected" : "NOT CONNECTED");
+	printf("printer     %s (%s), %s\n", str(pr, "driver"), str(pr, "model"), str(pr, "state"));
+}
+
+/* Print the answer; returns the exit status. */
+static int report(cJSON *o)
+{
+	if (!o)
+		return 1;
+	bool ok = cJSON_IsTrue(cJSON_GetObjectItem(o, "ok"));
+	if (json_output) {
+		char *text = cJSON_PrintUnformatted(o);
+		printf("%s\n", text ? text : "{}");
+		free(text);
+	} else if (!ok) {
+		fprintf(stderr, "loyaltyctl: refused: %s\n", str(o, "error"));
+	} else if (cJSON_GetObjectItem(o, "terminal")) {
+		print_status(o);
+	} else if (cJSON_IsObject(cJSON_GetObjectItem(o, "sale"))) {
+		print_sale("sale booked, receipt", cJSON_GetObjectItem(o, "sale"));
+	} else if (cJSON_GetObjectItem(o, "reprint")) {
+		print_sale("reprinted receipt", cJSON_GetObjectItem(o, "reprint"));
+	} else if (cJSON_GetObjectItem(o, "card")) {
+		const cJSON *c = cJSON_GetObjectItem(o, "card");
+		if (cJSON_IsTrue(cJSON_GetObjectItem(c, "known")))
+			printf("card tapped: balance %lld pts (no sale waiting)\n",
+			       num(c, "balance_pts"));
+		else
+			printf("card tapped: not enrolled yet (no sale waiting)\n");
+	} else if (cJSON_GetObjectItem(o, "ignored")) {
+		printf("tap ignored: %s\n", str(o, "ignored"));
+	} else if (*str(o, "sale")) {
+		printf("sale %s\n", str(o, "sale"));
+	} else {
+		printf("ok\n");
+	}
+	cJSON_Delete(o);
+	return ok ? 0 : 1;
+}
+
+static cJSON *request(const char *cmd)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "cmd", cmd);
+	return o;
+}
+
+/* Parse one option of a subcommand: "--name value" or "--name=value". */
+struct subopt {
+	const char *name;
+	bool has_value;
+	const char *value; /* out; "" for flags that were given */
+};
+
+static int parse_subopts(int argc, char **argv, struct subopt *opts, const char *help)
+{
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("%s", help);
+			return 1;
+		}
+		struct subopt *match = NULL;
+		const char *inline_value = NULL;
+		for (struct subopt *o = opts; o->name; o++) {
+			size_t n = strlen(o->name);
+			if (!strncmp(argv[i], "--", 2) && !strncmp(argv[i] + 2, o->name, n) &&
+			    (argv[i][2 + n] == '\0' || argv[i][2 + n] == '=')) {
+				match = o;
+				inline_value = argv[i][2 + n] == '=' ? argv[i] + 3 + n : NULL;
+			}
+		}
+		if (!match) {
+			fprintf(stderr, "loyaltyctl: unknown argument '%s'\n%s", argv[i], help);
+			return 2;
+		}
+		if (!match->has_value) {
+			if (inline_value) {
+				fprintf(stderr, "loyaltyctl: --%s takes no value\n", match->name);
+				return 2;
+			}
+			match->value = "";
+		} else if (inline_value) {
+			match->value = inline_value;
+		} else if (i + 1 < argc) {
+			match->value = argv[++i];
+		} else {
+			fprintf(stderr, "loyaltyctl: --%s needs a value\n%s", match->name, help);
+			return 2;
+		}
+	}
+	return 0;
+}
+
+/* "2026-11-27T12:00:00Z" to microseconds since the epoch. */
+static int parse_time(const char *text, long long *ret_us)
+{
+	int y, mo, d, h, mi, s;
+	char z, extra;
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &y, &mo, &d, &h, &mi, &s, &z, &extra) != 7 ||
+	    z != 'Z' || y < 1970 || y > 2199 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || s > 59 || h < 0 || mi < 0 || s < 0)
+		return -EINVAL;
+	*ret_us = (long long) wartime_utc_from_civil(y, mo, d, h, mi, s) * 1000000LL;
+	return 0;
+}
+
+static int cmd_sim(int argc, char **argv)
+{
+	static const char help[] = "Usage: loyaltyctl sim tap --uid UID\n"
+				   "       loyaltyctl sim remove\n"
+				   "       loyaltyctl sim clock --set 2026-11-27T12:00:00Z [--freeze]\n"
+				   "Drive the simulated devices of a terminal on the sim board.\n";
+	if (argc < 1)
+		return usage_error("sim: which device action? (tap, remove, clock)");
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+		printf("%s", help);
+		return 0;
+	}
+	if (!strcmp(argv[0], "tap")) {
+		struct subopt o[] = {{"uid", true, NULL}, {NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o, help);
+		if (r)
+			return r == 1 ? 0 : 2;
+		if (!o[0].value)
+			return usage_error("sim tap: --uid is required");
+		cJSON *q = request("sim_tap");
+		cJSON_AddStringToObject(q, "uid", o[0].value);
+		return report(call(q, 10));
+	}
+	if (!strcmp(argv[0], "remove")) {
+		struct subopt o[] = {{NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o, help);
+		if (r)
+			return r == 1 ? 0 : 2;
+		return report(call(request("sim_remove"), 10));
+	}
+	if (!strcmp(argv[0], "clock")) {
+		struct subopt o[] = {{"set", true, NULL}, {"freeze", false, NULL}, {NULL, false, NULL}};
+		long long us;
+		int r = parse_subopts(argc - 1, argv + 1, o, help);
+		if (r)
+			return r == 1 ? 0 : 2;
+		if (!o[0].value)
+			return usage_error("sim clock: --set is required");
+		if (parse_time(o[0].value, &us) < 0)
+			return usage_error("sim clock: '%s' is not a UTC time like "
+					   "2026-11-27T12:00:00Z",
+					   o[0].value);
+		cJSON *q = request("sim_clock");
+		cJSON_AddNumberToObject(q, "utc_us", (double) us);
+		cJSON_AddBoolToObject(q, "freeze", o[1].value != NULL);
+		return report(call(q, 10));
+	}
+	return usage_error("sim: unknown action '%s' (tap, remove, clock)", argv[0]);
+}
+
+static int run(int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	if (!strcmp(cmd, "status")) {
+		struct subopt o[] = {{NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o,
+				      "Usage: loyaltyctl status\nTerminal, ledger and device "
+				      "status.\n");
+		return r ? (r == 1 ? 0 : 2) : report(call(request("status"), 10));
+	}
+	if (!strcmp(cmd, "sale")) {
+		static const char help[] =
+			"Usage: loyaltyctl sale --amount AMOUNT [--no-wait]\n"
+			"Start a sale of AMOUNT PLN (12.34 or 12,34) and wait until the customer's\n"
+			"card is tapped and the sale is booked and printed (or cancelled).\n"
+			"  --no-wait  return as soon as the terminal waits for the card\n";
+		struct subopt o[] = {{"amount", true, NULL}, {"no-wait", false, NULL},
+				     {NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o, help);
+		if (r)
+			return r == 1 ? 0 : 2;
+		if (!o[0].value)
+			return usage_error("sale: --amount is required");
+		cJSON *q = request("sale");
+		cJSON_AddStringToObject(q, "amount", o[0].value);
+		cJSON_AddBoolToObject(q, "wait", o[1].value == NULL);
+		return report(call(q, SALE_WAIT_S));
+	}
+	if (!strcmp(cmd, "cancel")) {
+		struct subopt o[] = {{NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o,
+				      "Usage: loyaltyctl cancel\nCancel the sale waiting for a "
+				      "card.\n");
+		return r ? (r == 1 ? 0 : 2) : report(call(request("cancel"), 10));
+	}
+	if (!strcmp(cmd, "reprint")) {
+		struct subopt o[] = {{"receipt", true, NULL}, {NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o,
+				      "Usage: loyaltyctl reprint [--receipt NO]\nPrint the last "
+				      "receipt (or receipt NO, e.g. T1-000003) again.\n");
+		if (r)
+			return r == 1 ? 0 : 2;
+		cJSON *q = request("reprint");
+		if (o[0].value)
+			cJSON_AddStringToObject(q, "receipt", o[0].value);
+		return report(call(q, 30));
+	}
+	if (!strcmp(cmd, "sim"))
+		return cmd_sim(argc - 1, argv + 1);
+	return usage_error("unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"state", required_argument, NULL, 's'}, {"socket", required_argument, NULL, 'S'},
+		{"json", no_argument, NULL, 'j'},	 {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static char path[4096];
+	const char *state = getenv("LOYALTY_STATE");
+	int c;
+
+	/* options before the command only: the command's own options follow it */
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			state = optarg;
+			break;
+		case 'S':
+			socket_path = optarg;
+			break;
+		case 'j':
+			json_output = true;
+			break;
+		case 'h':
+			usage_main(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'loyaltyctl --help'.\n");
+			return 2;
+		}
+	}
+	if (optind >= argc)
+		return usage_error("a command is required");
+	if (!socket_path) {
+		snprintf(path, sizeof(path), "%s/ctl.sock", state && *state ? state : DEFAULT_STATE);
+		socket_path = path;
+	}
+	return run(argc - optind, argv + optind);
+}
