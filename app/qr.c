@@ -1,1 +1,85 @@
-/* qr: placeholder until implemented. */
+/*
+ * qr: a QR code drawn as a 1-bit raster for the printer head, with libqrencode doing the
+ * encoding. Only drawing lives here; sending the raster is app/escpos's job.
+ */
+#include "qr.h"
+
+#include <errno.h>
+#include <qrencode.h>
+#include <stdlib.h>
+#include <string.h>
+
+int qr_raster_make(const char *payload, int module_dots, int width_dots,
+		   struct qr_raster *ret_raster)
+{
+	if (!payload || !*payload || !ret_raster)
+		return -EINVAL;
+	if (module_dots < QR_MODULE_DOTS_MIN || width_dots < 1 || width_dots > QR_WIDTH_DOTS_MAX)
+		return -EINVAL;
+	/* the smallest symbol (21 modules) must fit before we ask libqrencode for anything */
+	if (module_dots > width_dots / (21 + 2 * QR_QUIET_MODULES))
+		return -EINVAL;
+
+	size_t len = strlen(payload);
+	if (len > (size_t) INT32_MAX)
+		return -E2BIG;
+	errno = 0;
+	QRcode *code =
+	    QRcode_encodeData((int) len, (const unsigned char *) payload, 0, QR_ECLEVEL_M);
+	if (!code) {
+		/* libqrencode says ERANGE for data too large for any version */
+		if (errno == ERANGE)
+			return -E2BIG;
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	}
+
+	int modules = code->width;
+	int side = modules + 2 * QR_QUIET_MODULES;
+	if (side > width_dots / module_dots) {
+		QRcode_free(code);
+		return -EINVAL;
+	}
+	int side_dots = side * module_dots;
+	int stride = (width_dots + 7) / 8;
+	uint8_t *bits = calloc((size_t) stride, (size_t) side_dots);
+	if (!bits) {
+		QRcode_free(code);
+		return -ENOMEM;
+	}
+
+	int left = (width_dots - side_dots) / 2 + QR_QUIET_MODULES * module_dots;
+	int top = QR_QUIET_MODULES * module_dots;
+	for (int my = 0; my < modules; my++) {
+		for (int mx = 0; mx < modules; mx++) {
+			/* bit 0 of each libqrencode byte is the module colour, 1 = dark */
+			if (!(code->data[my * modules + mx] & 1))
+				continue;
+			for (int dy = 0; dy < module_dots; dy++) {
+				uint8_t *row =
+				    bits + (size_t) (top + my * module_dots + dy) * (size_t) stride;
+				for (int dx = 0; dx < module_dots; dx++) {
+					int x = left + mx * module_dots + dx;
+					row[x / 8] |= (uint8_t) (0x80u >> (x % 8));
+				}
+			}
+		}
+	}
+	QRcode_free(code);
+
+	*ret_raster = (struct qr_raster){
+	    .width_dots = width_dots,
+	    .height_dots = side_dots,
+	    .stride = stride,
+	    .modules = modules,
+	    .bits = bits,
+	};
+	return 0;
+}
+
+void qr_raster_free(struct qr_raster *raster)
+{
+	if (!raster)
+		return;
+	free(raster->bits);
+	memset(raster, 0, sizeof(*raster));
+}
