@@ -1,0 +1,983 @@
+/*
+ * pn532-emu: the PN532 emulator behind pn532-emu.h. The frame layer (wake-up, start code, ACK
+ * and NACK, checksums, normal and extended frames) feeds a table of command handlers over a
+ * small chip state: a CIU and SFR register map, the RF settings libnfc changes, the selected
+ * target and the NTAG213 in the field. Not a timing model and not for target (card) mode.
+ */
+#include "pn532-emu.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TFI_HOST 0xd4
+#define TFI_EMU	 0xd5
+
+/* TFI, command code and parameters: the largest extended frame a PN532 takes. */
+#define FRAME_DATA_MAX 265
+/* Bytes from the host not yet parsed: one whole extended frame and some noise. */
+#define RX_MAX 512
+/* Parameters of one reply. */
+#define REPLY_MAX (FRAME_DATA_MAX - 2)
+
+/* A passive activation attempt with no card in the field, as the host waits for it. */
+#define MS_PER_TRY 2
+
+enum {
+	CMD_DIAGNOSE = 0x00,
+	CMD_GET_FIRMWARE_VERSION = 0x02,
+	CMD_GET_GENERAL_STATUS = 0x04,
+	CMD_READ_REGISTER = 0x06,
+	CMD_WRITE_REGISTER = 0x08,
+	CMD_SET_PARAMETERS = 0x12,
+	CMD_SAM_CONFIGURATION = 0x14,
+	CMD_POWER_DOWN = 0x16,
+	CMD_RF_CONFIGURATION = 0x32,
+	CMD_IN_DATA_EXCHANGE = 0x40,
+	CMD_IN_COMMUNICATE_THRU = 0x42,
+	CMD_IN_DESELECT = 0x44,
+	CMD_IN_LIST_PASSIVE_TARGET = 0x4a,
+	CMD_IN_RELEASE = 0x52,
+};
+
+/* Status byte of the In* commands (PN532 user manual, "Error handling"). */
+enum {
+	ST_OK = 0x00,
+	ST_TIMEOUT = 0x01,     /* the target did not answer */
+	ST_BAD_CONTEXT = 0x27, /* command not acceptable in the current context */
+};
+
+/* What a command handler asks the frame layer to do. */
+enum reply_kind {
+	REPLY_NOW,    /* send the reply built in out */
+	REPLY_LATER,  /* InListPassiveTarget waits for a card */
+	REPLY_SYNTAX, /* send the syntax error frame */
+};
+
+#define NTAG213_PAGES 45
+
+struct card {
+	uint8_t uid[PN532_EMU_UID_MAX];
+	size_t uid_len;
+	uint8_t mem[NTAG213_PAGES * 4];
+	unsigned serial; /* new with every pn532_emu_present(), so a new card is not selected */
+};
+
+struct pending_list {
+	bool active;
+	bool forever; /* MxRtyPassiveActivation 0xff: wait until a card comes */
+	int64_t deadline_ms;
+	uint8_t brty;
+	uint8_t init[12];
+	size_t init_len;
+};
+
+struct pn532_emu {
+	int master;
+	int slave; /* kept open so the master never sees a hangup between host sessions */
+	char path[64];
+	char *link;
+	void (*trace)(void *userdata, const char *line);
+	void *userdata;
+	int wake[2];
+	pthread_t thread;
+	pthread_mutex_t lock;
+
+	/* Guarded by lock. */
+	bool stop;
+	bool card_present;
+	struct card card;
+	unsigned next_serial;
+	unsigned counts[256];
+	bool selected;
+	unsigned selected_serial;
+
+	/* Emulator thread only. */
+	uint8_t rx[RX_MAX];
+	size_t rx_len;
+	bool asleep;
+	bool sleep_after_reply;
+	uint8_t last_reply[FRAME_DATA_MAX + 16];
+	size_t last_reply_len;
+	struct pending_list pending;
+	uint8_t ciu[256]; /* 0x63xx */
+	uint8_t sfr[256]; /* 0xffxx */
+	uint8_t max_rty_passive;
+	bool field;
+	uint8_t parameters;
+	uint8_t sam_mode;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void emu_trace(struct pn532_emu *e, const char *who, const char *what, const uint8_t *data,
+		      size_t len)
+{
+	char line[64 + 3 * (FRAME_DATA_MAX + 8)];
+	size_t off;
+
+	if (!e->trace)
+		return;
+	off = (size_t) snprintf(line, sizeof(line), "%s:%s%s", who, what ? " " : "",
+				what ? what : "");
+	for (size_t i = 0; i < len && off + 4 < sizeof(line); i++)
+		off += (size_t) snprintf(line + off, sizeof(line) - off, " %02x", data[i]);
+	e->trace(e->userdata, line);
+}
+
+/* ---- the card ---- */
+
+static void card_init(struct card *c, const uint8_t *uid, size_t uid_len, unsigned serial)
+{
+	static const uint8_t cfg[] = {0x00, 0x00, 0x00, 0xbd, 0x04, 0x00,
+				      0x00, 0xff, 0x00, 0x05, 0x00, 0x00};
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->uid, uid, uid_len);
+	c->uid_len = uid_len;
+	c->serial = serial;
+	if (uid_len == 7) {
+		/* NTAG213 layout: UID with its check bytes, static lock, capability container. */
+		memcpy(c->mem, uid, 3);
+		c->mem[3] = 0x88 ^ uid[0] ^ uid[1] ^ uid[2];
+		memcpy(c->mem + 4, uid + 3, 4);
+		c->mem[8] = uid[3] ^ uid[4] ^ uid[5] ^ uid[6];
+		c->mem[9] = 0x48;
+	} else {
+		/* No NTAG has such a UID; keep it readable in the first pages all the same. */
+		memcpy(c->mem, uid, uid_len);
+	}
+	memcpy(c->mem + 3 * 4, (const uint8_t[]){0xe1, 0x10, 0x12, 0x00}, 4);
+	memcpy(c->mem + 4 * 4, (const uint8_t[]){0x03, 0x00, 0xfe, 0x00}, 4);
+	memcpy(c->mem + 40 * 4, cfg, sizeof(cfg));
+}
+
+/*
+ * One command to the NTAG213 (CRC handled by the chip). Fills out and returns the answer
+ * length, 0 for a bare ACK, or -1 when the card stays silent (unknown command, bad address).
+ */
+static int card_command(struct card *c, const uint8_t *cmd, size_t n, uint8_t *out)
+{
+	static const uint8_t version[] = {0x00, 0x04, 0x04, 0x02, 0x01, 0x00, 0x0f, 0x03};
+
+	if (n == 0)
+		return -1;
+	switch (cmd[0]) {
+	case 0x30: /* READ: four pages, rolling over at the end */
+		if (n != 2 || cmd[1] >= NTAG213_PAGES)
+			return -1;
+		for (size_t i = 0; i < 16; i++)
+			out[i] = c->mem[(cmd[1] * 4 + i) % sizeof(c->mem)];
+		return 16;
+	case 0x3a: /* FAST_READ start end */
+		if (n != 3 || cmd[1] > cmd[2] || cmd[2] >= NTAG213_PAGES)
+			return -1;
+		memcpy(out, c->mem + cmd[1] * 4, (size_t) (cmd[2] - cmd[1] + 1) * 4);
+		return (cmd[2] - cmd[1] + 1) * 4;
+	case 0x60: /* GET_VERSION */
+		if (n != 1)
+			return -1;
+		memcpy(out, version, sizeof(version));
+		return sizeof(version);
+	case 0xa2: /* WRITE: user memory only */
+		if (n != 6 || cmd[1] < 4 || cmd[1] > 39)
+			return -1;
+		memcpy(c->mem + cmd[1] * 4, cmd + 2, 4);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The cascade form of the UID a host puts in InListPassiveTarget to pick one card. */
+static bool card_matches(const struct card *c, const uint8_t *init, size_t init_len)
+{
+	uint8_t cascade[12];
+	size_t len = 0;
+
+	if (init_len == 0 || (init_len == c->uid_len && memcmp(init, c->uid, init_len) == 0))
+		return true;
+	for (size_t i = 0; i < c->uid_len; i++) {
+		if ((c->uid_len == 7 && i == 0) || (c->uid_len == 10 && (i == 0 || i == 3)))
+			cascade[len++] = 0x88;
+		cascade[len++] = c->uid[i];
+	}
+	return init_len == len && memcmp(init, cascade, len) == 0;
+}
+
+/* ---- commands (run with e->lock held) ---- */
+
+static bool target_answers(const struct pn532_emu *e)
+{
+	return e->selected && e->card_present && e->card.serial == e->selected_serial;
+}
+
+static uint8_t *reg_at(struct pn532_emu *e, uint16_t addr)
+{
+	if ((addr >> 8) == 0x63)
+		return &e->ciu[addr & 0xff];
+	if ((addr >> 8) == 0xff)
+		return &e->sfr[addr & 0xff];
+	return NULL;
+}
+
+static enum reply_kind cmd_diagnose(struct pn532_emu *e, const uint8_t *p, size_t n, uint8_t *out,
+				    size_t *out_len)
+{
+	if (n < 1)
+		return REPLY_SYNTAX;
+	switch (p[0]) {
+	case 0x00: /* communication line test: echo */
+		memcpy(out, p, n);
+		*out_len = n;
+		return REPLY_NOW;
+	case 0x01: /* ROM test */
+	case 0x02: /* RAM test */
+	case 0x07: /* antenna test */
+		out[0] = 0x00;
+		*out_len = 1;
+		return REPLY_NOW;
+	case 0x06: /* card presence */
+		out[0] = target_answers(e) ? ST_OK : ST_TIMEOUT;
+		*out_len = 1;
+		return REPLY_NOW;
+	default:
+		return REPLY_SYNTAX;
+	}
+}
+
+static enum reply_kind cmd_get_firmware_version(struct pn532_emu *e, const uint8_t *p, size_t n,
+						uint8_t *out, size_t *out_len)
+{
+	static const uint8_t version[] = {0x32, 0x01, 0x06, 0x07}; /* PN532 v1.6, A, B, 18092 */
+
+	(void) e;
+	(void) p;
+	(void) n;
+	memcpy(out, version, sizeof(version));
+	*out_len = sizeof(version);
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_get_general_status(struct pn532_emu *e, const uint8_t *p, size_t n,
+					      uint8_t *out, size_t *out_len)
+{
+	size_t len = 0;
+
+	(void) p;
+	(void) n;
+	out[len++] = 0x00;
+	out[len++] = e->field;
+	out[len++] = e->selected;
+	if (e->selected) {
+		static const uint8_t tg[] = {0x01, 0x00, 0x00, 0x00}; /* Tg, BrRx, BrTx, type A */
+		memcpy(out + len, tg, sizeof(tg));
+		len += sizeof(tg);
+	}
+	out[len++] = 0x00; /* SAM status */
+	*out_len = len;
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_read_register(struct pn532_emu *e, const uint8_t *p, size_t n,
+					 uint8_t *out, size_t *out_len)
+{
+	if (n < 2 || n % 2)
+		return REPLY_SYNTAX;
+	for (size_t i = 0; i < n; i += 2) {
+		const uint8_t *reg = reg_at(e, (uint16_t) (p[i] << 8 | p[i + 1]));
+		out[i / 2] = reg ? *reg : 0x00;
+	}
+	*out_len = n / 2;
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_write_register(struct pn532_emu *e, const uint8_t *p, size_t n,
+					  uint8_t *out, size_t *out_len)
+{
+	(void) out;
+	if (n < 3 || n % 3)
+		return REPLY_SYNTAX;
+	for (size_t i = 0; i < n; i += 3) {
+		uint8_t *reg = reg_at(e, (uint16_t) (p[i] << 8 | p[i + 1]));
+		if (reg)
+			*reg = p[i + 2];
+	}
+	*out_len = 0;
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_set_parameters(struct pn532_emu *e, const uint8_t *p, size_t n,
+					  uint8_t *out, size_t *out_len)
+{
+	(void) out;
+	if (n != 1)
+		return REPLY_SYNTAX;
+	e->parameters = p[0];
+	*out_len = 0;
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_sam_configuration(struct pn532_emu *e, const uint8_t *p, size_t n,
+					     uint8_t *out, size_t *out_len)
+{
+	(void) out;
+	if (n < 1 || n > 3 || p[0] < 1 || p[0] > 4)
+		return REPLY_SYNTAX;
+	e->sam_mode = p[0];
+	*out_len = 0;
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_power_down(struct pn532_emu *e, const uint8_t *p, size_t n, uint8_t *out,
+				      size_t *out_len)
+{
+	(void) p;
+	if (n < 1 || n > 2)
+		return REPLY_SYNTAX;
+	e->selected = false;
+	e->sleep_after_reply = true;
+	out[0] = ST_OK;
+	*out_len = 1;
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_rf_configuration(struct pn532_emu *e, const uint8_t *p, size_t n,
+					    uint8_t *out, size_t *out_len)
+{
+	static const uint8_t item_len[] = {[0x01] = 1,	[0x02] = 3, [0x04] = 1, [0x05] = 3,
+					   [0x0a] = 11, [0x0b] = 8, [0x0c] = 3, [0x0d] = 9};
+
+	(void) out;
+	if (n < 1 || p[0] >= sizeof(item_len) || !item_len[p[0]] || n - 1 != item_len[p[0]])
+		return REPLY_SYNTAX;
+	if (p[0] == 0x01) {
+		e->field = p[1] & 0x01;
+		if (!e->field)
+			e->selected = false;
+	} else if (p[0] == 0x05) {
+		e->max_rty_passive = p[3];
+	}
+	*out_len = 0;
+	return REPLY_NOW;
+}
+
+static void list_answer(struct pn532_emu *e, uint8_t *out, size_t *out_len)
+{
+	size_t len = 0;
+
+	out[len++] = 1;	   /* NbTg */
+	out[len++] = 1;	   /* Tg */
+	out[len++] = 0x00; /* SENS_RES (ATQA) of an NTAG213 */
+	out[len++] = 0x44;
+	out[len++] = 0x00; /* SEL_RES (SAK) */
+	out[len++] = (uint8_t) e->card.uid_len;
+	memcpy(out + len, e->card.uid, e->card.uid_len);
+	len += e->card.uid_len;
+	e->selected = true;
+	e->selected_serial = e->card.serial;
+	*out_len = len;
+}
+
+static bool list_finds_card(const struct pn532_emu *e, const struct pending_list *l)
+{
+	return l->brty == 0x00 && e->card_present && card_matches(&e->card, l->init, l->init_len);
+}
+
+static enum reply_kind cmd_in_list_passive_target(struct pn532_emu *e, const uint8_t *p, size_t n,
+						  uint8_t *out, size_t *out_len)
+{
+	struct pending_list *l = &e->pending;
+
+	if (n < 2 || p[0] < 1 || p[0] > 2 || n - 2 > sizeof(l->init))
+		return REPLY_SYNTAX;
+	e->selected = false;
+	l->brty = p[1];
+	l->init_len = n - 2;
+	memcpy(l->init, p + 2, n - 2);
+	if (list_finds_card(e, l)) {
+		list_answer(e, out, out_len);
+		return REPLY_NOW;
+	}
+	l->active = true;
+	l->forever = e->max_rty_passive == 0xff;
+	l->deadline_ms = now_ms() + (int64_t) (e->max_rty_passive + 1) * MS_PER_TRY;
+	return REPLY_LATER;
+}
+
+static enum reply_kind card_exchange(struct pn532_emu *e, const uint8_t *p, size_t n, uint8_t *out,
+				     size_t *out_len)
+{
+	int r = target_answers(e) ? card_command(&e->card, p, n, out + 1) : -1;
+
+	out[0] = r < 0 ? ST_TIMEOUT : ST_OK;
+	*out_len = r < 0 ? 1 : (size_t) r + 1;
+	return REPLY_NOW;
+}
+
+static enum reply_kind cmd_in_data_exchange(struct pn532_emu *e, const uint8_t *p, size_t n,
+					    uint8_t *out, size_t *out_len)
+{
+	if (n < 1)
+		return REPLY_SYNTAX;
+	if ((p[0] & 0x3f) != 1 || !e->selected) {
+		out[0] = ST_BAD_CONTEXT;
+		*out_len = 1;
+		return REPLY_NOW;
+	}
+	return card_exchange(e, p + 1, n - 1, out, out_len);
+}
+
+static enum reply_kind cmd_in_communicate_thru(struct pn532_emu *e, const uint8_t *p, size_t n,
+					       uint8_t *out, size_t *out_len)
+{
+	return card_exchange(e, p, n, out, out_len);
+}
+
+/* InDeselect and InRelease: the emulator keeps no state that tells them apart. */
+static enum reply_kind cmd_in_release(struct pn532_emu *e, const uint8_t *p, size_t n, uint8_t *out,
+				      size_t *out_len)
+{
+	if (n != 1)
+		return REPLY_SYNTAX;
+	if (p[0] == 0 || p[0] == 1) {
+		e->selected = false;
+		out[0] = ST_OK;
+	} else {
+		out[0] = ST_BAD_CONTEXT;
+	}
+	*out_len = 1;
+	return REPLY_NOW;
+}
+
+struct command {
+	uint8_t code;
+	const char *name;
+	enum reply_kind (*run)(struct pn532_emu *e, const uint8_t *p, size_t n, uint8_t *out,
+			       size_t *out_len);
+};
+
+static const struct command commands[] = {
+    {CMD_DIAGNOSE, "Diagnose", cmd_diagnose},
+    {CMD_GET_FIRMWARE_VERSION, "GetFirmwareVersion", cmd_get_firmware_version},
+    {CMD_GET_GENERAL_STATUS, "GetGeneralStatus", cmd_get_general_status},
+    {CMD_READ_REGISTER, "ReadRegister", cmd_read_register},
+    {CMD_WRITE_REGISTER, "WriteRegister", cmd_write_register},
+    {CMD_SET_PARAMETERS, "SetParameters", cmd_set_parameters},
+    {CMD_SAM_CONFIGURATION, "SAMConfiguration", cmd_sam_configuration},
+    {CMD_POWER_DOWN, "PowerDown", cmd_power_down},
+    {CMD_RF_CONFIGURATION, "RFConfiguration", cmd_rf_configuration},
+    {CMD_IN_DATA_EXCHANGE, "InDataExchange", cmd_in_data_exchange},
+    {CMD_IN_COMMUNICATE_THRU, "InCommunicateThru", cmd_in_communicate_thru},
+    {CMD_IN_DESELECT, "InDeselect", cmd_in_release},
+    {CMD_IN_LIST_PASSIVE_TARGET, "InListPassiveTarget", cmd_in_list_passive_target},
+    {CMD_IN_RELEASE, "InRelease", cmd_in_release},
+};
+
+/* ---- frame layer (emulator thread) ---- */
+
+static void emu_write(struct pn532_emu *e, const uint8_t *bytes, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(e->master, bytes, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			/* Nobody reads the line (host gone or stuck): drop, never block. */
+			emu_trace(e, "emu", "output dropped", NULL, 0);
+			return;
+		}
+		bytes += w;
+		len -= (size_t) w;
+	}
+}
+
+static void emu_send_ack(struct pn532_emu *e)
+{
+	static const uint8_t ack[] = {0x00, 0x00, 0xff, 0x00, 0xff, 0x00};
+	emu_write(e, ack, sizeof(ack));
+}
+
+static void emu_send_syntax_error(struct pn532_emu *e)
+{
+	static const uint8_t error[] = {0x00, 0x00, 0xff, 0x01, 0xff, 0x7f, 0x81, 0x00};
+
+	emu_trace(e, "emu", "syntax error frame", NULL, 0);
+	memcpy(e->last_reply, error, sizeof(error));
+	e->last_reply_len = sizeof(error);
+	emu_write(e, error, sizeof(error));
+}
+
+static void emu_send_reply(struct pn532_emu *e, uint8_t cmd, const uint8_t *data, size_t len)
+{
+	uint8_t *f = e->last_reply;
+	size_t flen = 0, dlen = len + 2, start;
+	uint8_t dcs = 0;
+
+	f[flen++] = 0x00;
+	f[flen++] = 0x00;
+	f[flen++] = 0xff;
+	if (dlen <= 0xff) {
+		f[flen++] = (uint8_t) dlen;
+		f[flen++] = (uint8_t) -dlen;
+	} else {
+		f[flen++] = 0xff;
+		f[flen++] = 0xff;
+		f[flen++] = (uint8_t) (dlen >> 8);
+		f[flen++] = (uint8_t) dlen;
+		f[flen] = (uint8_t) - (f[flen - 2] + f[flen - 1]);
+		flen++;
+	}
+	start = flen;
+	f[flen++] = TFI_EMU;
+	f[flen++] = (uint8_t) (cmd + 1);
+	memcpy(f + flen, data, len);
+	flen += len;
+	for (size_t i = start; i < flen; i++)
+		dcs = (uint8_t) (dcs + f[i]);
+	f[flen++] = (uint8_t) -dcs;
+	f[flen++] = 0x00;
+	e->last_reply_len = flen;
+	emu_trace(e, "emu", NULL, f + start, dlen);
+	emu_write(e, f, flen);
+}
+
+static void emu_command(struct pn532_emu *e, const uint8_t *d, size_t len)
+{
+	uint8_t out[REPLY_MAX];
+	size_t out_len = 0;
+	enum reply_kind kind = REPLY_SYNTAX;
+	const uint8_t cmd = d[0];
+
+	emu_trace(e, "host", NULL, d - 1, len + 1);
+	/* A new command ends one still waiting for a card, as on the chip. */
+	e->pending.active = false;
+	emu_send_ack(e);
+	pthread_mutex_lock(&e->lock);
+	e->counts[cmd]++;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].code == cmd)
+			kind = commands[i].run(e, d + 1, len - 1, out, &out_len);
+	}
+	pthread_mutex_unlock(&e->lock);
+
+	switch (kind) {
+	case REPLY_NOW:
+		emu_send_reply(e, cmd, out, out_len);
+		break;
+	case REPLY_LATER:
+		break;
+	case REPLY_SYNTAX:
+		emu_send_syntax_error(e);
+		break;
+	}
+	if (e->sleep_after_reply) {
+		e->sleep_after_reply = false;
+		e->asleep = true;
+		emu_trace(e, "emu", "asleep", NULL, 0);
+	}
+}
+
+/* Answer an InListPassiveTarget that waits, once a card came or its retries ran out. */
+static void emu_check_pending(struct pn532_emu *e)
+{
+	uint8_t out[REPLY_MAX];
+	size_t out_len = 0;
+	bool found, expired;
+
+	if (!e->pending.active)
+		return;
+	pthread_mutex_lock(&e->lock);
+	found = list_finds_card(e, &e->pending);
+	if (found)
+		list_answer(e, out, &out_len);
+	pthread_mutex_unlock(&e->lock);
+	expired = !e->pending.forever && now_ms() >= e->pending.deadline_ms;
+	if (!found && !expired)
+		return;
+	e->pending.active = false;
+	if (!found) {
+		out[0] = 0; /* NbTg */
+		out_len = 1;
+	}
+	emu_send_reply(e, CMD_IN_LIST_PASSIVE_TARGET, out, out_len);
+}
+
+/*
+ * Take one frame, ACK or NACK off the front of e->rx. Returns the bytes used (noise before a
+ * start code included), 0 when more bytes are needed.
+ */
+static size_t emu_parse(struct pn532_emu *e)
+{
+	const uint8_t *b = e->rx, *f, *d;
+	size_t n = e->rx_len, i = 0, avail, hdr, len, used;
+	uint8_t sum = 0;
+
+	while (i + 1 < n && !(b[i] == 0x00 && b[i + 1] == 0xff))
+		i++;
+	if (i + 1 >= n)
+		return i;
+	f = b + i + 2;
+	avail = n - i - 2;
+	if (avail < 2)
+		return i;
+	if (f[0] == 0x00 && f[1] == 0xff) {
+		emu_trace(e, "host", e->pending.active ? "ack (abort)" : "ack", NULL, 0);
+		e->pending.active = false;
+		return i + 4;
+	}
+	if (f[0] == 0xff && f[1] == 0x00) {
+		emu_trace(e, "host", "nack (send again)", NULL, 0);
+		emu_write(e, e->last_reply, e->last_reply_len);
+		return i + 4;
+	}
+	if (f[0] == 0xff && f[1] == 0xff) {
+		if (avail < 5)
+			return i;
+		if ((uint8_t) (f[2] + f[3] + f[4]) != 0) {
+			emu_trace(e, "host", "bad length checksum", f, 5);
+			return i + 2;
+		}
+		len = (size_t) f[2] << 8 | f[3];
+		hdr = 5;
+	} else {
+		if ((uint8_t) (f[0] + f[1]) != 0) {
+			emu_trace(e, "host", "bad length checksum", f, 2);
+			return i + 2;
+		}
+		len = f[0];
+		hdr = 2;
+	}
+	if (len > FRAME_DATA_MAX) {
+		emu_trace(e, "host", "frame too long", NULL, 0);
+		return i + 2;
+	}
+	if (avail < hdr + len + 1)
+		return i;
+	d = f + hdr;
+	for (size_t k = 0; k <= len; k++)
+		sum = (uint8_t) (sum + d[k]);
+	used = i + 2 + hdr + len + 1;
+	if (avail > hdr + len + 1 && f[hdr + len + 1] == 0x00)
+		used++; /* postamble */
+	if (sum != 0) {
+		/* The chip stays silent; the host times out waiting for the ACK. */
+		emu_trace(e, "host", "bad data checksum", d, len + 1);
+		return used;
+	}
+	if (len < 2 || d[0] != TFI_HOST) {
+		emu_trace(e, "host", "not a host command", d, len);
+		emu_send_ack(e);
+		emu_send_syntax_error(e);
+		return used;
+	}
+	emu_command(e, d + 1, len - 1);
+	return used;
+}
+
+static void emu_feed(struct pn532_emu *e, const uint8_t *buf, size_t n)
+{
+	size_t used;
+
+	for (size_t i = 0; i < n; i++) {
+		if (e->asleep) {
+			/* HSU wake-up: the line is dead to the chip until a 0x55 arrives. */
+			if (buf[i] == 0x55) {
+				e->asleep = false;
+				emu_trace(e, "host", "wake-up", NULL, 0);
+			}
+			continue;
+		}
+		if (e->rx_len == sizeof(e->rx)) {
+			emu_trace(e, "host", "noise dropped", NULL, 0);
+			e->rx_len = 0;
+		}
+		e->rx[e->rx_len++] = buf[i];
+		if (e->rx_len < 6)
+			continue;
+		while ((used = emu_parse(e)) > 0) {
+			memmove(e->rx, e->rx + used, e->rx_len - used);
+			e->rx_len -= used;
+			if (e->asleep) {
+				/* Whatever followed PowerDown was lost to the sleeping chip. */
+				e->rx_len = 0;
+				break;
+			}
+		}
+	}
+}
+
+static void *emu_main(void *arg)
+{
+	struct pn532_emu *e = arg;
+	uint8_t buf[256];
+
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = e->master, .events = POLLIN},
+					{.fd = e->wake[0], .events = POLLIN}};
+		int timeout = -1;
+		bool stop;
+
+		if (e->pending.active && !e->pending.forever) {
+			int64_t left = e->pending.deadline_ms - now_ms();
+			timeout = left > 0 ? (int) left : 0;
+		}
+		if (poll(fds, 2, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (fds[1].revents) {
+			while (read(e->wake[0], buf, sizeof(buf)) > 0)
+				;
+			pthread_mutex_lock(&e->lock);
+			stop = e->stop;
+			pthread_mutex_unlock(&e->lock);
+			if (stop)
+				break;
+		}
+		if (fds[0].revents & POLLIN) {
+			ssize_t r = read(e->master, buf, sizeof(buf));
+			if (r > 0)
+				emu_feed(e, buf, (size_t) r);
+		} else if (fds[0].revents & (POLLHUP | POLLERR)) {
+			/* Should not happen while e->slave is open; do not spin if it does. */
+			poll(NULL, 0, 10);
+		}
+		emu_check_pending(e);
+	}
+	return NULL;
+}
+
+/* ---- public API ---- */
+
+static void emu_wake(struct pn532_emu *e)
+{
+	(void) !write(e->wake[1], "w", 1);
+}
+
+static int emu_link(const char *link, const char *target)
+{
+	static atomic_uint seq;
+	char tmp[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (lstat(link, &st) == 0 && !S_ISLNK(st.st_mode))
+		return -EEXIST;
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld.%u.tmp", link, (long) getpid(),
+		     atomic_fetch_add(&seq, 1));
+	if (n < 0 || (size_t) n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (symlink(target, tmp) < 0)
+		return -errno;
+	if (rename(tmp, link) < 0) {
+		int r = -errno;
+		unlink(tmp);
+		return r;
+	}
+	return 0;
+}
+
+static void emu_free(struct pn532_emu *e)
+{
+	if (e->master >= 0)
+		close(e->master);
+	if (e->slave >= 0)
+		close(e->slave);
+	if (e->wake[0] >= 0)
+		close(e->wake[0]);
+	if (e->wake[1] >= 0)
+		close(e->wake[1]);
+	free(e->link);
+	free(e);
+}
+
+static int emu_open_pty(struct pn532_emu *e)
+{
+	struct termios tio;
+
+	e->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (e->master < 0)
+		return -errno;
+	if (grantpt(e->master) < 0 || unlockpt(e->master) < 0)
+		return -errno;
+	int r = ptsname_r(e->master, e->path, sizeof(e->path));
+	if (r != 0)
+		return -r;
+	e->slave = open(e->path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (e->slave < 0)
+		return -errno;
+	/* Raw from the start: no echo or line editing before the host sets its own mode. */
+	if (tcgetattr(e->slave, &tio) < 0)
+		return -errno;
+	cfmakeraw(&tio);
+	cfsetspeed(&tio, B115200);
+	if (tcsetattr(e->slave, TCSANOW, &tio) < 0)
+		return -errno;
+	if (fcntl(e->master, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+int pn532_emu_start(const struct pn532_emu_config *config, struct pn532_emu **ret_emu)
+{
+	static const struct pn532_emu_config none;
+	struct pn532_emu *e;
+	sigset_t all, old;
+	int r;
+
+	if (!ret_emu)
+		return -EINVAL;
+	if (!config)
+		config = &none;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->master = e->slave = e->wake[0] = e->wake[1] = -1;
+	e->trace = config->trace;
+	e->userdata = config->userdata;
+	e->asleep = true;
+	e->max_rty_passive = 0xff;
+
+	r = emu_open_pty(e);
+	if (r == 0 && pipe2(e->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		r = -errno;
+	if (r == 0 && config->link) {
+		e->link = strdup(config->link);
+		r = e->link ? emu_link(e->link, e->path) : -ENOMEM;
+	}
+	if (r < 0) {
+		emu_free(e);
+		return r;
+	}
+	pthread_mutex_init(&e->lock, NULL);
+	/* The thread takes no signals: they belong to the program that runs the emulator. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&e->thread, NULL, emu_main, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0) {
+		if (e->link)
+			unlink(e->link);
+		pthread_mutex_destroy(&e->lock);
+		emu_free(e);
+		return r;
+	}
+	*ret_emu = e;
+	return 0;
+}
+
+void pn532_emu_stop(struct pn532_emu *e)
+{
+	char target[sizeof(e->path)];
+	ssize_t n;
+
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->stop = true;
+	pthread_mutex_unlock(&e->lock);
+	emu_wake(e);
+	pthread_join(e->thread, NULL);
+	if (e->link) {
+		n = readlink(e->link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			if (strcmp(target, e->path) == 0)
+				unlink(e->link);
+		}
+	}
+	/* Master first: the host's end of the line hangs up like an unplugged adapter. */
+	close(e->master);
+	e->master = -1;
+	pthread_mutex_destroy(&e->lock);
+	emu_free(e);
+}
+
+const char *pn532_emu_path(const struct pn532_emu *emu)
+{
+	return emu->path;
+}
+
+int pn532_emu_present(struct pn532_emu *e, const uint8_t *uid, size_t uid_len)
+{
+	if (!e || !uid || (uid_len != 4 && uid_len != 7 && uid_len != 10))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	card_init(&e->card, uid, uid_len, ++e->next_serial);
+	e->card_present = true;
+	pthread_mutex_unlock(&e->lock);
+	emu_wake(e);
+	return 0;
+}
+
+int pn532_emu_remove(struct pn532_emu *e)
+{
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	e->card_present = false;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+unsigned pn532_emu_count(struct pn532_emu *e, uint8_t cmd)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&e->lock);
+	n = e->counts[cmd];
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int pn532_emu_parse_hex(const char *text, uint8_t *ret_bytes, size_t cap)
+{
+	uint8_t bytes[64];
+	size_t n = 0;
+
+	if (!text || !ret_bytes)
+		return -EINVAL;
+	while (*text) {
+		if (*text == ' ' || *text == ':' || *text == '\t') {
+			text++;
+			continue;
+		}
+		int hi = hex_digit(text[0]);
+		int lo = hi < 0 ? -1 : hex_digit(text[1]);
+		if (lo < 0 || n == cap || n == sizeof(bytes))
+			return -EINVAL;
+		bytes[n++] = (uint8_t) (hi << 4 | lo);
+		text += 2;
+	}
+	memcpy(ret_bytes, bytes, n);
+	return (int) n;
+}
