@@ -26,7 +26,8 @@ const char *codepage_name(enum codepage cp);
  * Encode NUL-terminated UTF-8 into out (at most cap bytes). A character the page has, and each
  * invalid UTF-8 sequence ('?'), is one byte; a fallback is usually one byte too, but a few are
  * longer: '…' -> "...", 'Æ' -> "AE", 'œ' -> "oe", '€' -> "EUR" (CP852 only), so the output can
- * hold more bytes than the input has characters. Every output byte is one printed column.
+ * hold more bytes than the input has characters, though never more than the UTF-8 input has
+ * bytes. Every output byte is one printed column.
  *
  * Output stops at cap on a character boundary: a character whose bytes do not all fit is left
  * out whole, as is everything after it. Returns the number of bytes written; *ret_replaced (if

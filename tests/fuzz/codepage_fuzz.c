@@ -1,7 +1,8 @@
 /*
  * codepage_fuzz: arbitrary bytes as UTF-8 into both code pages. Checks the encoder's promises:
- * it stays within the cap, writes nothing past what it returns, counts no more replacements
- * than bytes written, never emits a byte its page leaves undefined, and ASCII passes unchanged.
+ * it stays within the cap and the input's length, writes nothing past what it returns, counts
+ * no more replacements than bytes written, never emits a byte its page leaves undefined, and
+ * ASCII passes unchanged.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,7 +22,7 @@ static void check(enum codepage cp, const char *s, size_t cap, bool ascii)
 
 	memset(out, SENTINEL, sizeof(out));
 	size_t n = codepage_encode(cp, s, out, cap, &replaced);
-	if (n > cap || replaced > n)
+	if (n > cap || n > strlen(s) || replaced > n)
 		abort();
 	for (size_t i = n; i < sizeof(out); i++) {
 		if (out[i] != SENTINEL)
