@@ -1,0 +1,62 @@
+# lib.sh: helpers for the simulator tests (sourced). Needs $src and $build.
+fails=0
+checks=0
+
+check() { # name expected actual
+	checks=$((checks + 1))
+	if [ "$2" == "$3" ]; then
+		echo "ok: $1"
+	else
+		echo "FAIL: $1"
+		echo "  expected: $2"
+		echo "  got:      $3"
+		fails=$((fails + 1))
+	fi
+}
+
+check_true() { # name command...
+	local name=$1
+	shift
+	checks=$((checks + 1))
+	if "$@"; then
+		echo "ok: $name"
+	else
+		echo "FAIL: $name"
+		fails=$((fails + 1))
+	fi
+}
+
+finish() {
+	echo "$((checks - fails)) passed, $fails failed"
+	[ "$fails" = 0 ]
+}
+
+hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+
+loyaltyd=$build/firmware/loyaltyd
+loyaltyctl=$build/tools/loyaltyctl/loyaltyctl
+render=$build/tools/escpos-render/escpos-render
+
+# start_daemon STATE [extra args]: loyaltyd on the sim board, headless, waits for the socket
+start_daemon() {
+	local state=$1
+	shift
+	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless "$@" \
+		2>>"$state/loyaltyd.log" &
+	daemon_pid=$!
+	for _ in $(seq 100); do
+		"$loyaltyctl" --state "$state" status >/dev/null 2>&1 && return 0
+		kill -0 "$daemon_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "loyaltyd did not start:"
+	cat "$state/loyaltyd.log"
+	return 1
+}
+
+stop_daemon() {
+	[ -n "${daemon_pid:-}" ] || return 0
+	kill "$daemon_pid" 2>/dev/null || true
+	wait "$daemon_pid" 2>/dev/null || true
+	daemon_pid=
+}

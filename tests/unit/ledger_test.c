@@ -1,0 +1,236 @@
+/* ledger_test: the ledger on real SQLite files in a temporary folder. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "ledger.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct ledger *ledger;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ledger_test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/ledger.sqlite", f->dir);
+	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+	ledger_close(f->ledger);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static struct ledger_sale sale_of(uint8_t card, int64_t amount_gr, int64_t pts)
+{
+	struct ledger_sale s = {.amount_gr = amount_gr, .earn_pts = pts,
+				.time_us = INT64_C(1795000000000000)};
+	memset(s.pseudonym, card, sizeof(s.pseudonym));
+	return s;
+}
+
+static int64_t sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_sales_book_events_and_balances(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_receipt r1, r2, r3;
+	struct ledger_sale a = sale_of(0xAA, 1234, 12), b = sale_of(0xBB, 800, 8);
+
+	assert_int_equal(ledger_commit_sale(f->ledger, &a, &r1), 0);
+	assert_true(r1.new_member);
+	assert_string_equal(r1.receipt_no, "T1-000001");
+	assert_int_equal(r1.seq, 2); /* enrol is seq 1 */
+	assert_int_equal(r1.balance_pts, 12);
+	assert_int_equal(strlen(r1.card_code), LEDGER_CARD_CODE_LEN);
+
+	a.amount_gr = 4567;
+	a.earn_pts = 45;
+	assert_int_equal(ledger_commit_sale(f->ledger, &a, &r2), 0);
+	assert_false(r2.new_member);
+	assert_string_equal(r2.receipt_no, "T1-000003");
+	assert_int_equal(r2.balance_pts, 57);
+	assert_string_equal(r2.card_code, r1.card_code);
+	assert_int_equal(r2.member_id, r1.member_id);
+	assert_memory_not_equal(r1.event_id, r2.event_id, LEDGER_EVENT_ID_LEN);
+
+	assert_int_equal(ledger_commit_sale(f->ledger, &b, &r3), 0);
+	assert_true(r3.new_member);
+	assert_int_equal(r3.balance_pts, 8);
+	assert_string_not_equal(r3.card_code, r1.card_code);
+
+	struct ledger_counts c;
+	assert_int_equal(ledger_counts(f->ledger, &c), 0);
+	assert_int_equal(c.events, 5);
+	assert_int_equal(c.members, 2);
+	assert_int_equal(c.last_seq, 5);
+
+	/* the stored balance equals the sum of events, and seq has no gap */
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM members m WHERE balance_pts !="
+					  " (SELECT SUM(points) FROM events e"
+					  "  WHERE e.member_id = m.member_id)"),
+			 0);
+	assert_int_equal(sql_int(f->path, "SELECT MAX(seq) - COUNT(*) FROM events"), 0);
+
+	/* reading an old receipt gives the balance as it was then */
+	struct ledger_receipt again;
+	assert_int_equal(ledger_get_receipt(f->ledger, "T1-000001", &again), 0);
+	assert_int_equal(again.balance_pts, 12);
+	assert_true(again.new_member);
+	assert_memory_equal(again.event_id, r1.event_id, LEDGER_EVENT_ID_LEN);
+
+	char last[64];
+	assert_int_equal(ledger_last_receipt_no(f->ledger, last, sizeof(last)), 0);
+	assert_string_equal(last, "T1-000004");
+
+	struct ledger_member m;
+	assert_int_equal(ledger_member_by_pseudonym(f->ledger, a.pseudonym, &m), 0);
+	assert_int_equal(m.balance_pts, 57);
+}
+
+static void test_bad_input_books_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_receipt r;
+	struct ledger_sale s = sale_of(1, 0, 0);
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), -EINVAL);
+	s = sale_of(1, -5, 0);
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), -EINVAL);
+	s = sale_of(1, 100, -1);
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), -EINVAL);
+	struct ledger_counts c;
+	assert_int_equal(ledger_counts(f->ledger, &c), 0);
+	assert_int_equal(c.events, 0);
+	assert_int_equal(ledger_get_receipt(f->ledger, "T1-000001", &r), -ENOENT);
+	char last[64];
+	assert_int_equal(ledger_last_receipt_no(f->ledger, last, sizeof(last)), -ENOENT);
+	uint8_t p[PSEUDONYM_LEN] = {0};
+	struct ledger_member m;
+	assert_int_equal(ledger_member_by_pseudonym(f->ledger, p, &m), -ENOENT);
+}
+
+static void test_events_are_immutable(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_receipt r;
+	struct ledger_sale s = sale_of(7, 1000, 10);
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), 0);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET points = 1000", NULL, NULL, NULL),
+			     SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(sql_int(f->path, "SELECT SUM(points) FROM events"), 10);
+}
+
+static void test_durability_settings(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *) sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
+}
+
+static void test_reopen_and_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *other;
+	struct ledger_receipt r;
+	struct ledger_sale s = sale_of(3, 990, 9);
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), 0);
+	ledger_close(f->ledger);
+	f->ledger = NULL;
+
+	/* another terminal's id is refused */
+	assert_int_equal(ledger_open(f->path, "T2", &other), -EEXIST);
+	/* bad ids are refused */
+	assert_int_equal(ledger_open(f->path, "t1", &other), -EINVAL);
+	assert_int_equal(ledger_open(f->path, "", &other), -EINVAL);
+	assert_int_equal(ledger_open(f->path, "ABCDEFGHIJKLMNOPQ", &other), -EINVAL);
+
+	/* the same terminal reopens and continues the sequence */
+	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), 0);
+	assert_string_equal(r.receipt_no, "T1-000003");
+	assert_int_equal(r.balance_pts, 18);
+	ledger_close(f->ledger);
+	f->ledger = NULL;
+
+	/* a schema from a newer firmware is refused */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ledger_open(f->path, "T1", &other), -EPROTO);
+	assert_int_equal(ledger_open("/nonexistent/dir/ledger.sqlite", "T1", &other), -EIO);
+	/* leave a usable ledger for teardown */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
+}
+
+static void test_terminal_id_rules(void **state)
+{
+	(void) state;
+	assert_true(ledger_terminal_id_valid("KRK01"));
+	assert_true(ledger_terminal_id_valid("A"));
+	assert_false(ledger_terminal_id_valid(NULL));
+	assert_false(ledger_terminal_id_valid("krk01"));
+	assert_false(ledger_terminal_id_valid("KRK-01"));
+	assert_false(ledger_terminal_id_valid("KRK 1"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sales_book_events_and_balances, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_books_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_are_immutable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_durability_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_and_refusals, setup, teardown),
+		cmocka_unit_test(test_terminal_id_rules),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
