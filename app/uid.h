@@ -17,12 +17,16 @@ struct uid {
 };
 
 /*
- * Parse hex digits (either case), optionally with ':' or '-' between every byte pair, into 4, 7
- * or 10 bytes. Returns 0, or -EINVAL with *ret_why set (ret_why may be NULL): empty, not hex,
- * odd number of digits, wrong length (with the sizes allowed), separators misplaced.
+ * Parse hex digits (either case), optionally with ':' or '-' between every byte pair (the same
+ * separator throughout), into 4, 7 or 10 bytes; leading and trailing blanks are ignored. *ret_uid
+ * is written only on success. Returns 0, or -EINVAL with *ret_why set (ret_why may be NULL): empty,
+ * not hex, odd number of digits, wrong length (with the sizes allowed), separators misplaced.
  */
 __attribute__((warn_unused_result)) int uid_parse(const char *text, struct uid *ret_uid,
 						  const char **ret_why);
 
-/* A redacted form safe for logs: the first byte and the length, e.g. "04…(7 B)". */
+/*
+ * A redacted form safe for logs: the first byte and the length, e.g. "04…(7 B)" (UTF-8 ellipsis),
+ * cut to size like snprintf. A NULL uid or a length outside 1-UID_MAX gives "(no UID)".
+ */
 void uid_redact(const struct uid *uid, char *buf, size_t size);
