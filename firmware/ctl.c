@@ -232,10 +232,8 @@ size_t ctl_pollfds(struct ctl *ctl, struct pollfd *fds)
 	size_t n = 0;
 	fds[n++] = (struct pollfd){.fd = ctl->listen_fd, .events = POLLIN};
 	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++) {
-		/* a client waiting for a later answer is watched for hang-up only */
 		const struct ctl_client *cl = &ctl->clients[i];
-		fds[n++] = (struct pollfd){.fd = cl->fd,
-					   .events = (short) (cl->answered_later ? 0 : POLLIN)};
+		fds[n++] = (struct pollfd){.fd = cl->fd, .events = POLLIN | POLLRDHUP};
 	}
 	return n;
 }
@@ -343,8 +341,12 @@ void ctl_dispatch(struct ctl *ctl, const struct pollfd *fds, size_t n)
 		if (cl->fd < 0 || fds[i].fd != cl->fd || !fds[i].revents)
 			continue;
 		if (cl->answered_later) {
-			/* hang-up while waiting: drop it; the waiter notices via ctl_client_alive */
-			if (fds[i].revents & (POLLHUP | POLLERR))
+			/* a client waiting for its answer may only hang up; anything it sends more
+			 * is dropped. The waiter notices a hang-up through ctl_client_alive. */
+			char scratch[256];
+			ssize_t got = recv(cl->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+			if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR) ||
+			    (fds[i].revents & (POLLHUP | POLLERR)))
 				client_close(cl);
 			continue;
 		}

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,10 @@ static int stdio_next_key(struct hal_console *console, int *ret_key)
 	unsigned char c;
 	if (s->eof)
 		return -EPIPE;
+	/* stdin stays blocking (it may be the user's terminal): read only what poll promises */
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
 	ssize_t n = read(STDIN_FILENO, &c, 1);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;

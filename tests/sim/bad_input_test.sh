@@ -57,7 +57,7 @@ check "nothing was booked" "0" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*
 expect "the daemon still runs" 0 "sale        idle" ctl status
 
 # A waiting sale ends when its requester hangs up.
-ctl sale --amount 7 >/dev/null 2>&1 &
+"$loyaltyctl" --state "$state" sale --amount 7 >/dev/null 2>&1 &
 waiter=$!
 sleep 0.3
 kill "$waiter" 2>/dev/null || true
@@ -88,7 +88,8 @@ exec 3>"$work/keys"
 for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
 printf 'abc\n-5\n12.345\n\n' >&3
 sleep 0.5
-check "console refuses three bad amounts" "3" "$(grep -c 'invalid amount' "$work/display.txt")"
+check "console refuses three bad entries" "3" "$(grep -c 'Refused:' "$work/display.txt")"
+check "console names the amount problems" "2" "$(grep -c 'invalid amount' "$work/display.txt")"
 printf '12,34\n' >&3
 sleep 0.3
 ctl sim tap --uid 04A1B2C3D4E5F6 >/dev/null

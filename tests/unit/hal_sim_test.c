@@ -164,11 +164,11 @@ static void test_console_sim(void **state)
 	/* overlong lines are cut on a character boundary */
 	char longline[200];
 	memset(longline, 'x', sizeof(longline));
-	memcpy(longline + 61, "ł", 2);
+	memcpy(longline + 62, "ł", 2);
 	longline[199] = '\0';
 	const char *one[] = {longline};
 	assert_int_equal(hal_console_show(c, one, 1), 0);
-	assert_int_equal(strlen(hal_console_sim_display(c)), 61);
+	assert_int_equal(strlen(hal_console_sim_display(c)), 62);
 	hal_console_close(c);
 }
 
