@@ -36,6 +36,8 @@ static void usage(FILE *out)
 	      "Emulates a PN532 on a pseudo-terminal; prints its path, then reads commands:\n"
 	      "  tap HEX   put an NTAG213 with this UID (4, 7 or 10 bytes) on the reader\n"
 	      "  remove    take the card away\n"
+	      "  mute      hang the chip: read the line, answer nothing\n"
+	      "  unmute    answer again\n"
 	      "  quit      stop (also end of input, SIGINT, SIGTERM)\n"
 	      "Use it with libnfc as pn532_uart:PATH:115200.\n",
 	      out);
@@ -55,6 +57,9 @@ static int run_command(struct pn532_emu *emu, char *line)
 		return 0;
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
+	} else if (strcmp(cmd, "mute") == 0 || strcmp(cmd, "unmute") == 0) {
+		(void) pn532_emu_set_mute(emu, cmd[0] == 'm');
+		puts("ok");
 	} else if (strcmp(cmd, "remove") == 0) {
 		(void) pn532_emu_remove(emu);
 		puts("ok");

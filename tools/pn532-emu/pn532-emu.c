@@ -96,6 +96,7 @@ struct pn532_emu {
 
 	/* Guarded by lock. */
 	bool stop;
+	bool mute;
 	bool card_present;
 	struct card card;
 	unsigned next_serial;
@@ -754,8 +755,16 @@ static void *emu_main(void *arg)
 		}
 		if (fds[0].revents & POLLIN) {
 			ssize_t r = read(e->master, buf, sizeof(buf));
-			if (r > 0)
+			pthread_mutex_lock(&e->lock);
+			bool mute = e->mute;
+			pthread_mutex_unlock(&e->lock);
+			if (r > 0 && mute) {
+				emu_trace(e, "host", "(muted)", buf, (size_t) r);
+				e->pending.active = false;
+				e->rx_len = 0;
+			} else if (r > 0) {
 				emu_feed(e, buf, (size_t) r);
+			}
 		} else if (fds[0].revents & (POLLHUP | POLLERR)) {
 			/* Should not happen while e->slave is open; do not spin if it does. */
 			poll(NULL, 0, 10);
@@ -934,6 +943,16 @@ int pn532_emu_remove(struct pn532_emu *e)
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
 	e->card_present = false;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+int pn532_emu_set_mute(struct pn532_emu *e, bool mute)
+{
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	e->mute = mute;
 	pthread_mutex_unlock(&e->lock);
 	return 0;
 }

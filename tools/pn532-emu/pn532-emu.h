@@ -55,6 +55,10 @@ int pn532_emu_present(struct pn532_emu *emu, const uint8_t *uid, size_t uid_len)
 /* Take the card away; 0 also when there was none. */
 int pn532_emu_remove(struct pn532_emu *emu);
 
+/* Hang the chip (true): it keeps reading the line but answers nothing, not even ACKs, like a
+ * PN532 that browned out while the adapter stays plugged in. false: it answers again. */
+int pn532_emu_set_mute(struct pn532_emu *emu, bool mute);
+
 /* How many frames carrying command code cmd (0x4a for InListPassiveTarget...) arrived. */
 unsigned pn532_emu_count(struct pn532_emu *emu, uint8_t cmd);
 
