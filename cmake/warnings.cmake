@@ -16,3 +16,8 @@ if(CMAKE_BUILD_TYPE STREQUAL "Release")
   add_compile_definitions(_FORTIFY_SOURCE=2)
   add_compile_options(-fstack-protector-strong)
 endif()
+if(LOYALTY_FUZZ)
+  # coverage instrumentation for every library the fuzz targets link
+  add_compile_options(-fsanitize=fuzzer-no-link)
+  add_link_options(-fsanitize=fuzzer-no-link)
+endif()

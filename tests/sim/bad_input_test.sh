@@ -7,7 +7,7 @@ src=$1
 build=$2
 . "$src/tests/sim/lib.sh"
 work=$(mktemp -d -t bad_input_test.XXXXXX)
-trap 'stop_daemon; exec 3>&- 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
 state=$work/state
 mkdir -p "$state"
 cp "$src/board/sim/terminal.json" "$state/"

@@ -7,7 +7,7 @@ src=$1
 build=$2
 . "$src/tests/sim/lib.sh"
 work=$(mktemp -d -t demo_test.XXXXXX)
-trap 'stop_daemon; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 state=$work/state
 
 DEMO_STATE=$state DEMO_CLOCK=2026-11-27T12:00:00Z "$src/tools/demo" "$build" >"$work/demo.out"

@@ -54,9 +54,13 @@ start_daemon() {
 	return 1
 }
 
+# stop_daemon: SIGTERM, then the exit status must be 0 (clean shutdown; no leak reports
+# under the sanitizers)
 stop_daemon() {
 	[ -n "${daemon_pid:-}" ] || return 0
+	local rc=0
 	kill "$daemon_pid" 2>/dev/null || true
-	wait "$daemon_pid" 2>/dev/null || true
+	wait "$daemon_pid" 2>/dev/null || rc=$?
 	daemon_pid=
+	check "loyaltyd stops cleanly on SIGTERM" 0 "$rc"
 }
