@@ -144,6 +144,11 @@ static void emu_trace(struct pn532_emu *e, const char *who, const char *what, co
 
 /* ---- the card ---- */
 
+static uint8_t *card_page(struct card *c, size_t page)
+{
+	return c->mem + page * 4;
+}
+
 static void card_init(struct card *c, const uint8_t *uid, size_t uid_len, unsigned serial)
 {
 	static const uint8_t cfg[] = {0x00, 0x00, 0x00, 0xbd, 0x04, 0x00,
@@ -157,16 +162,16 @@ static void card_init(struct card *c, const uint8_t *uid, size_t uid_len, unsign
 		/* NTAG213 layout: UID with its check bytes, static lock, capability container. */
 		memcpy(c->mem, uid, 3);
 		c->mem[3] = 0x88 ^ uid[0] ^ uid[1] ^ uid[2];
-		memcpy(c->mem + 4, uid + 3, 4);
+		memcpy(card_page(c, 1), uid + 3, 4);
 		c->mem[8] = uid[3] ^ uid[4] ^ uid[5] ^ uid[6];
 		c->mem[9] = 0x48;
 	} else {
 		/* No NTAG has such a UID; keep it readable in the first pages all the same. */
 		memcpy(c->mem, uid, uid_len);
 	}
-	memcpy(c->mem + 3 * 4, (const uint8_t[]){0xe1, 0x10, 0x12, 0x00}, 4);
-	memcpy(c->mem + 4 * 4, (const uint8_t[]){0x03, 0x00, 0xfe, 0x00}, 4);
-	memcpy(c->mem + 40 * 4, cfg, sizeof(cfg));
+	memcpy(card_page(c, 3), (const uint8_t[]){0xe1, 0x10, 0x12, 0x00}, 4);
+	memcpy(card_page(c, 4), (const uint8_t[]){0x03, 0x00, 0xfe, 0x00}, 4);
+	memcpy(card_page(c, 40), cfg, sizeof(cfg));
 }
 
 /*
@@ -184,12 +189,12 @@ static int card_command(struct card *c, const uint8_t *cmd, size_t n, uint8_t *o
 		if (n != 2 || cmd[1] >= NTAG213_PAGES)
 			return -1;
 		for (size_t i = 0; i < 16; i++)
-			out[i] = c->mem[(cmd[1] * 4 + i) % sizeof(c->mem)];
+			out[i] = c->mem[((size_t) cmd[1] * 4 + i) % sizeof(c->mem)];
 		return 16;
 	case 0x3a: /* FAST_READ start end */
 		if (n != 3 || cmd[1] > cmd[2] || cmd[2] >= NTAG213_PAGES)
 			return -1;
-		memcpy(out, c->mem + cmd[1] * 4, (size_t) (cmd[2] - cmd[1] + 1) * 4);
+		memcpy(out, card_page(c, cmd[1]), (size_t) (cmd[2] - cmd[1] + 1) * 4);
 		return (cmd[2] - cmd[1] + 1) * 4;
 	case 0x60: /* GET_VERSION */
 		if (n != 1)
@@ -199,7 +204,7 @@ static int card_command(struct card *c, const uint8_t *cmd, size_t n, uint8_t *o
 	case 0xa2: /* WRITE: user memory only */
 		if (n != 6 || cmd[1] < 4 || cmd[1] > 39)
 			return -1;
-		memcpy(c->mem + cmd[1] * 4, cmd + 2, 4);
+		memcpy(card_page(c, cmd[1]), cmd + 2, 4);
 		return 0;
 	default:
 		return -1;
