@@ -1,6 +1,7 @@
 /*
  * ledger: SQLite storage of events and member state. Schema changes are migrations run in
- * order, each in its own transaction, tracked by PRAGMA user_version.
+ * order, each in its own transaction, tracked by PRAGMA user_version. Each event is hash-chained
+ * to the one before it (ledger_hash.h) in the transaction that inserts it.
  */
 #include "ledger.h"
 
@@ -11,48 +12,61 @@
 
 #include <sqlite3.h>
 
+#include "ledger-priv.h"
+#include "ledger_hash.h"
 #include "log.h"
 #include "random.h"
 
 #define BUSY_TIMEOUT_MS 5000
 
-struct ledger {
-	sqlite3 *db;
-	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
-};
-
-/* migrations[i] takes the schema from version i to i + 1. */
-static const char *const migrations[] = {
-	/* 0 -> 1: events, members, meta */
-	"CREATE TABLE meta ("
-	"  key TEXT PRIMARY KEY,"
-	"  value TEXT NOT NULL"
-	") STRICT;"
-	"CREATE TABLE members ("
-	"  member_id INTEGER PRIMARY KEY,"
-	"  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
-	"  card_code TEXT NOT NULL UNIQUE,"
-	"  balance_pts INTEGER NOT NULL DEFAULT 0,"
-	"  created_us INTEGER NOT NULL,"
-	"  last_visit_us INTEGER NOT NULL"
-	") STRICT;"
-	"CREATE TABLE events ("
-	"  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
-	"  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
-	"  terminal_id TEXT NOT NULL,"
-	"  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
-	"  member_id INTEGER REFERENCES members (member_id),"
-	"  points INTEGER NOT NULL,"
-	"  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
-	"  receipt_no TEXT NOT NULL,"
-	"  time_us INTEGER NOT NULL"
-	") STRICT;"
-	"CREATE INDEX events_by_receipt ON events (receipt_no);"
-	"CREATE INDEX events_by_member ON events (member_id, seq);"
-	"CREATE TRIGGER events_immutable BEFORE UPDATE ON events"
+#define EVENTS_IMMUTABLE_TRIGGER                                                                   \
+	"CREATE TRIGGER events_immutable BEFORE UPDATE ON events"                                  \
 	"  BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;"
-	"CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
-	"  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
+
+static int fill_hashes(struct ledger *l);
+
+/*
+ * migrations[i] takes the schema from version i to i + 1: sql, then fill (when set), then
+ * sql_after (when set), all in one transaction.
+ */
+static const struct migration {
+	const char *sql;
+	int (*fill)(struct ledger *l);
+	const char *sql_after;
+} migrations[] = {
+	/* 0 -> 1: events, members, meta */
+	{"CREATE TABLE meta ("
+	 "  key TEXT PRIMARY KEY,"
+	 "  value TEXT NOT NULL"
+	 ") STRICT;"
+	 "CREATE TABLE members ("
+	 "  member_id INTEGER PRIMARY KEY,"
+	 "  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
+	 "  card_code TEXT NOT NULL UNIQUE,"
+	 "  balance_pts INTEGER NOT NULL DEFAULT 0,"
+	 "  created_us INTEGER NOT NULL,"
+	 "  last_visit_us INTEGER NOT NULL"
+	 ") STRICT;"
+	 "CREATE TABLE events ("
+	 "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+	 "  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
+	 "  terminal_id TEXT NOT NULL,"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
+	 "  member_id INTEGER REFERENCES members (member_id),"
+	 "  points INTEGER NOT NULL,"
+	 "  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
+	 "  receipt_no TEXT NOT NULL,"
+	 "  time_us INTEGER NOT NULL"
+	 ") STRICT;"
+	 "CREATE INDEX events_by_receipt ON events (receipt_no);"
+	 "CREATE INDEX events_by_member ON events (member_id, seq);" EVENTS_IMMUTABLE_TRIGGER
+	 "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
+	 "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
+	 NULL, NULL},
+	/* 1 -> 2: the hash chain; events written by schema 1 are hashed in seq order */
+	{"ALTER TABLE events ADD COLUMN hash BLOB CHECK (hash IS NULL OR length(hash) = 32);"
+	 "DROP TRIGGER events_immutable;",
+	 fill_hashes, EVENTS_IMMUTABLE_TRIGGER},
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -63,7 +77,7 @@ const char *ledger_errmsg(struct ledger *ledger)
 	return ledger && ledger->db ? sqlite3_errmsg(ledger->db) : "no ledger";
 }
 
-static int sql_fail(struct ledger *l, const char *what)
+int ledger_sql_fail(struct ledger *l, const char *what)
 {
 	log_debug("ledger: %s: %s", what, sqlite3_errmsg(l->db));
 	return -EIO;
@@ -85,12 +99,12 @@ static int query_int(struct ledger *l, const char *sql, int64_t *ret_value)
 	sqlite3_stmt *st;
 	int r = -EIO;
 	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(l, sql);
+		return ledger_sql_fail(l, sql);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*ret_value = sqlite3_column_int64(st, 0);
 		r = 0;
 	} else {
-		r = sql_fail(l, sql);
+		r = ledger_sql_fail(l, sql);
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -125,7 +139,10 @@ static int migrate(struct ledger *l)
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %lld", (long long) v + 1);
 		if ((r = exec(l, "BEGIN IMMEDIATE")) < 0)
 			return r;
-		if ((r = exec(l, migrations[v])) < 0 || (r = exec(l, pragma)) < 0) {
+		const struct migration *m = &migrations[v];
+		if ((r = exec(l, m->sql)) < 0 || (m->fill && (r = m->fill(l)) < 0) ||
+		    (m->sql_after && (r = exec(l, m->sql_after)) < 0) ||
+		    (r = exec(l, pragma)) < 0) {
 			(void) exec(l, "ROLLBACK");
 			return r;
 		}
@@ -143,7 +160,7 @@ static int bind_terminal(struct ledger *l)
 	int r = 0;
 	if (sqlite3_prepare_v2(l->db, "SELECT value FROM meta WHERE key = 'terminal_id'", -1, &st,
 			       NULL) != SQLITE_OK)
-		return sql_fail(l, "read terminal id");
+		return ledger_sql_fail(l, "read terminal id");
 	int s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
 		const char *owner = (const char *) sqlite3_column_text(st, 0);
@@ -152,17 +169,17 @@ static int bind_terminal(struct ledger *l)
 			r = -EEXIST;
 		}
 	} else if (s != SQLITE_DONE) {
-		r = sql_fail(l, "read terminal id");
+		r = ledger_sql_fail(l, "read terminal id");
 	}
 	sqlite3_finalize(st);
 	if (r < 0 || s == SQLITE_ROW)
 		return r;
 	if (sqlite3_prepare_v2(l->db, "INSERT INTO meta (key, value) VALUES ('terminal_id', ?1)",
 			       -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(l, "store terminal id");
+		return ledger_sql_fail(l, "store terminal id");
 	sqlite3_bind_text(st, 1, l->terminal_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = sql_fail(l, "store terminal id");
+		r = ledger_sql_fail(l, "store terminal id");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -179,7 +196,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 	if (sqlite3_open_v2(path, &l->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
-		(void) sql_fail(l, path);
+		(void) ledger_sql_fail(l, path);
 		goto fail;
 	}
 	sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
@@ -190,7 +207,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 	    sqlite3_step(st) != SQLITE_ROW ||
 	    strcmp((const char *) sqlite3_column_text(st, 0), "wal") != 0) {
 		sqlite3_finalize(st);
-		(void) sql_fail(l, "journal_mode = WAL");
+		(void) ledger_sql_fail(l, "journal_mode = WAL");
 		goto fail;
 	}
 	sqlite3_finalize(st);
@@ -227,20 +244,89 @@ static int make_card_code(char code[LEDGER_CARD_CODE_LEN + 1])
 	return 0;
 }
 
-static int insert_event(struct ledger *l, int64_t seq, const char *kind, int64_t member_id,
-			int64_t points, int64_t amount_gr, const char *receipt_no, int64_t time_us)
+void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev)
 {
-	uint8_t event_id[LEDGER_EVENT_ID_LEN];
+	struct ledger_hash_event ev = {
+		.seq = sqlite3_column_int64(st, col),
+		.event_id = sqlite3_column_blob(st, col + 1),
+		.event_id_len = (size_t) sqlite3_column_bytes(st, col + 1),
+		.terminal_id = (const char *) sqlite3_column_text(st, col + 2),
+		.terminal_id_len = (size_t) sqlite3_column_bytes(st, col + 2),
+		.kind = (const char *) sqlite3_column_text(st, col + 3),
+		.kind_len = (size_t) sqlite3_column_bytes(st, col + 3),
+		.member_id = sqlite3_column_int64(st, col + 4), /* NULL reads as 0 */
+		.points = sqlite3_column_int64(st, col + 5),
+		.amount_gr = sqlite3_column_int64(st, col + 6),
+		.receipt_no = (const char *) sqlite3_column_text(st, col + 7),
+		.receipt_no_len = (size_t) sqlite3_column_bytes(st, col + 7),
+		.time_us = sqlite3_column_int64(st, col + 8),
+	};
+	*ret_ev = ev;
+}
+
+/* The last event's seq and hash (0 and zero bytes when there is none). */
+static int chain_tip(struct ledger *l, int64_t *ret_seq, uint8_t ret_hash[LEDGER_HASH_LEN])
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", -1,
+			       &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare chain tip");
+	int r = 0, s = sqlite3_step(st);
+	if (s == SQLITE_ROW && sqlite3_column_bytes(st, 1) == LEDGER_HASH_LEN) {
+		*ret_seq = sqlite3_column_int64(st, 0);
+		memcpy(ret_hash, sqlite3_column_blob(st, 1), LEDGER_HASH_LEN);
+	} else if (s == SQLITE_ROW) {
+		log_debug("ledger: event %lld has no hash",
+			  (long long) sqlite3_column_int64(st, 0));
+		r = -EIO;
+	} else if (s == SQLITE_DONE) {
+		*ret_seq = 0;
+		memset(ret_hash, 0, LEDGER_HASH_LEN);
+	} else {
+		r = ledger_sql_fail(l, "chain tip");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Insert one event chained to the event before it: chain holds that event's hash on entry and
+ * this event's hash on success.
+ */
+static int insert_event(struct ledger *l, uint8_t chain[LEDGER_HASH_LEN], int64_t seq,
+			const char *kind, int64_t member_id, int64_t points, int64_t amount_gr,
+			const char *receipt_no, int64_t time_us)
+{
+	uint8_t event_id[LEDGER_EVENT_ID_LEN], hash[LEDGER_HASH_LEN];
 	int r = hal_random_bytes(event_id, sizeof(event_id));
 	if (r < 0)
 		return r;
+	struct ledger_hash_event ev = {
+		.seq = seq,
+		.event_id = event_id,
+		.event_id_len = sizeof(event_id),
+		.terminal_id = l->terminal_id,
+		.terminal_id_len = strlen(l->terminal_id),
+		.kind = kind,
+		.kind_len = strlen(kind),
+		.member_id = member_id,
+		.points = points,
+		.amount_gr = amount_gr,
+		.receipt_no = receipt_no,
+		.receipt_no_len = strlen(receipt_no),
+		.time_us = time_us,
+	};
+	if ((r = ledger_hash_event(&ev, chain, hash)) < 0) {
+		log_debug("ledger: hashing event %lld failed", (long long) seq);
+		return r;
+	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(l->db,
 			       "INSERT INTO events (seq, event_id, terminal_id, kind, member_id,"
-			       " points, amount_gr, receipt_no, time_us)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			       " points, amount_gr, receipt_no, time_us, hash)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 			       -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(l, "prepare event insert");
+		return ledger_sql_fail(l, "prepare event insert");
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_blob(st, 2, event_id, sizeof(event_id), SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, l->terminal_id, -1, SQLITE_STATIC);
@@ -250,8 +336,50 @@ static int insert_event(struct ledger *l, int64_t seq, const char *kind, int64_t
 	sqlite3_bind_int64(st, 7, amount_gr);
 	sqlite3_bind_text(st, 8, receipt_no, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, time_us);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(l, "insert event");
+	sqlite3_bind_blob(st, 10, hash, sizeof(hash), SQLITE_STATIC);
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert event");
 	sqlite3_finalize(st);
+	if (r == 0)
+		memcpy(chain, hash, LEDGER_HASH_LEN);
+	return r;
+}
+
+/* Migration 1 -> 2: hash the events written by schema 1, in seq order. */
+static int fill_hashes(struct ledger *l)
+{
+	sqlite3_stmt *sel, *upd = NULL;
+	uint8_t chain[LEDGER_HASH_LEN] = {0};
+	int64_t n = 0;
+	int r = 0, s;
+	if (sqlite3_prepare_v2(l->db, "SELECT " LEDGER_EVENT_COLUMNS " FROM events ORDER BY seq",
+			       -1, &sel, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare event read");
+	if (sqlite3_prepare_v2(l->db, "UPDATE events SET hash = ?1 WHERE seq = ?2", -1, &upd,
+			       NULL) != SQLITE_OK) {
+		r = ledger_sql_fail(l, "prepare hash update");
+		goto out;
+	}
+	while ((s = sqlite3_step(sel)) == SQLITE_ROW) {
+		struct ledger_hash_event ev;
+		ledger_event_from_row(sel, 0, &ev);
+		if ((r = ledger_hash_event(&ev, chain, chain)) < 0)
+			goto out;
+		sqlite3_bind_blob(upd, 1, chain, sizeof(chain), SQLITE_STATIC);
+		sqlite3_bind_int64(upd, 2, ev.seq);
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			r = ledger_sql_fail(l, "store event hash");
+			goto out;
+		}
+		sqlite3_reset(upd);
+		n++;
+	}
+	if (s != SQLITE_DONE)
+		r = ledger_sql_fail(l, "read events");
+	else
+		log_debug("ledger: hashed %lld events written by schema 1", (long long) n);
+out:
+	sqlite3_finalize(upd);
+	sqlite3_finalize(sel);
 	return r;
 }
 
@@ -277,7 +405,7 @@ static int member_for_sale(struct ledger *l, const struct ledger_sale *sale, int
 				       "INSERT INTO members (pseudonym, card_code, created_us,"
 				       " last_visit_us) VALUES (?1, ?2, ?3, ?3)",
 				       -1, &st, NULL) != SQLITE_OK)
-			return sql_fail(l, "prepare member insert");
+			return ledger_sql_fail(l, "prepare member insert");
 		sqlite3_bind_blob(st, 1, sale->pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, sale->time_us);
@@ -289,7 +417,7 @@ static int member_for_sale(struct ledger *l, const struct ledger_sale *sale, int
 			return 0;
 		}
 		if (s != SQLITE_CONSTRAINT_UNIQUE)
-			return sql_fail(l, "insert member");
+			return ledger_sql_fail(l, "insert member");
 		/* a card code collision: draw another */
 	}
 	return -EIO;
@@ -307,19 +435,21 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 	int64_t last_seq, member_id;
 	bool is_new;
 	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1];
-	if ((r = query_int(l, "SELECT COALESCE(MAX(seq), 0) FROM events", &last_seq)) < 0)
+	uint8_t chain[LEDGER_HASH_LEN];
+	if ((r = chain_tip(l, &last_seq, chain)) < 0)
 		goto rollback;
 	if ((r = member_for_sale(l, sale, &member_id, &is_new)) < 0)
 		goto rollback;
 	int64_t seq = last_seq + 1;
 	snprintf(receipt_no, sizeof(receipt_no), "%s-%06lld", l->terminal_id, (long long) seq);
 	if (is_new) {
-		r = insert_event(l, seq++, "enrol", member_id, 0, 0, receipt_no, sale->time_us);
+		r = insert_event(l, chain, seq++, "enrol", member_id, 0, 0, receipt_no,
+				 sale->time_us);
 		if (r < 0)
 			goto rollback;
 	}
-	r = insert_event(l, seq, "earn", member_id, sale->earn_pts, sale->amount_gr, receipt_no,
-			 sale->time_us);
+	r = insert_event(l, chain, seq, "earn", member_id, sale->earn_pts, sale->amount_gr,
+			 receipt_no, sale->time_us);
 	if (r < 0)
 		goto rollback;
 	sqlite3_stmt *st;
@@ -327,13 +457,13 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 			       "UPDATE members SET balance_pts = balance_pts + ?1,"
 			       " last_visit_us = MAX(last_visit_us, ?2) WHERE member_id = ?3",
 			       -1, &st, NULL) != SQLITE_OK) {
-		r = sql_fail(l, "prepare balance update");
+		r = ledger_sql_fail(l, "prepare balance update");
 		goto rollback;
 	}
 	sqlite3_bind_int64(st, 1, sale->earn_pts);
 	sqlite3_bind_int64(st, 2, sale->time_us);
 	sqlite3_bind_int64(st, 3, member_id);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(l, "update balance");
+	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "update balance");
 	sqlite3_finalize(st);
 	if (r < 0)
 		goto rollback;
@@ -365,7 +495,7 @@ int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 		    " FROM events e JOIN members m ON m.member_id = e.member_id"
 		    " WHERE e.receipt_no = ?1 AND e.kind = 'earn'",
 		    -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(l, "prepare receipt query");
+		return ledger_sql_fail(l, "prepare receipt query");
 	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
 	int s = sqlite3_step(st);
 	int r = 0;
@@ -387,7 +517,7 @@ int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 	} else if (s == SQLITE_DONE) {
 		r = -ENOENT;
 	} else {
-		r = sql_fail(l, "receipt query");
+		r = ledger_sql_fail(l, "receipt query");
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -400,14 +530,14 @@ int ledger_last_receipt_no(struct ledger *ledger, char *buf, size_t size)
 			       "SELECT receipt_no FROM events WHERE kind = 'earn'"
 			       " ORDER BY seq DESC LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(ledger, "prepare last receipt");
+		return ledger_sql_fail(ledger, "prepare last receipt");
 	int s = sqlite3_step(st);
 	int r;
 	if (s == SQLITE_ROW) {
 		const char *no = (const char *) sqlite3_column_text(st, 0);
 		r = (size_t) snprintf(buf, size, "%s", no ? no : "") < size ? 0 : -ENOBUFS;
 	} else {
-		r = s == SQLITE_DONE ? -ENOENT : sql_fail(ledger, "last receipt");
+		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(ledger, "last receipt");
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -421,7 +551,7 @@ int ledger_member_by_pseudonym(struct ledger *ledger, const uint8_t pseudonym[PS
 			       "SELECT member_id, balance_pts, created_us, last_visit_us, card_code"
 			       " FROM members WHERE pseudonym = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
-		return sql_fail(ledger, "prepare member query");
+		return ledger_sql_fail(ledger, "prepare member query");
 	sqlite3_bind_blob(st, 1, pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
 	int s = sqlite3_step(st);
 	int r = 0;
@@ -435,7 +565,7 @@ int ledger_member_by_pseudonym(struct ledger *ledger, const uint8_t pseudonym[PS
 		snprintf(m.card_code, sizeof(m.card_code), "%s", code ? code : "");
 		*ret_member = m;
 	} else {
-		r = s == SQLITE_DONE ? -ENOENT : sql_fail(ledger, "member query");
+		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(ledger, "member query");
 	}
 	sqlite3_finalize(st);
 	return r;

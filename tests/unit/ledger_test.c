@@ -13,6 +13,10 @@
 #include <sqlite3.h>
 
 #include "ledger.h"
+#include "ledger_hash.h"
+
+#define STR(x)  #x
+#define XSTR(x) STR(x)
 
 struct fixture {
 	char dir[64];
@@ -62,6 +66,56 @@ static int64_t sql_int(const char *path, const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
+}
+
+static void unhex(const char *hex, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t) v;
+	}
+}
+
+/* Recompute the chain of the events in path with ledger_hash_event; returns the events checked. */
+static int64_t check_chain(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	uint8_t chain[LEDGER_HASH_LEN] = {0};
+	int64_t n = 0;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT seq, event_id, terminal_id, kind, member_id,"
+					    " points, amount_gr, receipt_no, time_us, hash"
+					    " FROM events ORDER BY seq",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		struct ledger_hash_event ev = {
+			.seq = sqlite3_column_int64(st, 0),
+			.event_id = sqlite3_column_blob(st, 1),
+			.event_id_len = (size_t) sqlite3_column_bytes(st, 1),
+			.terminal_id = (const char *) sqlite3_column_text(st, 2),
+			.terminal_id_len = (size_t) sqlite3_column_bytes(st, 2),
+			.kind = (const char *) sqlite3_column_text(st, 3),
+			.kind_len = (size_t) sqlite3_column_bytes(st, 3),
+			.member_id = sqlite3_column_int64(st, 4),
+			.points = sqlite3_column_int64(st, 5),
+			.amount_gr = sqlite3_column_int64(st, 6),
+			.receipt_no = (const char *) sqlite3_column_text(st, 7),
+			.receipt_no_len = (size_t) sqlite3_column_bytes(st, 7),
+			.time_us = sqlite3_column_int64(st, 8),
+		};
+		assert_int_equal(ev.seq, n + 1);
+		assert_int_equal(ledger_hash_event(&ev, chain, chain), 0);
+		assert_int_equal(sqlite3_column_bytes(st, 9), LEDGER_HASH_LEN);
+		assert_memory_equal(sqlite3_column_blob(st, 9), chain, LEDGER_HASH_LEN);
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
 }
 
 static void test_sales_book_events_and_balances(void **state)
@@ -206,9 +260,134 @@ static void test_reopen_and_refusals(void **state)
 	assert_int_equal(ledger_open("/nonexistent/dir/ledger.sqlite", "T1", &other), -EIO);
 	/* leave a usable ledger for teardown */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = " XSTR(LEDGER_SCHEMA_VERSION),
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
+}
+
+/* The test vectors of docs/ledger.md, computed there with printf, xxd and sha256sum. */
+static void test_hash_vectors(void **state)
+{
+	(void) state;
+	uint8_t id1[16], id2[16], zero[LEDGER_HASH_LEN] = {0}, h1[LEDGER_HASH_LEN],
+						  h2[LEDGER_HASH_LEN], want[LEDGER_HASH_LEN];
+	for (int i = 0; i < 16; i++) {
+		id1[i] = (uint8_t) i;
+		id2[i] = 0xff;
+	}
+	struct ledger_hash_event e1 = {
+		.seq = 1, .event_id = id1, .event_id_len = 16, .terminal_id = "T1",
+		.terminal_id_len = 2, .kind = "earn", .kind_len = 4, .member_id = 7, .points = 12,
+		.amount_gr = 1234, .receipt_no = "T1-000001", .receipt_no_len = 9,
+		.time_us = INT64_C(1795000000000000),
+	};
+	struct ledger_hash_event e2 = {
+		.seq = 2, .event_id = id2, .event_id_len = 16, .terminal_id = "T1",
+		.terminal_id_len = 2, .kind = "enrol", .kind_len = 5, .member_id = 0, .points = -5,
+		.amount_gr = 0, .receipt_no = "T1-000002", .receipt_no_len = 9,
+		.time_us = INT64_C(1795000000000001),
+	};
+	assert_int_equal(ledger_hash_event(&e1, zero, h1), 0);
+	unhex("c8844ffcd3f7cdbd41b11a996865c5f6da04c0090f17783a952b8c1370019283", want, 32);
+	assert_memory_equal(h1, want, LEDGER_HASH_LEN);
+	assert_int_equal(ledger_hash_event(&e2, h1, h2), 0);
+	unhex("26fdcea0413077c59a9157e3dda59afc929f72eb62ecdd48c9ae332589e9a3cf", want, 32);
+	assert_memory_equal(h2, want, LEDGER_HASH_LEN);
+	/* every field counts */
+	e1.points = 13;
+	assert_int_equal(ledger_hash_event(&e1, zero, h2), 0);
+	assert_memory_not_equal(h1, h2, LEDGER_HASH_LEN);
+	e1.points = 12;
+	e1.event_id = NULL;
+	assert_int_equal(ledger_hash_event(&e1, zero, h2), -EINVAL);
+}
+
+static void test_chain_after_sales(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_receipt r;
+	for (int i = 0; i < 6; i++) {
+		struct ledger_sale s = sale_of((uint8_t) (i % 3), 1000 + i, 10 + i);
+		s.time_us += i;
+		assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), 0);
+	}
+	assert_int_equal(check_chain(f->path), 9); /* 3 enrol + 6 earn */
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE length(hash) = 32"),
+			 9);
+}
+
+/* The SQL of migration 0 -> 1, as schema 1 firmware wrote it. */
+static const char schema1_sql[] =
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
+	"CREATE TABLE members ("
+	"  member_id INTEGER PRIMARY KEY,"
+	"  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
+	"  card_code TEXT NOT NULL UNIQUE,"
+	"  balance_pts INTEGER NOT NULL DEFAULT 0,"
+	"  created_us INTEGER NOT NULL,"
+	"  last_visit_us INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+	"  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
+	"  terminal_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
+	"  member_id INTEGER REFERENCES members (member_id),"
+	"  points INTEGER NOT NULL,"
+	"  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
+	"  receipt_no TEXT NOT NULL,"
+	"  time_us INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX events_by_receipt ON events (receipt_no);"
+	"CREATE INDEX events_by_member ON events (member_id, seq);"
+	"CREATE TRIGGER events_immutable BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;"
+	"CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;"
+	"PRAGMA journal_mode = WAL;"
+	"PRAGMA user_version = 1;";
+
+/* A ledger written by schema 1 firmware (one sale of a new card) is hashed by migration 1 -> 2. */
+static void test_migration_fills_chain(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db;
+	ledger_close(f->ledger);
+	f->ledger = NULL;
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, schema1_sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "INSERT INTO meta VALUES ('terminal_id', 'T1');"
+			     "INSERT INTO members VALUES (1, zeroblob(32), 'ABCDEFGHJKMN', 12,"
+			     "  1795000000000000, 1795000000000000);"
+			     "INSERT INTO events VALUES (1, x'000102030405060708090a0b0c0d0e0f',"
+			     "  'T1', 'enrol', 1, 0, 0, 'T1-000001', 1795000000000000);"
+			     "INSERT INTO events VALUES (2, x'101112131415161718191a1b1c1d1e1f',"
+			     "  'T1', 'earn', 1, 12, 1234, 'T1-000001', 1795000000000000);",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
+	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
+	assert_int_equal(check_chain(f->path), 2);
+	/* the update trigger is back */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET points = 99", NULL, NULL, NULL),
+			     SQLITE_OK);
+	sqlite3_close(db);
+	/* the next sale continues the chain and the balance */
+	struct ledger_sale s = sale_of(0, 500, 5);
+	struct ledger_receipt r;
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), 0);
+	assert_string_equal(r.receipt_no, "T1-000003");
+	assert_false(r.new_member);
+	assert_int_equal(r.balance_pts, 17);
+	assert_int_equal(check_chain(f->path), 3);
 }
 
 static void test_terminal_id_rules(void **state)
@@ -231,6 +410,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_durability_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_and_refusals, setup, teardown),
 		cmocka_unit_test(test_terminal_id_rules),
+		cmocka_unit_test(test_hash_vectors),
+		cmocka_unit_test_setup_teardown(test_chain_after_sales, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_fills_chain, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
