@@ -8,6 +8,8 @@
 #include "ledger.h"
 #include "ledger_hash.h"
 
+#define LEDGER_BUSY_TIMEOUT_MS 5000
+
 struct ledger {
 	sqlite3 *db;
 	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];

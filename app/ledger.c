@@ -17,8 +17,6 @@
 #include "log.h"
 #include "random.h"
 
-#define BUSY_TIMEOUT_MS 5000
-
 #define EVENTS_IMMUTABLE_TRIGGER                                                                   \
 	"CREATE TRIGGER events_immutable BEFORE UPDATE ON events"                                  \
 	"  BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;"
@@ -199,7 +197,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 		(void) ledger_sql_fail(l, path);
 		goto fail;
 	}
-	sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(l->db, 1);
 	/* journal_mode answers with a row; query_int reads it (the text "wal" is not a number). */
 	sqlite3_stmt *st;

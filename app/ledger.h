@@ -8,6 +8,9 @@
  * "<terminal>-<seq of its first event, at least 6 digits>". Card UIDs never reach this module:
  * members are found by a pseudonym (see pseudonym.h).
  *
+ * Each event carries a SHA-256 hash chained to the event before it (ledger_hash.h,
+ * docs/ledger.md); ledger_verify*() check the file, the chain, the sequence and the balances.
+ *
  * Not for: programme rules (what a sale earns is decided by the caller), printing, sync.
  */
 #pragma once
@@ -99,6 +102,59 @@ __attribute__((warn_unused_result)) int ledger_member_by_pseudonym(
 
 __attribute__((warn_unused_result)) int ledger_counts(struct ledger *ledger,
 						      struct ledger_counts *ret_counts);
+
+/* What a verification found first; LEDGER_PROBLEM_NONE when the ledger is intact. */
+enum ledger_problem {
+	LEDGER_PROBLEM_NONE,
+	LEDGER_PROBLEM_FILE,	/* not a database, damaged file or unreadable tables */
+	LEDGER_PROBLEM_SCHEMA,	/* not a ledger, or a schema version this code cannot check */
+	LEDGER_PROBLEM_MISSING, /* an event seq is missing (events deleted) */
+	LEDGER_PROBLEM_HASH,	/* an event does not match its hash, or has none */
+	LEDGER_PROBLEM_MEMBER,	/* an event names a member the ledger does not hold */
+	LEDGER_PROBLEM_BALANCE, /* a member's balance differs from the sum of its events */
+	LEDGER_PROBLEM_MAX
+};
+
+#define LEDGER_VERIFY_MSG_MAX 256
+
+struct ledger_verify_report {
+	enum ledger_problem problem;
+	int64_t seq;	   /* the event the problem concerns, 0 when none */
+	int64_t member_id; /* the member the problem concerns, 0 when none */
+	int64_t events;	   /* events in the ledger */
+	int64_t members;   /* members in the ledger */
+	int64_t first_seq_checked; /* the hash chain was checked from this seq ... */
+	int64_t events_checked;	   /* ... for this many events (up to the problem, if any) */
+	int64_t members_checked;   /* members whose balance was checked */
+	char message[LEDGER_VERIFY_MSG_MAX]; /* the problem for a technician; "" when none */
+};
+
+/*
+ * Check the whole ledger in one read transaction (a consistent snapshot, so it may run while
+ * another connection books sales): SQLite's integrity_check, seq 1..N without gaps, every
+ * event's hash and link to the event before it, every event's member exists, and every member's
+ * balance equals the sum of its events' points. Stops at the first problem; a damaged ledger is
+ * a report (problem != LEDGER_PROBLEM_NONE) and returns 0. Returns -EINVAL, -ENOMEM, or -EIO
+ * when the checks could not run (busy, I/O error; the SQLite message goes to the debug log).
+ */
+__attribute__((warn_unused_result)) int ledger_verify(struct ledger *ledger,
+						      struct ledger_verify_report *ret_report);
+
+/*
+ * ledger_verify() for start-up: SQLite's quick_check, the sequence, the hash chain of the last
+ * 1000 events only (linked to the stored hash of the event before them), members and balances.
+ */
+__attribute__((warn_unused_result)) int ledger_verify_quick(
+	struct ledger *ledger, struct ledger_verify_report *ret_report);
+
+/*
+ * ledger_verify() of the ledger file at path, opened read-only (a running loyaltyd is not
+ * disturbed; WAL lets readers in). A file that is not a SQLite database, not a ledger, or of
+ * another schema version than LEDGER_SCHEMA_VERSION is reported as a problem. Returns -ENOENT
+ * when there is no file at path, otherwise as ledger_verify().
+ */
+__attribute__((warn_unused_result)) int ledger_verify_file(
+	const char *path, struct ledger_verify_report *ret_report);
 
 /* The SQLite message of the last failure, for the debug log and technicians. */
 const char *ledger_errmsg(struct ledger *ledger);

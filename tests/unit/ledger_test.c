@@ -314,6 +314,10 @@ static void test_chain_after_sales(void **state)
 		assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), 0);
 	}
 	assert_int_equal(check_chain(f->path), 9); /* 3 enrol + 6 earn */
+	struct ledger_verify_report rep;
+	assert_int_equal(ledger_verify(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events_checked, 9);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE length(hash) = 32"),
 			 9);
 }
@@ -375,6 +379,10 @@ static void test_migration_fills_chain(void **state)
 	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
 	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
 	assert_int_equal(check_chain(f->path), 2);
+	struct ledger_verify_report rep;
+	assert_int_equal(ledger_verify(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events_checked, 2);
 	/* the update trigger is back */
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET points = 99", NULL, NULL, NULL),
@@ -388,6 +396,205 @@ static void test_migration_fills_chain(void **state)
 	assert_false(r.new_member);
 	assert_int_equal(r.balance_pts, 17);
 	assert_int_equal(check_chain(f->path), 3);
+}
+
+/* Three sales: events 1 enrol A, 2 earn A 12, 3 earn A 45, 4 enrol B, 5 earn B 8. */
+static void three_sales(struct fixture *f)
+{
+	struct ledger_receipt r;
+	struct ledger_sale a = sale_of(0xAA, 1234, 12), b = sale_of(0xBB, 800, 8);
+	assert_int_equal(ledger_commit_sale(f->ledger, &a, &r), 0);
+	a.amount_gr = 4567;
+	a.earn_pts = 45;
+	assert_int_equal(ledger_commit_sale(f->ledger, &a, &r), 0);
+	assert_int_equal(ledger_commit_sale(f->ledger, &b, &r), 0);
+}
+
+/* Change the file behind the ledger's back, as someone with sqlite3 would. */
+static void tamper(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *err = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err ? err : "?");
+	sqlite3_close(db);
+}
+
+/* Full, quick and file verification all find the same first problem. */
+static void expect_problem(struct fixture *f, enum ledger_problem what, int64_t seq,
+			   int64_t member_id, const char *words)
+{
+	struct ledger_verify_report full, quick, file;
+	assert_int_equal(ledger_verify(f->ledger, &full), 0);
+	assert_int_equal(ledger_verify_quick(f->ledger, &quick), 0);
+	assert_int_equal(ledger_verify_file(f->path, &file), 0);
+	struct ledger_verify_report *reps[] = {&full, &quick, &file};
+	for (size_t i = 0; i < 3; i++) {
+		struct ledger_verify_report *rep = reps[i];
+		if (!strstr(rep->message, words))
+			fail_msg("report %zu: '%s' does not say '%s'", i, rep->message, words);
+		assert_int_equal(rep->problem, what);
+		assert_int_equal(rep->seq, seq);
+		assert_int_equal(rep->member_id, member_id);
+	}
+}
+
+static void test_verify_intact(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_report rep;
+	/* an empty ledger is intact */
+	assert_int_equal(ledger_verify(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events, 0);
+	three_sales(f);
+	assert_int_equal(ledger_verify(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_string_equal(rep.message, "");
+	assert_int_equal(rep.events, 5);
+	assert_int_equal(rep.events_checked, 5);
+	assert_int_equal(rep.first_seq_checked, 1);
+	assert_int_equal(rep.members, 2);
+	assert_int_equal(rep.members_checked, 2);
+	assert_int_equal(ledger_verify_quick(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events_checked, 5);
+	/* read-only, beside the open ledger */
+	assert_int_equal(ledger_verify_file(f->path, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events_checked, 5);
+	/* and after the ledger is closed (no WAL files left) */
+	ledger_close(f->ledger);
+	f->ledger = NULL;
+	assert_int_equal(ledger_verify_file(f->path, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events_checked, 5);
+	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
+}
+
+static void test_verify_changed_event(void **state)
+{
+	struct fixture *f = *state;
+	three_sales(f);
+	tamper(f->path, "DROP TRIGGER events_immutable;"
+			"UPDATE events SET points = 99 WHERE seq = 3;"
+			"UPDATE members SET balance_pts = 111 WHERE member_id = 1;");
+	expect_problem(f, LEDGER_PROBLEM_HASH, 3, 1, "event 3 does not match its hash");
+}
+
+static void test_verify_deleted_event(void **state)
+{
+	struct fixture *f = *state;
+	three_sales(f);
+	tamper(f->path, "DROP TRIGGER events_undeletable; DELETE FROM events WHERE seq = 3;");
+	expect_problem(f, LEDGER_PROBLEM_MISSING, 3, 0,
+		       "event 3 is missing: after event 2 comes event 4");
+	tamper(f->path, "DELETE FROM events WHERE seq = 1;");
+	expect_problem(f, LEDGER_PROBLEM_MISSING, 1, 0, "event 1 is missing");
+}
+
+static void test_verify_swapped_events(void **state)
+{
+	struct fixture *f = *state;
+	three_sales(f);
+	tamper(f->path, "DROP TRIGGER events_immutable;"
+			"UPDATE events SET seq = 100 WHERE seq = 2;"
+			"UPDATE events SET seq = 2 WHERE seq = 3;"
+			"UPDATE events SET seq = 3 WHERE seq = 100;");
+	expect_problem(f, LEDGER_PROBLEM_HASH, 2, 1, "event 2 does not match its hash");
+}
+
+static void test_verify_changed_balance(void **state)
+{
+	struct fixture *f = *state;
+	three_sales(f);
+	tamper(f->path, "UPDATE members SET balance_pts = 1057 WHERE member_id = 1;");
+	expect_problem(f, LEDGER_PROBLEM_BALANCE, 0, 1,
+		       "member 1 has a balance of 1057 pts but its events add up to 57 pts");
+}
+
+static void test_verify_removed_hash_and_member(void **state)
+{
+	struct fixture *f = *state;
+	three_sales(f);
+	tamper(f->path, "PRAGMA foreign_keys = OFF; DELETE FROM members WHERE member_id = 2;");
+	expect_problem(f, LEDGER_PROBLEM_MEMBER, 4, 2, "event 4 belongs to member 2");
+	tamper(f->path, "DROP TRIGGER events_immutable;"
+			"UPDATE events SET hash = NULL WHERE seq = 5;");
+	expect_problem(f, LEDGER_PROBLEM_HASH, 5, 2, "event 5 has no hash");
+}
+
+/* The quick check hashes the last 1000 events only, linked to the stored hash before them. */
+static void test_verify_quick_window(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_report rep;
+	struct ledger_receipt r;
+	for (int i = 0; i < 501; i++) { /* an enrol and an earn event each: 1002 events */
+		struct ledger_sale s = sale_of(0, 100, 1);
+		s.pseudonym[0] = (uint8_t) i;
+		s.pseudonym[1] = (uint8_t) (i >> 8);
+		assert_int_equal(ledger_commit_sale(f->ledger, &s, &r), 0);
+	}
+	assert_int_equal(ledger_verify_quick(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.first_seq_checked, 3);
+	assert_int_equal(rep.events_checked, 1000);
+	/* an old enrol event changed: only the full check sees it */
+	tamper(f->path, "DROP TRIGGER events_immutable;"
+			"UPDATE events SET event_id = zeroblob(16) WHERE seq = 1;");
+	assert_int_equal(ledger_verify_quick(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(ledger_verify(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_HASH);
+	assert_int_equal(rep.seq, 1);
+	/* a changed hash just before the window breaks the link to the window's first event */
+	tamper(f->path, "UPDATE events SET hash = zeroblob(32) WHERE seq = 2;");
+	assert_int_equal(ledger_verify_quick(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_HASH);
+	assert_int_equal(rep.seq, 3);
+}
+
+static void test_verify_file_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_verify_report rep;
+	char path[160];
+	three_sales(f);
+	assert_int_equal(ledger_verify_file("/nonexistent/ledger.sqlite", &rep), -ENOENT);
+
+	/* a file of random-looking bytes */
+	snprintf(path, sizeof(path), "%s/junk.sqlite", f->dir);
+	FILE *junk = fopen(path, "w");
+	assert_non_null(junk);
+	for (int i = 0; i < 8192; i++)
+		fputc((i * 7919) & 0xff, junk);
+	fclose(junk);
+	assert_int_equal(ledger_verify_file(path, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_FILE);
+	assert_non_null(strstr(rep.message, "not a database"));
+
+	/* an empty database is not a ledger */
+	snprintf(path, sizeof(path), "%s/empty.sqlite", f->dir);
+	junk = fopen(path, "w");
+	assert_non_null(junk);
+	fclose(junk);
+	assert_int_equal(ledger_verify_file(path, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_SCHEMA);
+	assert_non_null(strstr(rep.message, "not a ledger"));
+
+	/* a newer schema is refused by open and reported by verify */
+	ledger_close(f->ledger);
+	f->ledger = NULL;
+	tamper(f->path, "PRAGMA user_version = 99");
+	struct ledger *other;
+	assert_int_equal(ledger_open(f->path, "T1", &other), -EPROTO);
+	assert_int_equal(ledger_verify_file(f->path, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_SCHEMA);
+	assert_non_null(strstr(rep.message, "newer firmware"));
+	tamper(f->path, "PRAGMA user_version = " XSTR(LEDGER_SCHEMA_VERSION));
+	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
 }
 
 static void test_terminal_id_rules(void **state)
@@ -413,6 +620,15 @@ int main(void)
 		cmocka_unit_test(test_hash_vectors),
 		cmocka_unit_test_setup_teardown(test_chain_after_sales, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_fills_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_changed_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_deleted_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_swapped_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_changed_balance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_removed_hash_and_member, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_verify_quick_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_file_refusals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,355 @@
+/*
+ * ledger_verify: integrity checks of a ledger file (SQLite integrity, sequence, hash chain,
+ * members, balances), reported in words for a technician.
+ *
+ * Not for: repairs. A damaged ledger is reported, never changed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ledger-priv.h"
+#include "log.h"
+
+#define QUICK_CHAIN_EVENTS 1000
+
+/* Steps return a negative errno, STEP_OK to go on, or STEP_PROBLEM when the report is filled. */
+#define STEP_OK	     0
+#define STEP_PROBLEM 1
+
+static int problem(struct ledger_verify_report *rep, enum ledger_problem what, int64_t seq,
+		   int64_t member_id, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int problem(struct ledger_verify_report *rep, enum ledger_problem what, int64_t seq,
+		   int64_t member_id, const char *fmt, ...)
+{
+	va_list ap;
+	rep->problem = what;
+	rep->seq = seq;
+	rep->member_id = member_id;
+	va_start(ap, fmt);
+	vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
+	va_end(ap);
+	return STEP_PROBLEM;
+}
+
+/*
+ * A failed SQLite call while verifying: a damaged or foreign file is a problem to report; being
+ * busy, out of memory or an I/O error means the check could not run.
+ */
+static int read_failed(struct ledger *l, struct ledger_verify_report *rep, const char *what)
+{
+	int code = sqlite3_errcode(l->db) & 0xff;
+	log_debug("ledger verify: %s: %s", what, sqlite3_errmsg(l->db));
+	switch (code) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_ERROR:
+	case SQLITE_MISMATCH:
+	case SQLITE_FORMAT:
+	case SQLITE_SCHEMA:
+		return problem(rep, LEDGER_PROBLEM_FILE, 0, 0,
+			       "the ledger file cannot be read (%s): %s", what,
+			       sqlite3_errmsg(l->db));
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/* Run sql, which answers one row of integers, into values[0..n-1]. */
+static int read_ints(struct ledger *l, struct ledger_verify_report *rep, const char *sql,
+		     const int64_t *bind, int64_t *values, int n)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return read_failed(l, rep, sql);
+	if (bind)
+		sqlite3_bind_int64(st, 1, *bind);
+	int r = STEP_OK;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			values[i] = sqlite3_column_int64(st, i);
+	} else {
+		r = read_failed(l, rep, sql);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int check_file(struct ledger *l, bool quick, struct ledger_verify_report *rep)
+{
+	const char *sql = quick ? "PRAGMA quick_check(1)" : "PRAGMA integrity_check(1)";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return read_failed(l, rep, "integrity check");
+	int r = STEP_OK;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *answer = (const char *) sqlite3_column_text(st, 0);
+		if (!answer || strcmp(answer, "ok") != 0)
+			r = problem(rep, LEDGER_PROBLEM_FILE, 0, 0,
+				    "the database file is damaged; SQLite's integrity check says: "
+				    "%s",
+				    answer ? answer : "?");
+	} else {
+		r = read_failed(l, rep, "integrity check");
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Events are numbered 1..N without gaps. */
+static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, int64_t *ret_last)
+{
+	int64_t v[3], gap, next;
+	int r = read_ints(l, rep,
+			  "SELECT COUNT(*), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0)"
+			  " FROM events",
+			  NULL, v, 3);
+	if (r != STEP_OK)
+		return r;
+	rep->events = v[0];
+	*ret_last = v[2];
+	if (v[0] == 0 || (v[1] == 1 && v[2] == v[0]))
+		return STEP_OK;
+	if (v[1] != 1)
+		return problem(rep, LEDGER_PROBLEM_MISSING, 1, 0,
+			       "event 1 is missing: the ledger starts at event %lld (events were "
+			       "deleted)",
+			       (long long) v[1]);
+	r = read_ints(l, rep,
+		      "SELECT seq FROM events e WHERE seq < ?1 AND NOT EXISTS"
+		      " (SELECT 1 FROM events n WHERE n.seq = e.seq + 1) ORDER BY seq LIMIT 1",
+		      &v[2], &gap, 1);
+	if (r != STEP_OK)
+		return r;
+	if ((r = read_ints(l, rep, "SELECT MIN(seq) FROM events WHERE seq > ?1", &gap, &next, 1)) !=
+	    STEP_OK)
+		return r;
+	if (next == gap + 2)
+		return problem(rep, LEDGER_PROBLEM_MISSING, gap + 1, 0,
+			       "event %lld is missing: after event %lld comes event %lld (an event "
+			       "was deleted)",
+			       (long long) (gap + 1), (long long) gap, (long long) next);
+	return problem(rep, LEDGER_PROBLEM_MISSING, gap + 1, 0,
+		       "events %lld to %lld are missing: after event %lld comes event %lld (events "
+		       "were deleted)",
+		       (long long) (gap + 1), (long long) (next - 1), (long long) gap,
+		       (long long) next);
+}
+
+/* Every event from seq first on matches its hash, chained to the stored hash before it. */
+static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64_t first)
+{
+	uint8_t chain[LEDGER_HASH_LEN] = {0}, hash[LEDGER_HASH_LEN];
+	sqlite3_stmt *st;
+	int r = STEP_OK, s;
+
+	rep->first_seq_checked = first;
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT " LEDGER_EVENT_COLUMNS ", hash FROM events WHERE seq >= ?1"
+			       " ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		return read_failed(l, rep, "read events");
+	/* the chain starts from the stored hash of the event before first */
+	sqlite3_bind_int64(st, 1, first > 1 ? first - 1 : 1);
+	int64_t expect = first > 1 ? first - 1 : 1;
+	bool linking = first > 1;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_hash_event ev;
+		ledger_event_from_row(st, 0, &ev);
+		const void *stored = sqlite3_column_blob(st, 9);
+		if (ev.seq != expect) {
+			r = problem(rep, LEDGER_PROBLEM_MISSING, expect, 0,
+				    "event %lld is missing: after event %lld comes event %lld",
+				    (long long) expect, (long long) (expect - 1),
+				    (long long) ev.seq);
+			break;
+		}
+		expect++;
+		if (sqlite3_column_bytes(st, 9) != LEDGER_HASH_LEN || !stored) {
+			r = problem(rep, LEDGER_PROBLEM_HASH, ev.seq, ev.member_id,
+				    "event %lld has no hash (it was written or changed outside "
+				    "loyaltyd)",
+				    (long long) ev.seq);
+			break;
+		}
+		if (linking) {
+			memcpy(chain, stored, LEDGER_HASH_LEN);
+			linking = false;
+			continue;
+		}
+		if ((r = ledger_hash_event(&ev, chain, hash)) < 0)
+			break;
+		if (memcmp(hash, stored, LEDGER_HASH_LEN) != 0) {
+			r = problem(rep, LEDGER_PROBLEM_HASH, ev.seq, ev.member_id,
+				    "event %lld does not match its hash: it or the event before it "
+				    "was changed, or events were moved, after they were written",
+				    (long long) ev.seq);
+			break;
+		}
+		memcpy(chain, hash, LEDGER_HASH_LEN);
+		rep->events_checked++;
+	}
+	if (r == STEP_OK && s != SQLITE_DONE)
+		r = read_failed(l, rep, "read events");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Every event's member exists, and each member's balance is the sum of its events' points. */
+static int check_members(struct ledger *l, struct ledger_verify_report *rep)
+{
+	sqlite3_stmt *st;
+	int r, s;
+	int64_t v[2];
+
+	if ((r = read_ints(l, rep, "SELECT COUNT(*) FROM members", NULL, &rep->members, 1)) !=
+	    STEP_OK)
+		return r;
+	if (sqlite3_prepare_v2(
+		l->db,
+		"SELECT e.seq, e.member_id FROM events e WHERE e.member_id IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM members m"
+		"  WHERE m.member_id = e.member_id) ORDER BY e.seq LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK)
+		return read_failed(l, rep, "check event members");
+	r = STEP_OK;
+	s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		v[0] = sqlite3_column_int64(st, 0);
+		v[1] = sqlite3_column_int64(st, 1);
+		r = problem(
+		    rep, LEDGER_PROBLEM_MEMBER, v[0], v[1],
+		    "event %lld belongs to member %lld, who is not in the ledger (the member "
+		    "was deleted)",
+		    (long long) v[0], (long long) v[1]);
+	} else if (s != SQLITE_DONE) {
+		r = read_failed(l, rep, "check event members");
+	}
+	sqlite3_finalize(st);
+	if (r != STEP_OK)
+		return r;
+
+	if (sqlite3_prepare_v2(
+		l->db,
+		"SELECT m.member_id, m.balance_pts, (SELECT COALESCE(SUM(e.points), 0)"
+		"  FROM events e WHERE e.member_id = m.member_id)"
+		" FROM members m ORDER BY m.member_id",
+		-1, &st, NULL) != SQLITE_OK)
+		return read_failed(l, rep, "fold balances");
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0), balance = sqlite3_column_int64(st, 1),
+			sum = sqlite3_column_int64(st, 2);
+		if (balance != sum) {
+			r = problem(
+			    rep, LEDGER_PROBLEM_BALANCE, 0, id,
+			    "member %lld has a balance of %lld pts but its events add up to "
+			    "%lld pts (the balance was changed)",
+			    (long long) id, (long long) balance, (long long) sum);
+			break;
+		}
+		rep->members_checked++;
+	}
+	if (r == STEP_OK && s != SQLITE_DONE)
+		r = read_failed(l, rep, "fold balances");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int verify(struct ledger *l, bool quick, struct ledger_verify_report *ret_report)
+{
+	struct ledger_verify_report rep = {.problem = LEDGER_PROBLEM_NONE};
+	int64_t last = 0;
+	int r;
+
+	/* one read transaction: every step sees the same snapshot */
+	if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "begin verify");
+	if ((r = check_file(l, quick, &rep)) == STEP_OK &&
+	    (r = check_sequence(l, &rep, &last)) == STEP_OK) {
+		int64_t first =
+		    quick && last > QUICK_CHAIN_EVENTS ? last - QUICK_CHAIN_EVENTS + 1 : 1;
+		if ((r = check_chain(l, &rep, first)) == STEP_OK)
+			r = check_members(l, &rep);
+	}
+	(void) sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+	if (r < 0)
+		return r;
+	*ret_report = rep;
+	return 0;
+}
+
+int ledger_verify(struct ledger *ledger, struct ledger_verify_report *ret_report)
+{
+	if (!ledger || !ret_report)
+		return -EINVAL;
+	return verify(ledger, false, ret_report);
+}
+
+int ledger_verify_quick(struct ledger *ledger, struct ledger_verify_report *ret_report)
+{
+	if (!ledger || !ret_report)
+		return -EINVAL;
+	return verify(ledger, true, ret_report);
+}
+
+/* The file's schema version is the one this code checks; otherwise a problem. */
+static int check_schema(struct ledger *l, struct ledger_verify_report *rep)
+{
+	int64_t version;
+	int r = read_ints(l, rep, "PRAGMA user_version", NULL, &version, 1);
+	if (r != STEP_OK)
+		return r;
+	if (version == 0)
+		return problem(rep, LEDGER_PROBLEM_SCHEMA, 0, 0,
+			       "this is not a ledger: the database has no ledger schema");
+	if (version > LEDGER_SCHEMA_VERSION)
+		return problem(rep, LEDGER_PROBLEM_SCHEMA, 0, 0,
+			       "the ledger has schema version %lld, written by a newer firmware; "
+			       "this one knows up to %d: use that firmware's loyaltyctl",
+			       (long long) version, LEDGER_SCHEMA_VERSION);
+	if (version < LEDGER_SCHEMA_VERSION)
+		return problem(rep, LEDGER_PROBLEM_SCHEMA, 0, 0,
+			       "the ledger has the older schema version %lld; start loyaltyd once "
+			       "to migrate it to version %d, then verify again",
+			       (long long) version, LEDGER_SCHEMA_VERSION);
+	return STEP_OK;
+}
+
+int ledger_verify_file(const char *path, struct ledger_verify_report *ret_report)
+{
+	struct ledger l = {.db = NULL};
+	struct ledger_verify_report rep = {.problem = LEDGER_PROBLEM_NONE};
+	struct stat sb;
+	int r;
+
+	if (!path || !ret_report)
+		return -EINVAL;
+	if (stat(path, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return -EISDIR;
+	if (sqlite3_open_v2(path, &l.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK) {
+		r = l.db ? ledger_sql_fail(&l, path) : -ENOMEM;
+		goto out;
+	}
+	sqlite3_busy_timeout(l.db, LEDGER_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(l.db, 1);
+	if ((r = check_schema(&l, &rep)) < 0)
+		goto out;
+	if (r == STEP_PROBLEM) {
+		*ret_report = rep;
+		r = 0;
+		goto out;
+	}
+	r = verify(&l, false, ret_report);
+out:
+	sqlite3_close(l.db);
+	return r;
+}
