@@ -687,6 +687,25 @@ static int open_devices(struct terminal *t)
 	return 0;
 }
 
+/* The quick ledger check at start: a damaged ledger stops the terminal, saying what to do. */
+static int check_ledger(struct terminal *t, const char *path)
+{
+	struct ledger_verify_report rep;
+	int r = ledger_verify_quick(t->ledger, &rep);
+	if (r < 0)
+		return log_errno(r, "check ledger %s (%s)", path, ledger_errmsg(t->ledger));
+	if (rep.problem != LEDGER_PROBLEM_NONE) {
+		log_err("ledger %s is damaged: %s", path, rep.message);
+		log_err("refusing to book sales on it: restore the ledger from the backup or call "
+			"support; run `loyaltyctl ledger verify --db %s` for the full report",
+			path);
+		return -EBADMSG;
+	}
+	log_info("ledger %s checked: %lld events, %lld cards", path, (long long) rep.events,
+		 (long long) rep.members);
+	return 0;
+}
+
 int terminal_open(const struct terminal_options *opt, struct terminal **ret_terminal)
 {
 	char err[CONFIG_ERR_MAX + PATH_MAX], path[PATH_MAX + 32];
@@ -743,6 +762,8 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 			log_errno(r, "open ledger %s", path);
 		goto fail;
 	}
+	if ((r = check_ledger(t, path)) < 0)
+		goto fail;
 	if ((r = open_devices(t)) < 0)
 		goto fail;
 	if ((r = ctl_open(t->state_dir, on_ctl, t, &t->ctl)) < 0) {
