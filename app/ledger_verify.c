@@ -102,7 +102,7 @@ static int check_file(struct ledger *l, bool quick, struct ledger_verify_report 
 	return r;
 }
 
-/* Events are numbered 1..N without gaps. */
+/* Count events and members; events are numbered 1..N without gaps. */
 static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, int64_t *ret_last)
 {
 	int64_t v[3], gap, next;
@@ -114,6 +114,9 @@ static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, in
 		return r;
 	rep->events = v[0];
 	*ret_last = v[2];
+	if ((r = read_ints(l, rep, "SELECT COUNT(*) FROM members", NULL, &rep->members, 1)) !=
+	    STEP_OK)
+		return r;
 	if (v[0] == 0 || (v[1] == 1 && v[2] == v[0]))
 		return STEP_OK;
 	if (v[1] != 1)
@@ -208,9 +211,6 @@ static int check_members(struct ledger *l, struct ledger_verify_report *rep)
 	int r, s;
 	int64_t v[2];
 
-	if ((r = read_ints(l, rep, "SELECT COUNT(*) FROM members", NULL, &rep->members, 1)) !=
-	    STEP_OK)
-		return r;
 	if (sqlite3_prepare_v2(
 		l->db,
 		"SELECT e.seq, e.member_id FROM events e WHERE e.member_id IS NOT NULL"

@@ -1,7 +1,7 @@
 /*
  * loyaltyctl: the technician's and cashier's command line for a running loyaltyd, over its
- * control socket (<state>/ctl.sock). Exit status: 0 done, 1 refused or failed (the reason is
- * printed), 2 usage error.
+ * control socket (<state>/ctl.sock); "ledger verify" reads the ledger file itself, read-only.
+ * Exit status: 0 done, 1 refused or failed (the reason is printed), 2 usage error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +17,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ledger.h"
 #include "money.h"
 #include "wartime.h"
 
@@ -25,6 +26,7 @@
 #define DEFAULT_STATE  "/var/lib/loyaltyd"
 
 static const char *socket_path;
+static const char *state_dir;
 static bool json_output;
 
 static void usage_main(FILE *f)
@@ -32,7 +34,7 @@ static void usage_main(FILE *f)
 	fprintf(f,
 		"Usage: loyaltyctl [--state DIR | --socket PATH] [--json] COMMAND [ARGS]\n"
 		"\n"
-		"Talks to a running loyaltyd.\n"
+		"Talks to a running loyaltyd; 'ledger verify' reads the ledger file itself.\n"
 		"\n"
 		"Commands:\n"
 		"  status                     terminal, ledger and device status\n"
@@ -42,6 +44,7 @@ static void usage_main(FILE *f)
 		"  sim tap --uid UID          simulator: tap a card (hex UID, 4/7/10 bytes)\n"
 		"  sim remove                 simulator: take the card away\n"
 		"  sim clock --set TIME       simulator: set the clock (2026-11-27T12:00:00Z)\n"
+		"  ledger verify [--db PATH]  check the ledger file (read-only)\n"
 		"\n"
 		"Options:\n"
 		"  --state DIR    the daemon's state folder (default $LOYALTY_STATE or %s)\n"
@@ -328,6 +331,98 @@ static int cmd_sim(int argc, char **argv)
 	return usage_error("sim: unknown action '%s' (tap, remove, clock)", argv[0]);
 }
 
+static const char *const problem_names[LEDGER_PROBLEM_MAX] = {
+	[LEDGER_PROBLEM_NONE] = "none",	      [LEDGER_PROBLEM_FILE] = "file",
+	[LEDGER_PROBLEM_SCHEMA] = "schema",   [LEDGER_PROBLEM_MISSING] = "missing_event",
+	[LEDGER_PROBLEM_HASH] = "hash",	      [LEDGER_PROBLEM_MEMBER] = "member",
+	[LEDGER_PROBLEM_BALANCE] = "balance",
+};
+
+static void print_verify_json(const char *path, const struct ledger_verify_report *rep)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ledger", path);
+	cJSON_AddBoolToObject(o, "ok", rep->problem == LEDGER_PROBLEM_NONE);
+	cJSON_AddStringToObject(o, "problem", problem_names[rep->problem]);
+	cJSON_AddStringToObject(o, "message", rep->message);
+	cJSON_AddNumberToObject(o, "seq", (double) rep->seq);
+	cJSON_AddNumberToObject(o, "member_id", (double) rep->member_id);
+	cJSON_AddNumberToObject(o, "events", (double) rep->events);
+	cJSON_AddNumberToObject(o, "events_checked", (double) rep->events_checked);
+	cJSON_AddNumberToObject(o, "members", (double) rep->members);
+	cJSON_AddNumberToObject(o, "members_checked", (double) rep->members_checked);
+	char *text = cJSON_PrintUnformatted(o);
+	printf("%s\n", text ? text : "{}");
+	free(text);
+	cJSON_Delete(o);
+}
+
+/* loyaltyctl ledger verify: the full check of the ledger file, without loyaltyd. */
+static int cmd_ledger(int argc, char **argv)
+{
+	static const char help[] =
+		"Usage: loyaltyctl ledger verify [--db PATH]\n"
+		"Check the ledger file: SQLite's integrity check, event numbers without gaps, the\n"
+		"hash chain of every event, and each card's balance against its events. Opens the\n"
+		"file read-only, so it can run while loyaltyd runs. Exit status 0 when the ledger\n"
+		"is intact, 1 when it is damaged or cannot be read, 2 on a usage error.\n"
+		"  --db PATH  the ledger file (default <state>/ledger.sqlite)\n";
+	static char path[4096];
+	struct ledger_verify_report rep;
+
+	if (argc < 1)
+		return usage_error("ledger: which action? (verify)");
+	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+		printf("%s", help);
+		return 0;
+	}
+	if (strcmp(argv[0], "verify") != 0)
+		return usage_error("ledger: unknown action '%s' (verify)", argv[0]);
+	struct subopt o[] = {{"db", true, NULL}, {NULL, false, NULL}};
+	int r = parse_subopts(argc - 1, argv + 1, o, help);
+	if (r)
+		return r == 1 ? 0 : 2;
+	if (o[0].value)
+		snprintf(path, sizeof(path), "%s", o[0].value);
+	else
+		snprintf(path, sizeof(path), "%s/ledger.sqlite", state_dir);
+	r = ledger_verify_file(path, &rep);
+	if (r == -ENOENT) {
+		fprintf(stderr, "loyaltyctl: no ledger at %s\n", path);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "loyaltyctl: cannot verify the ledger %s: %s\n", path,
+			strerror(-r));
+		return 1;
+	}
+	if (json_output) {
+		print_verify_json(path, &rep);
+		return rep.problem == LEDGER_PROBLEM_NONE ? 0 : 1;
+	}
+	printf("ledger      %s\n", path);
+	if (rep.problem != LEDGER_PROBLEM_FILE && rep.problem != LEDGER_PROBLEM_SCHEMA) {
+		const char *stopped = rep.problem != LEDGER_PROBLEM_NONE ? ", then stopped" : "";
+		printf("events      %lld; hash chain checked for %lld", (long long) rep.events,
+		       (long long) rep.events_checked);
+		if (rep.events_checked > 0)
+			printf(" (%lld to %lld)", (long long) rep.first_seq_checked,
+			       (long long) (rep.first_seq_checked + rep.events_checked - 1));
+		printf("%s\ncards       %lld; balances checked for %lld%s\n",
+		       rep.events_checked < rep.events ? stopped : "", (long long) rep.members,
+		       (long long) rep.members_checked,
+		       rep.members_checked < rep.members ? stopped : "");
+	}
+	if (rep.problem == LEDGER_PROBLEM_NONE) {
+		printf("result      OK: the ledger is intact\n");
+		return 0;
+	}
+	printf("result      DAMAGED: %s\n", rep.message);
+	printf("what to do  do not book sales on this ledger; restore it from the backup or call "
+	       "support\n");
+	return 1;
+}
+
 static int run(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -377,6 +472,8 @@ static int run(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "sim"))
 		return cmd_sim(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ledger"))
+		return cmd_ledger(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", cmd);
 }
 
@@ -413,8 +510,9 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("a command is required");
+	state_dir = state && *state ? state : DEFAULT_STATE;
 	if (!socket_path) {
-		snprintf(path, sizeof(path), "%s/ctl.sock", state && *state ? state : DEFAULT_STATE);
+		snprintf(path, sizeof(path), "%s/ctl.sock", state_dir);
 		socket_path = path;
 	}
 	return run(argc - optind, argv + optind);
