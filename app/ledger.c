@@ -430,7 +430,7 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 	int r = exec(l, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
-	int64_t last_seq, member_id;
+	int64_t last_seq = 0, member_id = 0;
 	bool is_new;
 	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1];
 	uint8_t chain[LEDGER_HASH_LEN];
