@@ -35,7 +35,7 @@ struct ctl {
 static const char *const cmd_names[CTL_CMD_MAX] = {
 	[CTL_STATUS] = "status",	 [CTL_SALE] = "sale",	       [CTL_CANCEL] = "cancel",
 	[CTL_REPRINT] = "reprint",	 [CTL_SIM_TAP] = "sim_tap",    [CTL_SIM_REMOVE] = "sim_remove",
-	[CTL_SIM_CLOCK] = "sim_clock",
+	[CTL_SIM_CLOCK] = "sim_clock",	 [CTL_SIM_PRINTER] = "sim_printer",
 };
 
 static int copy_string(const cJSON *root, const char *key, bool required, char *out,
@@ -83,6 +83,7 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 	static const char *const tap_keys[] = {"uid", NULL};
 	static const char *const reprint_keys[] = {"receipt", NULL};
 	static const char *const clock_keys[] = {"utc_us", "freeze", NULL};
+	static const char *const printer_keys[] = {"state", NULL};
 	struct ctl_request req = {.wait = true};
 	int r = -EINVAL;
 
@@ -158,6 +159,17 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 		r = 0;
 		break;
 	}
+	case CTL_SIM_PRINTER:
+		if ((r = check_keys(root, printer_keys, err, err_size)) < 0 ||
+		    (r = copy_string(root, "state", true, req.printer_state,
+				     sizeof(req.printer_state), err, err_size)) < 0)
+			break;
+		if (strcmp(req.printer_state, "ready") && strcmp(req.printer_state, "paper_out") &&
+		    strcmp(req.printer_state, "offline")) {
+			snprintf(err, err_size, "'state' must be ready, paper_out or offline");
+			r = -EINVAL;
+		}
+		break;
 	case CTL_CMD_MAX:
 		snprintf(err, err_size, "unknown command '%.40s'", cmd->valuestring);
 		r = -EINVAL;

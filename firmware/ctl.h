@@ -12,6 +12,7 @@
  *   {"cmd":"reprint"} or {"cmd":"reprint","receipt":"T1-000003"}
  *   {"cmd":"sim_tap","uid":"04A1B2C3D4E5F6"}, {"cmd":"sim_remove"}   (simulated reader only)
  *   {"cmd":"sim_clock","utc_us":1795000000000000,"freeze":true}       (simulated clock only)
+ *   {"cmd":"sim_printer","state":"paper_out"}   ready, paper_out, offline (simulated printer)
  */
 #pragma once
 
@@ -33,6 +34,7 @@ enum ctl_cmd {
 	CTL_SIM_TAP,
 	CTL_SIM_REMOVE,
 	CTL_SIM_CLOCK,
+	CTL_SIM_PRINTER,
 	CTL_CMD_MAX
 };
 
@@ -44,6 +46,7 @@ struct ctl_request {
 	char receipt_no[48]; /* CTL_REPRINT: empty for the last receipt */
 	int64_t utc_us;	     /* CTL_SIM_CLOCK */
 	bool freeze;	     /* CTL_SIM_CLOCK */
+	char printer_state[16]; /* CTL_SIM_PRINTER: ready, paper_out or offline */
 };
 
 /* Parse one request line. Returns 0, or -EINVAL with err set to a message for the client. */

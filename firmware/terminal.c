@@ -564,6 +564,19 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		}
 		o = ok_answer();
 		break;
+	case CTL_SIM_PRINTER: {
+		enum hal_printer_state ps = !strcmp(req->printer_state, "paper_out") ?
+						    HAL_PRINTER_PAPER_OUT :
+					    !strcmp(req->printer_state, "offline") ?
+						    HAL_PRINTER_OFFLINE :
+						    HAL_PRINTER_READY;
+		if (hal_printer_sim_set_state(t->printer, ps) < 0) {
+			why = "the printer is not simulated on this board";
+			break;
+		}
+		o = ok_answer();
+		break;
+	}
 	case CTL_CMD_MAX:
 		why = "unknown command";
 		break;

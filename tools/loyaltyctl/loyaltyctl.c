@@ -44,6 +44,7 @@ static void usage_main(FILE *f)
 		"  sim tap --uid UID          simulator: tap a card (hex UID, 4/7/10 bytes)\n"
 		"  sim remove                 simulator: take the card away\n"
 		"  sim clock --set TIME       simulator: set the clock (2026-11-27T12:00:00Z)\n"
+		"  sim printer --state STATE  simulator: ready, paper-out or offline\n"
 		"  ledger verify [--db PATH]  check the ledger file (read-only)\n"
 		"\n"
 		"Options:\n"
@@ -286,6 +287,7 @@ static int cmd_sim(int argc, char **argv)
 	static const char help[] = "Usage: loyaltyctl sim tap --uid UID\n"
 				   "       loyaltyctl sim remove\n"
 				   "       loyaltyctl sim clock --set 2026-11-27T12:00:00Z [--freeze]\n"
+				   "       loyaltyctl sim printer --state ready|paper-out|offline\n"
 				   "Drive the simulated devices of a terminal on the sim board.\n";
 	if (argc < 1)
 		return usage_error("sim: which device action? (tap, remove, clock)");
@@ -328,7 +330,19 @@ static int cmd_sim(int argc, char **argv)
 		cJSON_AddBoolToObject(q, "freeze", o[1].value != NULL);
 		return report(call(q, 10));
 	}
-	return usage_error("sim: unknown action '%s' (tap, remove, clock)", argv[0]);
+	if (!strcmp(argv[0], "printer")) {
+		struct subopt o[] = {{"state", true, NULL}, {NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o, help);
+		if (r)
+			return r == 1 ? 0 : 2;
+		const char *st = o[0].value;
+		if (!st || (strcmp(st, "ready") && strcmp(st, "paper-out") && strcmp(st, "offline")))
+			return usage_error("sim printer: --state must be ready, paper-out or offline");
+		cJSON *q = request("sim_printer");
+		cJSON_AddStringToObject(q, "state", strcmp(st, "paper-out") ? st : "paper_out");
+		return report(call(q, 10));
+	}
+	return usage_error("sim: unknown action '%s' (tap, remove, clock, printer)", argv[0]);
 }
 
 static const char *const problem_names[LEDGER_PROBLEM_MAX] = {
