@@ -25,5 +25,11 @@ struct ledger {
  */
 void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev);
 
-/* Log the SQLite message at debug level with what failed; returns -EIO. */
+/*
+ * Log the SQLite message at debug level with what failed; returns the negative errno of the
+ * connection's last error: -ENOSPC (disk full), -EBUSY, -EBADMSG (corrupt or not a database),
+ * -ENOMEM, -EROFS, else -EIO.
+ */
 int ledger_sql_fail(struct ledger *l, const char *what);
+/* The negative errno for an SQLite result code (extended codes accepted). */
+int ledger_errno_of(int sqlite_code);

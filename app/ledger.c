@@ -75,19 +75,41 @@ const char *ledger_errmsg(struct ledger *ledger)
 	return ledger && ledger->db ? sqlite3_errmsg(ledger->db) : "no ledger";
 }
 
+int ledger_errno_of(int sqlite_code)
+{
+	switch (sqlite_code & 0xff) {
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return -EROFS;
+	default:
+		return -EIO;
+	}
+}
+
 int ledger_sql_fail(struct ledger *l, const char *what)
 {
 	log_debug("ledger: %s: %s", what, sqlite3_errmsg(l->db));
-	return -EIO;
+	return ledger_errno_of(sqlite3_extended_errcode(l->db));
 }
 
 static int exec(struct ledger *l, const char *sql)
 {
 	char *err = NULL;
-	if (sqlite3_exec(l->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+	int rc = sqlite3_exec(l->db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK) {
 		log_debug("ledger: %s: %s", sql, err ? err : "?");
 		sqlite3_free(err);
-		return -EIO;
+		return ledger_errno_of(sqlite3_extended_errcode(l->db));
 	}
 	return 0;
 }

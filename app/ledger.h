@@ -80,7 +80,9 @@ void ledger_close(struct ledger *ledger);
  * Book a sale in one durable transaction: enrol the card when its pseudonym is new (an "enrol"
  * event with a fresh card code), then an "earn" event, and update the member's balance and last
  * visit. Event ids are fresh random 128-bit values. On success *ret_receipt holds what was
- * booked. -EINVAL for a bad amount or points, -EIO on storage failure (nothing booked).
+ * booked. -EINVAL for a bad amount or points; on a storage failure nothing is booked and the
+ * error says why: -ENOSPC (disk full), -EBUSY (locked by another process), -EBADMSG (damaged
+ * file), -EIO (I/O error), -ENOMEM.
  */
 __attribute__((warn_unused_result)) int ledger_commit_sale(struct ledger *ledger,
 							   const struct ledger_sale *sale,

@@ -275,13 +275,18 @@ static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_
 	memcpy(sale.pseudonym, pseudonym, PSEUDONYM_LEN);
 	int r = ledger_commit_sale(t->ledger, &sale, &rc);
 	if (r < 0) {
+		const char *why = r == -ENOSPC ? "the terminal's disk is full" :
+				  r == -EBUSY	? "the ledger is locked by another program" :
+				  r == -EBADMSG ? "the ledger file is damaged" :
+						  "the ledger could not be written";
+		char msg[160];
 		log_errno(r, "booking the sale failed (%s); nothing was booked",
 			  ledger_errmsg(t->ledger));
-		show(t, "ERROR: sale NOT booked", "Storage failure: call support", NULL);
+		show(t, "ERROR: sale NOT booked", why, "Call support; take the sale by hand");
+		snprintf(msg, sizeof(msg), "%s; nothing was booked", why);
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", false);
-		cJSON_AddStringToObject(o, "error", "the ledger could not book the sale; nothing "
-						    "was booked");
+		cJSON_AddStringToObject(o, "error", msg);
 		sale_finish(t, cJSON_Duplicate(o, true));
 		return o;
 	}
