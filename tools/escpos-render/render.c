@@ -52,6 +52,7 @@ enum align { ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT, ALIGN_MAX };
 struct glyph {
 	uint32_t cp;
 	bool valid;
+	int top, bottom; /* rows with ink: top <= row < bottom */
 	uint8_t ink[ESCPOS_RENDER_CELL_H][ESCPOS_RENDER_CELL_W]; /* 0 none .. 255 full */
 };
 
@@ -132,6 +133,7 @@ static const struct glyph *font_glyph(struct escpos_font *f, bool bold, uint32_t
 	if (g->valid && g->cp == cp)
 		return g;
 	memset(g->ink, 0, sizeof(g->ink));
+	g->top = g->bottom = 0;
 	g->cp = cp;
 	g->valid = true;
 
@@ -157,6 +159,11 @@ static const struct glyph *font_glyph(struct escpos_font *f, bool bold, uint32_t
 			if (x < 0 || x >= ESCPOS_RENDER_CELL_W)
 				continue;
 			g->ink[y][x] = (uint8_t) (row[c] * 255u / (unsigned) (bm->num_grays - 1));
+			if (!g->ink[y][x])
+				continue;
+			if (g->top == g->bottom)
+				g->top = y;
+			g->bottom = y + 1;
 		}
 	}
 	return g;
@@ -537,7 +544,7 @@ static void draw_cells(struct state *st, int hmax)
 		assert(x + cw <= p->width && top >= 0 && top + ch <= p->height);
 		if (st->opt->font && c->cp != ' ') {
 			const struct glyph *g = font_glyph(st->opt->font, c->bold, c->cp);
-			for (int gy = 0; gy < ESCPOS_RENDER_CELL_H; gy++) {
+			for (int gy = g->top; gy < g->bottom; gy++) {
 				for (int gx = 0; gx < ESCPOS_RENDER_CELL_W; gx++) {
 					uint8_t v = (uint8_t) (255 - g->ink[gy][gx]);
 					if (v == 255)
