@@ -34,7 +34,7 @@
 #define FS  0x1c
 #define GS  0x1d
 
-#define TEXT_MAX	  (64u * 1024 * 1024) /* cap on the text output */
+#define TEXT_MAX	  (16u * 1024 * 1024) /* cap on the text output */
 #define WARNINGS_SHOWN	  100		      /* warnings kept as text; the rest are counted */
 #define WARNINGS_MAX	  (64u * 1024)
 #define GLYPH_CACHE	  256

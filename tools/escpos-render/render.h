@@ -9,6 +9,13 @@
  * warning. Input is untrusted: the input size and the page height are capped, truncated commands
  * are errors, nothing is read past the buffer.
  *
+ * Printer behaviour modelled: font A cells of 12x24 dots scaled by GS ! / ESC !, width/12
+ * columns, a line wraps when the next character does not fit (a full line and LF make one
+ * line), alignment is taken when a line starts, a line feeds max(line spacing, tallest cell),
+ * CR is ignored (auto line feed off), ESC @ clears the pending line and selects slot 0. Lenient
+ * where a printer would drop data, with a warning: text pending before an image, symbol or cut
+ * is printed first; text left without LF at the end is shown.
+ *
  * Not a printer driver and not a full ESC/POS implementation: page mode, font B, user-defined
  * characters, ESC * bit images and barcode drawing are not rendered.
  */
