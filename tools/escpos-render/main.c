@@ -69,7 +69,7 @@ static int parse_int(const char *s, long min, long max, int *ret)
 /* Read all of f, up to cap + 1 bytes so that a too large input is seen as such. */
 static int read_input(FILE *f, size_t cap, uint8_t **ret_data, size_t *ret_len)
 {
-	size_t alloc = 64 * 1024, len = 0;
+	size_t alloc = (size_t) 64 * 1024, len = 0;
 	uint8_t *data = malloc(alloc);
 	if (!data)
 		return -ENOMEM;

@@ -34,9 +34,9 @@
 #define FS  0x1c
 #define GS  0x1d
 
-#define TEXT_MAX	  (16u * 1024 * 1024) /* cap on the text output */
-#define WARNINGS_SHOWN	  100		      /* warnings kept as text; the rest are counted */
-#define WARNINGS_MAX	  (64u * 1024)
+#define TEXT_MAX	  ((size_t) 16 * 1024 * 1024) /* cap on the text output */
+#define WARNINGS_SHOWN	  100 /* warnings kept as text; the rest are counted */
+#define WARNINGS_MAX	  ((size_t) 64 * 1024)
 #define GLYPH_CACHE	  256
 #define TABS_MAX	  32
 #define CUT_GAP		  6 /* white dots each side of the dashed cut line */
@@ -422,7 +422,7 @@ static int take(struct state *st, size_t n, const char *what, const uint8_t **re
 static int text_failed(struct state *st, int r)
 {
 	if (r == -E2BIG)
-		return fail(st, r, "text output larger than %u bytes", TEXT_MAX);
+		return fail(st, r, "text output larger than %zu bytes", TEXT_MAX);
 	return fail(st, r, "out of memory for the text output");
 }
 
@@ -551,9 +551,11 @@ static void draw_cells(struct state *st, int hmax)
 						continue;
 					for (int sy = 0; sy < c->hmul; sy++) {
 						uint8_t *row =
-						    p->px + (size_t) (top + gy * c->hmul + sy) * w;
+						    p->px +
+						    (size_t) (top + (long) gy * c->hmul + sy) * w;
 						for (int sx = 0; sx < c->wmul; sx++) {
-							uint8_t *d = row + x + gx * c->wmul + sx;
+							uint8_t *d =
+							    row + x + (size_t) gx * c->wmul + sx;
 							if (v < *d)
 								*d = v;
 						}
@@ -800,8 +802,9 @@ static int raster(struct state *st, const uint8_t *d, int xbytes, int rows, int 
 				int x = xb * 8 + bit;
 				copy[(size_t) y * iw + (size_t) x] = 0;
 				for (int dy = 0; dy < sy; dy++) {
-					uint8_t *row = p->px + (size_t) (st->y + y * sy + dy) *
-								   (size_t) p->width;
+					uint8_t *row =
+					    p->px + (size_t) (st->y + (long) y * sy + dy) *
+							(size_t) p->width;
 					for (int dx = 0; dx < sx; dx++) {
 						long px = x0 + (long) x * sx + dx;
 						if (px < p->width)

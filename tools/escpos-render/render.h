@@ -29,9 +29,9 @@
 #define ESCPOS_RENDER_WIDTH_DEFAULT 384 /* 58 mm head, in dots */
 #define ESCPOS_RENDER_WIDTH_MIN	    96
 #define ESCPOS_RENDER_WIDTH_MAX	    2048
-#define ESCPOS_RENDER_HEIGHT_MAX    20000	  /* default page height cap, in dots */
-#define ESCPOS_RENDER_INPUT_MAX	    (1024 * 1024) /* default input cap, in bytes */
-#define ESCPOS_RENDER_CELL_W	    12		  /* font A cell */
+#define ESCPOS_RENDER_HEIGHT_MAX    20000		   /* default page height cap, in dots */
+#define ESCPOS_RENDER_INPUT_MAX	    ((size_t) 1024 * 1024) /* default input cap, in bytes */
+#define ESCPOS_RENDER_CELL_W	    12			   /* font A cell */
 #define ESCPOS_RENDER_CELL_H	    24
 #define ESCPOS_RENDER_LINE_SPACING  30 /* default line feed in dots (ESC 2) */
 #define ESCPOS_RENDER_PNG_MARGIN    8  /* white dots around the paper in PNG output */
