@@ -65,6 +65,36 @@ static const struct migration {
 	{"ALTER TABLE events ADD COLUMN hash BLOB CHECK (hash IS NULL OR length(hash) = 32);"
 	 "DROP TRIGGER events_immutable;",
 	 fill_hashes, EVENTS_IMMUTABLE_TRIGGER},
+	/* 2 -> 3: visits in member state, erasure, the outbox mark, the retention checkpoint.
+	 * Events may now be deleted only when synced and behind the checkpoint (the purge). */
+	{"ALTER TABLE members ADD COLUMN visits INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE members ADD COLUMN erased_us INTEGER;"
+	 "UPDATE members SET visits = (SELECT COUNT(*) FROM events e"
+	 "  WHERE e.member_id = members.member_id AND e.kind = 'earn');"
+	 "CREATE TABLE outbox ("
+	 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 "  acked_seq INTEGER NOT NULL CHECK (acked_seq >= 0)"
+	 ") STRICT;"
+	 "INSERT INTO outbox (id, acked_seq) VALUES (1, 0);"
+	 "CREATE TABLE checkpoint ("
+	 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 "  seq INTEGER NOT NULL CHECK (seq > 0),"
+	 "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+	 "  purged_events INTEGER NOT NULL,"
+	 "  time_us INTEGER NOT NULL"
+	 ") STRICT;"
+	 "CREATE TABLE checkpoint_members ("
+	 "  member_id INTEGER PRIMARY KEY REFERENCES members (member_id),"
+	 "  points INTEGER NOT NULL,"
+	 "  visits INTEGER NOT NULL,"
+	 "  last_visit_us INTEGER NOT NULL"
+	 ") STRICT;"
+	 "DROP TRIGGER events_undeletable;"
+	 "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
+	 "  WHEN OLD.seq > (SELECT acked_seq FROM outbox)"
+	 "    OR OLD.seq > COALESCE((SELECT seq FROM checkpoint), 0)"
+	 "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
+	 NULL, NULL},
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -216,7 +246,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 	if (sqlite3_open_v2(path, &l->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
-		(void) ledger_sql_fail(l, path);
+		r = l->db ? ledger_sql_fail(l, path) : -ENOMEM;
 		goto fail;
 	}
 	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
@@ -226,8 +256,8 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 	if (sqlite3_prepare_v2(l->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW ||
 	    strcmp((const char *) sqlite3_column_text(st, 0), "wal") != 0) {
+		r = ledger_sql_fail(l, "journal_mode = WAL");
 		sqlite3_finalize(st);
-		(void) ledger_sql_fail(l, "journal_mode = WAL");
 		goto fail;
 	}
 	sqlite3_finalize(st);
@@ -300,8 +330,12 @@ static int chain_tip(struct ledger *l, int64_t *ret_seq, uint8_t ret_hash[LEDGER
 			  (long long) sqlite3_column_int64(st, 0));
 		r = -EIO;
 	} else if (s == SQLITE_DONE) {
-		*ret_seq = 0;
-		memset(ret_hash, 0, LEDGER_HASH_LEN);
+		/* every event purged: the chain goes on from the checkpoint */
+		struct ledger_checkpoint cp;
+		if ((r = ledger_checkpoint_read(l, &cp)) == 0) {
+			*ret_seq = cp.seq;
+			memcpy(ret_hash, cp.hash, LEDGER_HASH_LEN);
+		}
 	} else {
 		r = ledger_sql_fail(l, "chain tip");
 	}
@@ -474,7 +508,7 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 		goto rollback;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(l->db,
-			       "UPDATE members SET balance_pts = balance_pts + ?1,"
+			       "UPDATE members SET balance_pts = balance_pts + ?1, visits = visits + 1,"
 			       " last_visit_us = MAX(last_visit_us, ?2) WHERE member_id = ?3",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = ledger_sql_fail(l, "prepare balance update");
@@ -512,6 +546,8 @@ int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 		    "     AND x.kind = 'enrol'),"
 		    "  (SELECT COALESCE(SUM(points), 0) FROM events y"
 		    "     WHERE y.member_id = e.member_id AND y.seq <= e.seq)"
+		    "  + COALESCE((SELECT c.points FROM checkpoint_members c"
+		    "     WHERE c.member_id = e.member_id), 0)"
 		    " FROM events e JOIN members m ON m.member_id = e.member_id"
 		    " WHERE e.receipt_no = ?1 AND e.kind = 'earn'",
 		    -1, &st, NULL) != SQLITE_OK)
@@ -563,30 +599,90 @@ int ledger_last_receipt_no(struct ledger *ledger, char *buf, size_t size)
 	return r;
 }
 
-int ledger_member_by_pseudonym(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
-			       struct ledger_member *ret_member)
+/* Read one member row selected by st (prepared from MEMBER_SELECT, bound); finalizes st. */
+#define MEMBER_SELECT                                                                              \
+	"SELECT member_id, balance_pts, visits, created_us, last_visit_us, card_code,"             \
+	" COALESCE(erased_us, 0) FROM members "
+
+static int member_read(struct ledger *l, sqlite3_stmt *st, struct ledger_member *ret_member)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(ledger->db,
-			       "SELECT member_id, balance_pts, created_us, last_visit_us, card_code"
-			       " FROM members WHERE pseudonym = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return ledger_sql_fail(ledger, "prepare member query");
-	sqlite3_bind_blob(st, 1, pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
 	int s = sqlite3_step(st);
 	int r = 0;
 	if (s == SQLITE_ROW) {
 		struct ledger_member m = {0};
 		m.member_id = sqlite3_column_int64(st, 0);
 		m.balance_pts = sqlite3_column_int64(st, 1);
-		m.created_us = sqlite3_column_int64(st, 2);
-		m.last_visit_us = sqlite3_column_int64(st, 3);
-		const char *code = (const char *) sqlite3_column_text(st, 4);
-		snprintf(m.card_code, sizeof(m.card_code), "%s", code ? code : "");
+		m.visits = sqlite3_column_int64(st, 2);
+		m.created_us = sqlite3_column_int64(st, 3);
+		m.last_visit_us = sqlite3_column_int64(st, 4);
+		m.erased_us = sqlite3_column_int64(st, 6);
+		const char *code = (const char *) sqlite3_column_text(st, 5);
+		if (!m.erased_us)
+			snprintf(m.card_code, sizeof(m.card_code), "%s", code ? code : "");
 		*ret_member = m;
 	} else {
-		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(ledger, "member query");
+		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(l, "member query");
 	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int ledger_member_by_pseudonym(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
+			       struct ledger_member *ret_member)
+{
+	sqlite3_stmt *st;
+	if (!ledger || !pseudonym || !ret_member)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(ledger->db, MEMBER_SELECT "WHERE pseudonym = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return ledger_sql_fail(ledger, "prepare member query");
+	sqlite3_bind_blob(st, 1, pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
+	return member_read(ledger, st, ret_member);
+}
+
+int ledger_member_by_id(struct ledger *ledger, int64_t member_id, struct ledger_member *ret_member)
+{
+	sqlite3_stmt *st;
+	if (!ledger || !ret_member)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(ledger->db, MEMBER_SELECT "WHERE member_id = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return ledger_sql_fail(ledger, "prepare member query");
+	sqlite3_bind_int64(st, 1, member_id);
+	return member_read(ledger, st, ret_member);
+}
+
+int ledger_member_by_card_code(struct ledger *ledger, const char *card_code,
+			       struct ledger_member *ret_member)
+{
+	sqlite3_stmt *st;
+	if (!ledger || !card_code || !ret_member || strlen(card_code) != LEDGER_CARD_CODE_LEN)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(ledger->db,
+			       MEMBER_SELECT "WHERE card_code = ?1 AND erased_us IS NULL", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ledger_sql_fail(ledger, "prepare member query");
+	sqlite3_bind_text(st, 1, card_code, -1, SQLITE_STATIC);
+	return member_read(ledger, st, ret_member);
+}
+
+int ledger_member_spend(struct ledger *ledger, int64_t member_id, int64_t from_us, int64_t to_us,
+			int64_t *ret_spend_gr)
+{
+	sqlite3_stmt *st;
+	if (!ledger || !ret_spend_gr || from_us > to_us)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(ledger->db,
+			       "SELECT COALESCE(SUM(amount_gr), 0) FROM events WHERE member_id = ?1"
+			       " AND kind = 'earn' AND time_us > ?2 AND time_us <= ?3",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(ledger, "prepare spend query");
+	sqlite3_bind_int64(st, 1, member_id);
+	sqlite3_bind_int64(st, 2, from_us);
+	sqlite3_bind_int64(st, 3, to_us);
+	int r = sqlite3_step(st) == SQLITE_ROW ? 0 : ledger_sql_fail(ledger, "spend query");
+	if (r == 0)
+		*ret_spend_gr = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -597,7 +693,10 @@ int ledger_counts(struct ledger *ledger, struct ledger_counts *ret_counts)
 	int r;
 	if ((r = query_int(ledger, "SELECT COUNT(*) FROM events", &c.events)) < 0 ||
 	    (r = query_int(ledger, "SELECT COUNT(*) FROM members", &c.members)) < 0 ||
-	    (r = query_int(ledger, "SELECT COALESCE(MAX(seq), 0) FROM events", &c.last_seq)) < 0)
+	    (r = query_int(ledger,
+			   "SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0),"
+			   " COALESCE((SELECT seq FROM checkpoint), 0))",
+			   &c.last_seq)) < 0)
 		return r;
 	*ret_counts = c;
 	return 0;

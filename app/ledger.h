@@ -21,7 +21,7 @@
 
 #include "pseudonym.h"
 
-#define LEDGER_SCHEMA_VERSION	2
+#define LEDGER_SCHEMA_VERSION	3
 #define LEDGER_TERMINAL_ID_MAX	16 /* characters of [A-Z0-9], at least one */
 #define LEDGER_RECEIPT_NO_MAX	40
 #define LEDGER_CARD_CODE_LEN	12 /* Crockford base32, 60 random bits */
@@ -53,9 +53,11 @@ struct ledger_receipt {
 struct ledger_member {
 	int64_t member_id;
 	int64_t balance_pts;
+	int64_t visits; /* sales booked for the member */
 	int64_t created_us;
 	int64_t last_visit_us;
-	char card_code[LEDGER_CARD_CODE_LEN + 1];
+	int64_t erased_us; /* 0 unless erased: then the card link and pseudonym are gone */
+	char card_code[LEDGER_CARD_CODE_LEN + 1]; /* "" once erased */
 };
 
 struct ledger_counts {
@@ -101,6 +103,24 @@ __attribute__((warn_unused_result)) int ledger_last_receipt_no(struct ledger *le
 __attribute__((warn_unused_result)) int ledger_member_by_pseudonym(
 	struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 	struct ledger_member *ret_member);
+
+/* -ENOENT when there is no member with this id. */
+__attribute__((warn_unused_result)) int ledger_member_by_id(struct ledger *ledger,
+							    int64_t member_id,
+							    struct ledger_member *ret_member);
+
+/* The member whose card page code this is (erased members are not found); -ENOENT if none. */
+__attribute__((warn_unused_result)) int ledger_member_by_card_code(
+	struct ledger *ledger, const char *card_code, struct ledger_member *ret_member);
+
+/*
+ * The member's spend in (from_us, to_us]: the sum of its sales' amounts, e.g. the rolling 12
+ * months a tier is judged on. Complete as long as the retention period (ledger_purge) is longer
+ * than the window asked for.
+ */
+__attribute__((warn_unused_result)) int ledger_member_spend(struct ledger *ledger,
+							    int64_t member_id, int64_t from_us,
+							    int64_t to_us, int64_t *ret_spend_gr);
 
 __attribute__((warn_unused_result)) int ledger_counts(struct ledger *ledger,
 						      struct ledger_counts *ret_counts);
@@ -157,6 +177,96 @@ __attribute__((warn_unused_result)) int ledger_verify_quick(
  */
 __attribute__((warn_unused_result)) int ledger_verify_file(
 	const char *path, struct ledger_verify_report *ret_report);
+
+
+/* ---- events, the outbox, retention (schema 3) ---- */
+
+#define LEDGER_KIND_MAX		   15
+#define LEDGER_OUTBOX_BATCH_MAX	   1000
+#define LEDGER_RETENTION_DAYS_MIN 400 /* longer than the 12-month windows judged on events */
+#define LEDGER_HASH_BYTES	   32
+
+/* One event as stored, with the member's card code ("" when none or erased). */
+struct ledger_event {
+	int64_t seq;
+	uint8_t event_id[LEDGER_EVENT_ID_LEN];
+	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
+	char kind[LEDGER_KIND_MAX + 1];
+	int64_t member_id; /* 0 when none */
+	char card_code[LEDGER_CARD_CODE_LEN + 1];
+	int64_t points;
+	int64_t amount_gr;
+	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1];
+	int64_t time_us;
+	uint8_t hash[LEDGER_HASH_BYTES];
+};
+
+/* Called per event; a non-zero return stops the walk and is returned. */
+typedef int (*ledger_event_fn)(void *userdata, const struct ledger_event *ev);
+
+/*
+ * Call fn for the events from seq from_seq on, in seq order, at most limit of them (0: all).
+ * Returns the number of events passed to fn, fn's non-zero return, or a negative errno.
+ */
+int ledger_for_each_event(struct ledger *ledger, int64_t from_seq, int64_t limit,
+			  ledger_event_fn fn, void *userdata);
+
+/* The acknowledgement mark and the number of events after it (the outbox depth). */
+__attribute__((warn_unused_result)) int ledger_outbox_state(struct ledger *ledger,
+							    int64_t *ret_acked_seq,
+							    int64_t *ret_pending);
+
+/*
+ * The oldest unacknowledged events, in seq order: at most max (1..LEDGER_OUTBOX_BATCH_MAX) into
+ * ret_events; *ret_n says how many (0 when all are acknowledged).
+ */
+__attribute__((warn_unused_result)) int ledger_outbox_read(struct ledger *ledger, size_t max,
+							   struct ledger_event *ret_events,
+							   size_t *ret_n);
+
+/*
+ * Mark every event up to up_to_seq acknowledged by the server. Idempotent; the mark never moves
+ * back. -ERANGE when up_to_seq is beyond the last event booked.
+ */
+__attribute__((warn_unused_result)) int ledger_outbox_ack(struct ledger *ledger,
+							  int64_t up_to_seq);
+
+struct ledger_purge_report {
+	int64_t purged_events;	/* removed by this call */
+	int64_t checkpoint_seq; /* the last purged event, 0 when none ever was */
+};
+
+/*
+ * Remove the events that are acknowledged and older than retention_days (at least
+ * LEDGER_RETENTION_DAYS_MIN) before now_us, as a prefix of the ledger, leaving a checkpoint
+ * (the last removed event's seq and hash, and per member the points, visits and last visit
+ * folded from what was removed) so the chain and the member state stay verifiable. One
+ * transaction. -EINVAL for a shorter retention.
+ */
+__attribute__((warn_unused_result)) int ledger_purge(struct ledger *ledger, int64_t now_us,
+						     int retention_days,
+						     struct ledger_purge_report *ret_report);
+
+/*
+ * Erase a member (a server tombstone, or the member's own request): the card pseudonym and the
+ * card code go; the events stay as anonymous amounts and points. Idempotent; -ENOENT for an
+ * unknown member.
+ */
+__attribute__((warn_unused_result)) int ledger_erase_member(struct ledger *ledger,
+							    int64_t member_id, int64_t now_us);
+
+struct ledger_rebuild_report {
+	int64_t members;	      /* members recomputed */
+	int64_t changed;	      /* whose stored state differed from the events */
+	int64_t first_changed_member; /* 0 when none */
+};
+
+/*
+ * Recompute every member's state (balance, visits, last visit) from the checkpoint and the
+ * events, and store it. Trusts the events: run ledger_verify() first to know they are intact.
+ */
+__attribute__((warn_unused_result)) int ledger_rebuild(struct ledger *ledger,
+						       struct ledger_rebuild_report *ret_report);
 
 /* The SQLite message of the last failure, for the debug log and technicians. */
 const char *ledger_errmsg(struct ledger *ledger);

@@ -102,8 +102,10 @@ static int check_file(struct ledger *l, bool quick, struct ledger_verify_report 
 	return r;
 }
 
-/* Count events and members; events are numbered 1..N without gaps. */
-static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, int64_t *ret_last)
+/* Count events and members; events are numbered base+1..N without gaps (base: the purge
+ * checkpoint's seq, 0 when nothing was purged). */
+static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, int64_t base,
+			  int64_t *ret_last)
 {
 	int64_t v[3], gap, next;
 	int r = read_ints(l, rep,
@@ -117,13 +119,13 @@ static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, in
 	if ((r = read_ints(l, rep, "SELECT COUNT(*) FROM members", NULL, &rep->members, 1)) !=
 	    STEP_OK)
 		return r;
-	if (v[0] == 0 || (v[1] == 1 && v[2] == v[0]))
+	if (v[0] == 0 || (v[1] == base + 1 && v[2] - base == v[0]))
 		return STEP_OK;
-	if (v[1] != 1)
-		return problem(rep, LEDGER_PROBLEM_MISSING, 1, 0,
-			       "event 1 is missing: the ledger starts at event %lld (events were "
+	if (v[1] != base + 1)
+		return problem(rep, LEDGER_PROBLEM_MISSING, base + 1, 0,
+			       "event %lld is missing: the ledger starts at event %lld (events were "
 			       "deleted)",
-			       (long long) v[1]);
+			       (long long) (base + 1), (long long) v[1]);
 	r = read_ints(l, rep,
 		      "SELECT seq FROM events e WHERE seq < ?1 AND NOT EXISTS"
 		      " (SELECT 1 FROM events n WHERE n.seq = e.seq + 1) ORDER BY seq LIMIT 1",
@@ -145,8 +147,12 @@ static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, in
 		       (long long) next);
 }
 
-/* Every event from seq first on matches its hash, chained to the stored hash before it. */
-static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64_t first)
+/*
+ * Every event from seq first on matches its hash, chained to the stored hash before it, or to
+ * start_hash when given (the checkpoint's, or NULL for zeros at seq 1).
+ */
+static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64_t first,
+		       const uint8_t *start_hash)
 {
 	uint8_t chain[LEDGER_HASH_LEN] = {0}, hash[LEDGER_HASH_LEN];
 	sqlite3_stmt *st;
@@ -159,9 +165,11 @@ static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64
 			       -1, &st, NULL) != SQLITE_OK)
 		return read_failed(l, rep, "read events");
 	/* the chain starts from the stored hash of the event before first */
-	sqlite3_bind_int64(st, 1, first > 1 ? first - 1 : 1);
-	int64_t expect = first > 1 ? first - 1 : 1;
-	bool linking = first > 1;
+	bool linking = first > 1 && !start_hash;
+	if (start_hash)
+		memcpy(chain, start_hash, LEDGER_HASH_LEN);
+	int64_t expect = linking ? first - 1 : first;
+	sqlite3_bind_int64(st, 1, expect);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_hash_event ev;
 		ledger_event_from_row(st, 0, &ev);
@@ -235,22 +243,27 @@ static int check_members(struct ledger *l, struct ledger_verify_report *rep)
 	if (r != STEP_OK)
 		return r;
 
-	if (sqlite3_prepare_v2(
-		l->db,
-		"SELECT m.member_id, m.balance_pts, (SELECT COALESCE(SUM(e.points), 0)"
-		"  FROM events e WHERE e.member_id = m.member_id)"
-		" FROM members m ORDER BY m.member_id",
-		-1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(l->db, LEDGER_MEMBER_FOLD_SQL, -1, &st, NULL) != SQLITE_OK)
 		return read_failed(l, rep, "fold balances");
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0), balance = sqlite3_column_int64(st, 1),
-			sum = sqlite3_column_int64(st, 2);
-		if (balance != sum) {
+		struct ledger_member_fold f;
+		ledger_member_fold_from_row(st, &f);
+		if (f.balance_pts != f.fold_balance_pts) {
 			r = problem(
-			    rep, LEDGER_PROBLEM_BALANCE, 0, id,
+			    rep, LEDGER_PROBLEM_BALANCE, 0, f.member_id,
 			    "member %lld has a balance of %lld pts but its events add up to "
 			    "%lld pts (the balance was changed)",
-			    (long long) id, (long long) balance, (long long) sum);
+			    (long long) f.member_id, (long long) f.balance_pts,
+			    (long long) f.fold_balance_pts);
+			break;
+		}
+		if (f.visits != f.fold_visits || f.last_visit_us != f.fold_last_visit_us) {
+			r = problem(rep, LEDGER_PROBLEM_BALANCE, 0, f.member_id,
+				    "member %lld's visits or last visit differ from its events "
+				    "(%lld visits stored, %lld booked; the member state was "
+				    "changed)",
+				    (long long) f.member_id, (long long) f.visits,
+				    (long long) f.fold_visits);
 			break;
 		}
 		rep->members_checked++;
@@ -270,11 +283,15 @@ static int verify(struct ledger *l, bool quick, struct ledger_verify_report *ret
 	/* one read transaction: every step sees the same snapshot */
 	if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "begin verify");
+	struct ledger_checkpoint cp;
 	if ((r = check_file(l, quick, &rep)) == STEP_OK &&
-	    (r = check_sequence(l, &rep, &last)) == STEP_OK) {
-		int64_t first =
-		    quick && last > QUICK_CHAIN_EVENTS ? last - QUICK_CHAIN_EVENTS + 1 : 1;
-		if ((r = check_chain(l, &rep, first)) == STEP_OK)
+	    (r = ledger_checkpoint_read(l, &cp)) == 0 &&
+	    (r = check_sequence(l, &rep, cp.seq, &last)) == STEP_OK) {
+		int64_t first = cp.seq + 1;
+		if (quick && last - QUICK_CHAIN_EVENTS + 1 > first)
+			first = last - QUICK_CHAIN_EVENTS + 1;
+		if ((r = check_chain(l, &rep, first, first == cp.seq + 1 && cp.seq ? cp.hash : NULL)) ==
+		    STEP_OK)
 			r = check_members(l, &rep);
 	}
 	(void) sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
