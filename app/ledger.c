@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -265,6 +266,43 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 		goto fail;
 	if ((r = migrate(l)) < 0 || (r = bind_terminal(l)) < 0)
 		goto fail;
+	*ret_ledger = l;
+	return 0;
+fail:
+	sqlite3_close(l->db);
+	free(l);
+	return r;
+}
+
+int ledger_open_readonly(const char *path, struct ledger **ret_ledger)
+{
+	struct stat sb;
+	int64_t version;
+	if (!path || !ret_ledger)
+		return -EINVAL;
+	if (stat(path, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return -EISDIR;
+	struct ledger *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	int r;
+	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK) {
+		r = l->db ? ledger_sql_fail(l, path) : -ENOMEM;
+		goto fail;
+	}
+	sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(l->db, 1);
+	if ((r = query_int(l, "PRAGMA user_version", &version)) < 0)
+		goto fail;
+	if (version != LEDGER_SCHEMA_VERSION) {
+		log_debug("ledger: %s has schema version %lld, this code reads %d", path,
+			  (long long) version, LEDGER_SCHEMA_VERSION);
+		r = -EPROTO;
+		goto fail;
+	}
 	*ret_ledger = l;
 	return 0;
 fail:

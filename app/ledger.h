@@ -79,6 +79,14 @@ __attribute__((warn_unused_result)) int ledger_open(const char *path, const char
 void ledger_close(struct ledger *ledger);
 
 /*
+ * Open the ledger at path read-only, for reports and exports (a running loyaltyd is not
+ * disturbed). Nothing is created or migrated: -ENOENT without a file, -EPROTO for a schema
+ * other than LEDGER_SCHEMA_VERSION, -EBADMSG for a file that is not a database.
+ */
+__attribute__((warn_unused_result)) int ledger_open_readonly(const char *path,
+							     struct ledger **ret_ledger);
+
+/*
  * Book a sale in one durable transaction: enrol the card when its pseudonym is new (an "enrol"
  * event with a fresh card code), then an "earn" event, and update the member's balance and last
  * visit. Event ids are fresh random 128-bit values. On success *ret_receipt holds what was

@@ -58,6 +58,25 @@ static int64_t last_sunday_0100_utc(int64_t y, int month)
 	return (d31 - weekday_of_days(d31)) * DAY_S + 3600;
 }
 
+/* The civil date-time of utc_s shifted by offset seconds. */
+static void civil_at(int64_t utc_s, int offset, struct wartime *ret)
+{
+	int64_t y;
+	int m, d;
+	int64_t local = utc_s + offset;
+	int64_t days = floor_div(local, DAY_S);
+	int64_t secs = local - days * DAY_S;
+	civil_from_days(days, &y, &m, &d);
+	ret->year = (int) y;
+	ret->month = m;
+	ret->day = d;
+	ret->hour = (int) (secs / 3600);
+	ret->minute = (int) (secs / 60 % 60);
+	ret->second = (int) (secs % 60);
+	ret->weekday = weekday_of_days(days);
+	ret->utc_offset_s = offset;
+}
+
 /*
  * The summer-time window is worked out for the UTC year of the instant: both changes happen at
  * 01:00 UTC in March and October, far from New Year, so the UTC and Warsaw years agree around
@@ -80,19 +99,18 @@ void wartime_from_utc(int64_t utc_s, struct wartime *ret)
 	int64_t end = last_sunday_0100_utc(y, 10);
 	int offset = utc_s >= start && utc_s < end ? 7200 : 3600;
 
-	int64_t local = utc_s + offset;
-	int64_t days = floor_div(local, DAY_S);
-	int64_t secs = local - days * DAY_S;
-	civil_from_days(days, &y, &m, &d);
+	civil_at(utc_s, offset, ret);
+}
 
-	ret->year = (int) y;
-	ret->month = m;
-	ret->day = d;
-	ret->hour = (int) (secs / 3600);
-	ret->minute = (int) (secs / 60 % 60);
-	ret->second = (int) (secs % 60);
-	ret->weekday = weekday_of_days(days);
-	ret->utc_offset_s = offset;
+void wartime_utc(int64_t utc_s, struct wartime *ret)
+{
+	if (!ret)
+		return;
+	if (utc_s < UTC_MIN_S)
+		utc_s = UTC_MIN_S;
+	if (utc_s > UTC_MAX_S)
+		utc_s = UTC_MAX_S;
+	civil_at(utc_s, 0, ret);
 }
 
 /*

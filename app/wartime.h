@@ -21,6 +21,9 @@ struct wartime {
  */
 void wartime_from_utc(int64_t utc_s, struct wartime *ret);
 
+/* The same breakdown in UTC itself (utc_offset_s 0), for logs and exports. */
+void wartime_utc(int64_t utc_s, struct wartime *ret);
+
 /*
  * Seconds since the epoch of a civil date-time in UTC (proleptic Gregorian). Fields out of range
  * carry over as with timegm(): month 13 is January of the next year, day 0 the last day of the

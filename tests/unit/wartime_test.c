@@ -271,10 +271,36 @@ static void test_against_libc(void **state)
 	tzset();
 }
 
+/* wartime_utc: the plain UTC breakdown, for exports and logs. */
+static void test_utc_breakdown(void **state)
+{
+	(void) state;
+	struct wartime t;
+	wartime_utc(INT64_C(1795780800), &t); /* 2026-11-27 12:00:00 UTC, a Friday */
+	assert_int_equal(t.year, 2026);
+	assert_int_equal(t.month, 11);
+	assert_int_equal(t.day, 27);
+	assert_int_equal(t.hour, 12);
+	assert_int_equal(t.minute, 0);
+	assert_int_equal(t.weekday, 5);
+	assert_int_equal(t.utc_offset_s, 0);
+	wartime_utc(-1, &t);
+	assert_int_equal(t.year, 1969);
+	assert_int_equal(t.month, 12);
+	assert_int_equal(t.day, 31);
+	assert_int_equal(t.second, 59);
+	for (int64_t s = 0; s < INT64_C(4102444800); s += 86399 * 37) {
+		wartime_utc(s, &t);
+		assert_true(wartime_utc_from_civil(t.year, t.month, t.day, t.hour, t.minute,
+						   t.second) == s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_known_instants), cmocka_unit_test(test_utc_from_civil),
+	    cmocka_unit_test(test_utc_breakdown),
 	    cmocka_unit_test(test_leap_years),	   cmocka_unit_test(test_carried_fields),
 	    cmocka_unit_test(test_range),	   cmocka_unit_test(test_changes_every_year),
 	    cmocka_unit_test(test_against_libc),

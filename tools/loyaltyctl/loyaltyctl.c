@@ -46,6 +46,7 @@ static void usage_main(FILE *f)
 		"  sim clock --set TIME       simulator: set the clock (2026-11-27T12:00:00Z)\n"
 		"  sim printer --state STATE  simulator: ready, paper-out or offline\n"
 		"  ledger verify [--db PATH]  check the ledger file (read-only)\n"
+		"  ledger export [--format jsonl|csv]  the ledger's events, for audits\n"
 		"\n"
 		"Options:\n"
 		"  --state DIR    the daemon's state folder (default $LOYALTY_STATE or %s)\n"
@@ -371,11 +372,146 @@ static void print_verify_json(const char *path, const struct ledger_verify_repor
 	cJSON_Delete(o);
 }
 
+static void hex(char *out, const uint8_t *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", data[i]);
+}
+
+/* CSV field: quoted when it holds a comma, quote or line break (RFC 4180). */
+static void csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static int export_event(void *userdata, const struct ledger_event *ev)
+{
+	const bool *csv = userdata;
+	char id[2 * LEDGER_EVENT_ID_LEN + 1], hash[2 * LEDGER_HASH_BYTES + 1], when[40];
+	struct wartime t;
+	int64_t s = ev->time_us / 1000000 - (ev->time_us % 1000000 < 0);
+	hex(id, ev->event_id, LEDGER_EVENT_ID_LEN);
+	hex(hash, ev->hash, LEDGER_HASH_BYTES);
+	wartime_utc(s, &t);
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", t.year, t.month,
+		 t.day, t.hour, t.minute, t.second, (long long) (ev->time_us - s * 1000000));
+	if (*csv) {
+		printf("%lld,%s,", (long long) ev->seq, id);
+		csv_field(ev->terminal_id);
+		printf(",%s,%lld,%s,%lld,%lld,", ev->kind, (long long) ev->member_id, ev->card_code,
+		       (long long) ev->points, (long long) ev->amount_gr);
+		csv_field(ev->receipt_no);
+		printf(",%lld,%s,%s\n", (long long) ev->time_us, when, hash);
+		return 0;
+	}
+	/* printed by hand: 64-bit integers stay exact (cJSON keeps numbers as double) */
+	printf("{\"seq\":%lld,\"event_id\":\"%s\",\"terminal_id\":", (long long) ev->seq, id);
+	json_str(ev->terminal_id);
+	printf(",\"kind\":");
+	json_str(ev->kind);
+	printf(",\"member_id\":%lld,\"card_code\":", (long long) ev->member_id);
+	json_str(ev->card_code);
+	printf(",\"points\":%lld,\"amount_gr\":%lld,\"receipt_no\":", (long long) ev->points,
+	       (long long) ev->amount_gr);
+	json_str(ev->receipt_no);
+	printf(",\"time_us\":%lld,\"time_utc\":\"%s\",\"hash\":\"%s\"}\n", (long long) ev->time_us,
+	       when, hash);
+	return 0;
+}
+
+/* loyaltyctl ledger export: every event (or from a seq on) as JSON lines or CSV. */
+static int cmd_ledger_export(int argc, char **argv)
+{
+	static const char help[] =
+		"Usage: loyaltyctl ledger export [--db PATH] [--format jsonl|csv] [--from-seq N]\n"
+		"Write the ledger's events in seq order to standard output, for support and audits:\n"
+		"seq, event id, terminal, kind, member id, card code (empty once erased), points,\n"
+		"amount in grosze, receipt number, time (UTC) and hash. Opens the file read-only.\n"
+		"  --db PATH        the ledger file (default <state>/ledger.sqlite)\n"
+		"  --format FORMAT  jsonl (default: one JSON object per line) or csv (with a header)\n"
+		"  --from-seq N     start at event N (default 1)\n";
+	static char path[4096];
+	struct subopt o[] = {{"db", true, NULL},
+			     {"format", true, NULL},
+			     {"from-seq", true, NULL},
+			     {NULL, false, NULL}};
+	int r = parse_subopts(argc, argv, o, help);
+	if (r)
+		return r == 1 ? 0 : 2;
+	bool csv = false;
+	if (o[1].value && !strcmp(o[1].value, "csv"))
+		csv = true;
+	else if (o[1].value && strcmp(o[1].value, "jsonl") != 0)
+		return usage_error("ledger export: --format must be jsonl or csv, not '%s'",
+				   o[1].value);
+	long long from = 1;
+	if (o[2].value) {
+		char *end;
+		errno = 0;
+		from = strtoll(o[2].value, &end, 10);
+		if (errno || end == o[2].value || *end || from < 1)
+			return usage_error("ledger export: --from-seq must be a whole number from 1, "
+					   "not '%s'",
+					   o[2].value);
+	}
+	if (o[0].value)
+		snprintf(path, sizeof(path), "%s", o[0].value);
+	else
+		snprintf(path, sizeof(path), "%s/ledger.sqlite", state_dir);
+	struct ledger *l;
+	r = ledger_open_readonly(path, &l);
+	if (r < 0) {
+		fprintf(stderr, "loyaltyctl: cannot read the ledger %s: %s\n", path,
+			r == -ENOENT   ? "no such file" :
+			r == -EPROTO   ? "not a ledger of this firmware's schema version" :
+			r == -EBADMSG ? "not a ledger database (damaged or another file)" :
+					 strerror(-r));
+		return 1;
+	}
+	if (csv)
+		printf("seq,event_id,terminal_id,kind,member_id,card_code,points,amount_gr,"
+		       "receipt_no,time_us,time_utc,hash\n");
+	r = ledger_for_each_event(l, from, 0, export_event, &csv);
+	ledger_close(l);
+	if (fflush(stdout) != 0 || r < 0) {
+		fprintf(stderr, "loyaltyctl: export failed: %s\n",
+			r < 0 ? strerror(-r) : strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 /* loyaltyctl ledger verify: the full check of the ledger file, without loyaltyd. */
 static int cmd_ledger(int argc, char **argv)
 {
 	static const char help[] =
 		"Usage: loyaltyctl ledger verify [--db PATH]\n"
+		"       loyaltyctl ledger export [--db PATH] [--format jsonl|csv] [--from-seq N]\n"
 		"Check the ledger file: SQLite's integrity check, event numbers without gaps, the\n"
 		"hash chain of every event, and each card's balance against its events. Opens the\n"
 		"file read-only, so it can run while loyaltyd runs. Exit status 0 when the ledger\n"
@@ -385,13 +521,15 @@ static int cmd_ledger(int argc, char **argv)
 	struct ledger_verify_report rep;
 
 	if (argc < 1)
-		return usage_error("ledger: which action? (verify)");
+		return usage_error("ledger: which action? (verify, export)");
 	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
 		printf("%s", help);
 		return 0;
 	}
+	if (!strcmp(argv[0], "export"))
+		return cmd_ledger_export(argc - 1, argv + 1);
 	if (strcmp(argv[0], "verify") != 0)
-		return usage_error("ledger: unknown action '%s' (verify)", argv[0]);
+		return usage_error("ledger: unknown action '%s' (verify, export)", argv[0]);
 	struct subopt o[] = {{"db", true, NULL}, {NULL, false, NULL}};
 	int r = parse_subopts(argc - 1, argv + 1, o, help);
 	if (r)
