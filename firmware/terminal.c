@@ -94,7 +94,7 @@ static void show_waiting(struct terminal *t)
 
 /* ---- keys ---- */
 
-static int load_pseudonym_key(struct terminal *t)
+static int load_pseudonym_key(struct terminal *t, int64_t known_cards)
 {
 	char dir[PATH_MAX + 8], path[PATH_MAX + 32];
 	snprintf(dir, sizeof(dir), "%s/keys", t->state_dir);
@@ -102,6 +102,13 @@ static int load_pseudonym_key(struct terminal *t)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return log_errno(-errno, "create %s", dir);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && known_cards > 0) {
+		log_err("the card key %s is missing, but the ledger knows %lld cards: restore "
+			"keys/pseudonym.key from the backup (a new key would turn every known card "
+			"into a new member)",
+			path, (long long) known_cards);
+		return -ENOKEY;
+	}
 	if (fd < 0 && errno == ENOENT) {
 		/* first start: make the key, write it whole, then make it visible */
 		char tmp[PATH_MAX + 40];
@@ -438,6 +445,11 @@ static cJSON *status_json(struct terminal *t)
 		cJSON_AddNumberToObject(l, "last_seq", (double) counts.last_seq);
 		if (ledger_last_receipt_no(t->ledger, last, sizeof(last)) == 0)
 			cJSON_AddStringToObject(l, "last_receipt", last);
+		int64_t acked, pending;
+		if (ledger_outbox_state(t->ledger, &acked, &pending) == 0) {
+			cJSON_AddNumberToObject(l, "acked_seq", (double) acked);
+			cJSON_AddNumberToObject(l, "unsynced", (double) pending);
+		}
 	}
 	cJSON *d = cJSON_AddObjectToObject(o, "devices");
 	cJSON *n = cJSON_AddObjectToObject(d, "nfc");
@@ -764,8 +776,6 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 		r = log_errno(-errno, "create %s", t->printer_dir);
 		goto fail;
 	}
-	if ((r = load_pseudonym_key(t)) < 0)
-		goto fail;
 	snprintf(path, sizeof(path), "%s/ledger.sqlite", t->state_dir);
 	if ((r = ledger_open(path, t->cfg.terminal_id, &t->ledger)) < 0) {
 		if (r == -EPROTO)
@@ -781,6 +791,15 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 		goto fail;
 	}
 	if ((r = check_ledger(t, path)) < 0)
+		goto fail;
+	struct ledger_counts counts;
+	if ((r = ledger_counts(t->ledger, &counts)) < 0) {
+		log_errno(r, "read ledger %s", path);
+		goto fail;
+	}
+	/* a new key would make every known card a stranger: only a ledger without cards may
+	 * get one */
+	if ((r = load_pseudonym_key(t, counts.members)) < 0)
 		goto fail;
 	if ((r = open_devices(t)) < 0)
 		goto fail;

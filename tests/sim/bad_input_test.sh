@@ -114,4 +114,17 @@ check "only that sale was booked (2 events: enrol, earn)" "4" "$(sqlite3 "$state
 exec 3>&-
 stop_daemon
 
+# The card key is gone but the ledger knows cards: refuse, do not make a new key.
+mv "$state/keys/pseudonym.key" "$work/pseudonym.key"
+expect "missing card key with known cards" 1 "card key .* is missing, but the ledger knows 2 cards" \
+	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless
+check_true "no new key was made" test ! -e "$state/keys/pseudonym.key"
+mv "$work/pseudonym.key" "$state/keys/pseudonym.key"
+printf 'short' >"$work/short.key"
+cp "$state/keys/pseudonym.key" "$work/good.key"
+cp "$work/short.key" "$state/keys/pseudonym.key"
+expect "a damaged card key" 1 "must hold exactly 32 bytes" \
+	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless
+cp "$work/good.key" "$state/keys/pseudonym.key"
+
 finish

@@ -174,6 +174,7 @@ static void print_status(const cJSON *o)
 	printf("sale        %s\n", str(sale, "state"));
 	printf("ledger      %lld events, %lld cards, last receipt %s\n", num(l, "events"),
 	       num(l, "members"), *str(l, "last_receipt") ? str(l, "last_receipt") : "none");
+	printf("sync        %lld events not yet acknowledged by the server\n", num(l, "unsynced"));
 	const cJSON *nfc = cJSON_GetObjectItem(d, "nfc");
 	const cJSON *pr = cJSON_GetObjectItem(d, "printer");
 	printf("nfc         %s, %s\n", str(nfc, "driver"),
