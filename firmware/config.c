@@ -69,13 +69,14 @@ static int get_int(const cJSON *obj, const char *where, const char *key, int min
 		   int *out, char *err, size_t err_size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const char *dot = *where ? "." : "";
 	if (!v)
-		return fail(err, err_size, "%s.%s: missing", where, key);
+		return fail(err, err_size, "%s%s%s: missing", where, dot, key);
 	/* cJSON keeps numbers as double; accept only exact whole numbers in range */
 	if (!cJSON_IsNumber(v) || v->valuedouble != (double) v->valueint || v->valueint < min ||
 	    v->valueint > max)
-		return fail(err, err_size, "%s.%s: must be a whole number from %d to %d", where,
-			    key, min, max);
+		return fail(err, err_size, "%s%s%s: must be a whole number from %d to %d", where,
+			    dot, key, min, max);
 	*out = v->valueint;
 	return 0;
 }
@@ -238,8 +239,8 @@ out:
 int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
 			  char *err, size_t err_size)
 {
-	static const char *const keys[] = {"version", "terminal_id", "store", "card_url_base",
-					   NULL};
+	static const char *const keys[] = {"version",	    "terminal_id",    "store",
+					   "card_url_base", "retention_days", NULL};
 	static const char *const store_keys[] = {"name", "address", NULL};
 	struct terminal_config t = {0};
 	const cJSON *store;
@@ -278,6 +279,12 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
 	    strpbrk(t.card_url_base, " \t\r\n\"<>")) {
 		fail(err, err_size, "card_url_base: must be an https:// URL without spaces");
 		goto out;
+	}
+	t.retention_days = CONFIG_RETENTION_DAYS_DEFAULT;
+	if (cJSON_GetObjectItemCaseSensitive(root, "retention_days")) {
+		if ((r = get_int(root, "", "retention_days", LEDGER_RETENTION_DAYS_MIN, 36500,
+				 &t.retention_days, err, err_size)) < 0)
+			goto out;
 	}
 	*ret_config = t;
 	r = 0;

@@ -33,7 +33,10 @@ struct terminal_config {
 	char store_name[48];
 	char store_address[96];
 	char card_url_base[96];
+	int retention_days; /* synced events older than this are purged; default 730 */
 };
+
+#define CONFIG_RETENTION_DAYS_DEFAULT 730
 
 /* Parse a board profile from text. Returns 0, or -EINVAL with err set to "<field>: <problem>". */
 int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile,

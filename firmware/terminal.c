@@ -54,6 +54,7 @@ struct terminal {
 
 	uint8_t pseudonym_key[PSEUDONYM_KEY_LEN];
 	int64_t started_mono_us;
+	int64_t last_purge_mono_us;
 	bool nfc_connected;
 	bool quit;
 
@@ -688,6 +689,24 @@ static void console_keys(struct terminal *t)
 		log_info("console input closed; the terminal keeps running (stop it with a signal)");
 }
 
+/* ---- retention ---- */
+
+#define PURGE_EVERY_US (INT64_C(24) * 3600 * 1000000)
+
+/* Purge the synced events older than the retention period (at start and once a day). */
+static void retention_purge(struct terminal *t)
+{
+	struct ledger_purge_report rep;
+	t->last_purge_mono_us = hal_clock_mono_us(t->clock);
+	int r = ledger_purge(t->ledger, hal_clock_now_us(t->clock), t->cfg.retention_days, &rep);
+	if (r < 0)
+		log_errno(r, "purging events older than %d days", t->cfg.retention_days);
+	else if (rep.purged_events)
+		log_info("purged %lld synced events older than %d days (checkpoint at event %lld)",
+			 (long long) rep.purged_events, t->cfg.retention_days,
+			 (long long) rep.checkpoint_seq);
+}
+
 /* ---- set-up ---- */
 
 static int open_devices(struct terminal *t)
@@ -819,6 +838,7 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 		goto fail;
 	}
 	t->started_mono_us = hal_clock_mono_us(t->clock);
+	retention_purge(t);
 	*ret_terminal = t;
 	return 0;
 fail:
@@ -861,7 +881,7 @@ int terminal_run(struct terminal *t)
 		fds[FD_NFC] = (struct pollfd){.fd = hal_nfc_fd(t->nfc), .events = POLLIN};
 		fds[FD_CONSOLE] = (struct pollfd){.fd = hal_console_fd(t->console), .events = POLLIN};
 		size_t nctl = ctl_pollfds(t->ctl, &fds[FD_CTL]);
-		int timeout_ms = -1;
+		int timeout_ms = 60000; /* wakes now and then for the daily purge */
 		if (t->sale == SALE_WAITING_CARD) {
 			int64_t left = t->sale_deadline_mono_us - hal_clock_mono_us(t->clock);
 			timeout_ms = left <= 0 ? 0 : left > 1000000 ? 1000 : (int) (left / 1000) + 1;
@@ -883,6 +903,9 @@ int terminal_run(struct terminal *t)
 		if (fds[FD_CONSOLE].revents)
 			console_keys(t);
 		ctl_dispatch(t->ctl, &fds[FD_CTL], nctl);
+		if (t->sale == SALE_IDLE &&
+		    hal_clock_mono_us(t->clock) - t->last_purge_mono_us >= PURGE_EVERY_US)
+			retention_purge(t);
 		if (t->sale == SALE_WAITING_CARD) {
 			if (t->sale_client != NO_CLIENT && !ctl_client_alive(t->ctl, t->sale_client)) {
 				/* the register that asked for the sale hung up */

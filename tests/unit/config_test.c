@@ -93,6 +93,17 @@ static void test_terminal_config(void **state)
 			 -EINVAL);
 	assert_non_null(strstr(err, "terminal_id: must be 1 to 16 of A-Z and 0-9"));
 
+	assert_int_equal(t.retention_days, CONFIG_RETENTION_DAYS_DEFAULT);
+	const char *short_keep = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
+				 "\"card_url_base\":\"https://k.pl/c/\",\"retention_days\":30}";
+	assert_int_equal(terminal_config_parse(short_keep, strlen(short_keep), &t, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "retention_days: must be a whole number from 400 to 36500");
+	const char *keep = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
+			   "\"card_url_base\":\"https://k.pl/c/\",\"retention_days\":1000}";
+	assert_int_equal(terminal_config_parse(keep, strlen(keep), &t, err, sizeof(err)), 0);
+	assert_int_equal(t.retention_days, 1000);
+
 	const char *bad_url = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
 			      "\"card_url_base\":\"http://k.pl/c/\"}";
 	assert_int_equal(terminal_config_parse(bad_url, strlen(bad_url), &t, err, sizeof(err)),
