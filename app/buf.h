@@ -25,6 +25,6 @@ __attribute__((warn_unused_result)) int buf_append(struct buf *b, const void *da
 __attribute__((warn_unused_result)) int buf_append_byte(struct buf *b, uint8_t byte);
 __attribute__((warn_unused_result)) int buf_append_str(struct buf *b, const char *s);
 __attribute__((warn_unused_result)) int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* The content as a NUL-terminated string (adds a NUL after len without counting it). */
 const char *buf_cstr(struct buf *b);

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LAYOUT_TEXT_MAX  192 /* bytes of UTF-8, including the NUL */
+#define LAYOUT_TEXT_MAX	 192 /* bytes of UTF-8, including the NUL */
 #define LAYOUT_ITEMS_MAX 96
 
 enum layout_kind {
@@ -20,14 +20,9 @@ enum layout_kind {
 	LAYOUT_KIND_MAX
 };
 
-enum layout_align {
-	LAYOUT_LEFT,
-	LAYOUT_CENTER,
-	LAYOUT_RIGHT,
-	LAYOUT_ALIGN_MAX
-};
+enum layout_align { LAYOUT_LEFT, LAYOUT_CENTER, LAYOUT_RIGHT, LAYOUT_ALIGN_MAX };
 
-#define LAYOUT_BOLD	    (1u << 0)
+#define LAYOUT_BOLD	     (1u << 0)
 #define LAYOUT_DOUBLE_WIDTH  (1u << 1)
 #define LAYOUT_DOUBLE_HEIGHT (1u << 2)
 

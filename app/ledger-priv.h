@@ -62,7 +62,7 @@ int ledger_checkpoint_read(struct ledger *l, struct ledger_checkpoint *ret);
 
 struct ledger_member_fold {
 	int64_t member_id;
-	int64_t balance_pts, visits, last_visit_us;		  /* stored */
+	int64_t balance_pts, visits, last_visit_us;		   /* stored */
 	int64_t fold_balance_pts, fold_visits, fold_last_visit_us; /* from the events */
 };
 

@@ -33,69 +33,69 @@ static const struct migration {
 	int (*fill)(struct ledger *l);
 	const char *sql_after;
 } migrations[] = {
-	/* 0 -> 1: events, members, meta */
-	{"CREATE TABLE meta ("
-	 "  key TEXT PRIMARY KEY,"
-	 "  value TEXT NOT NULL"
-	 ") STRICT;"
-	 "CREATE TABLE members ("
-	 "  member_id INTEGER PRIMARY KEY,"
-	 "  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
-	 "  card_code TEXT NOT NULL UNIQUE,"
-	 "  balance_pts INTEGER NOT NULL DEFAULT 0,"
-	 "  created_us INTEGER NOT NULL,"
-	 "  last_visit_us INTEGER NOT NULL"
-	 ") STRICT;"
-	 "CREATE TABLE events ("
-	 "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
-	 "  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
-	 "  terminal_id TEXT NOT NULL,"
-	 "  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
-	 "  member_id INTEGER REFERENCES members (member_id),"
-	 "  points INTEGER NOT NULL,"
-	 "  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
-	 "  receipt_no TEXT NOT NULL,"
-	 "  time_us INTEGER NOT NULL"
-	 ") STRICT;"
-	 "CREATE INDEX events_by_receipt ON events (receipt_no);"
-	 "CREATE INDEX events_by_member ON events (member_id, seq);" EVENTS_IMMUTABLE_TRIGGER
-	 "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
-	 "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
-	 NULL, NULL},
-	/* 1 -> 2: the hash chain; events written by schema 1 are hashed in seq order */
-	{"ALTER TABLE events ADD COLUMN hash BLOB CHECK (hash IS NULL OR length(hash) = 32);"
-	 "DROP TRIGGER events_immutable;",
-	 fill_hashes, EVENTS_IMMUTABLE_TRIGGER},
-	/* 2 -> 3: visits in member state, erasure, the outbox mark, the retention checkpoint.
-	 * Events may now be deleted only when synced and behind the checkpoint (the purge). */
-	{"ALTER TABLE members ADD COLUMN visits INTEGER NOT NULL DEFAULT 0;"
-	 "ALTER TABLE members ADD COLUMN erased_us INTEGER;"
-	 "UPDATE members SET visits = (SELECT COUNT(*) FROM events e"
-	 "  WHERE e.member_id = members.member_id AND e.kind = 'earn');"
-	 "CREATE TABLE outbox ("
-	 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-	 "  acked_seq INTEGER NOT NULL CHECK (acked_seq >= 0)"
-	 ") STRICT;"
-	 "INSERT INTO outbox (id, acked_seq) VALUES (1, 0);"
-	 "CREATE TABLE checkpoint ("
-	 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
-	 "  seq INTEGER NOT NULL CHECK (seq > 0),"
-	 "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
-	 "  purged_events INTEGER NOT NULL,"
-	 "  time_us INTEGER NOT NULL"
-	 ") STRICT;"
-	 "CREATE TABLE checkpoint_members ("
-	 "  member_id INTEGER PRIMARY KEY REFERENCES members (member_id),"
-	 "  points INTEGER NOT NULL,"
-	 "  visits INTEGER NOT NULL,"
-	 "  last_visit_us INTEGER NOT NULL"
-	 ") STRICT;"
-	 "DROP TRIGGER events_undeletable;"
-	 "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
-	 "  WHEN OLD.seq > (SELECT acked_seq FROM outbox)"
-	 "    OR OLD.seq > COALESCE((SELECT seq FROM checkpoint), 0)"
-	 "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
-	 NULL, NULL},
+    /* 0 -> 1: events, members, meta */
+    {"CREATE TABLE meta ("
+     "  key TEXT PRIMARY KEY,"
+     "  value TEXT NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE members ("
+     "  member_id INTEGER PRIMARY KEY,"
+     "  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
+     "  card_code TEXT NOT NULL UNIQUE,"
+     "  balance_pts INTEGER NOT NULL DEFAULT 0,"
+     "  created_us INTEGER NOT NULL,"
+     "  last_visit_us INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE events ("
+     "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+     "  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
+     "  terminal_id TEXT NOT NULL,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
+     "  member_id INTEGER REFERENCES members (member_id),"
+     "  points INTEGER NOT NULL,"
+     "  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
+     "  receipt_no TEXT NOT NULL,"
+     "  time_us INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE INDEX events_by_receipt ON events (receipt_no);"
+     "CREATE INDEX events_by_member ON events (member_id, seq);" EVENTS_IMMUTABLE_TRIGGER
+     "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
+     "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
+     NULL, NULL},
+    /* 1 -> 2: the hash chain; events written by schema 1 are hashed in seq order */
+    {"ALTER TABLE events ADD COLUMN hash BLOB CHECK (hash IS NULL OR length(hash) = 32);"
+     "DROP TRIGGER events_immutable;",
+     fill_hashes, EVENTS_IMMUTABLE_TRIGGER},
+    /* 2 -> 3: visits in member state, erasure, the outbox mark, the retention checkpoint.
+     * Events may now be deleted only when synced and behind the checkpoint (the purge). */
+    {"ALTER TABLE members ADD COLUMN visits INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN erased_us INTEGER;"
+     "UPDATE members SET visits = (SELECT COUNT(*) FROM events e"
+     "  WHERE e.member_id = members.member_id AND e.kind = 'earn');"
+     "CREATE TABLE outbox ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  acked_seq INTEGER NOT NULL CHECK (acked_seq >= 0)"
+     ") STRICT;"
+     "INSERT INTO outbox (id, acked_seq) VALUES (1, 0);"
+     "CREATE TABLE checkpoint ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  seq INTEGER NOT NULL CHECK (seq > 0),"
+     "  hash BLOB NOT NULL CHECK (length(hash) = 32),"
+     "  purged_events INTEGER NOT NULL,"
+     "  time_us INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE checkpoint_members ("
+     "  member_id INTEGER PRIMARY KEY REFERENCES members (member_id),"
+     "  points INTEGER NOT NULL,"
+     "  visits INTEGER NOT NULL,"
+     "  last_visit_us INTEGER NOT NULL"
+     ") STRICT;"
+     "DROP TRIGGER events_undeletable;"
+     "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
+     "  WHEN OLD.seq > (SELECT acked_seq FROM outbox)"
+     "    OR OLD.seq > COALESCE((SELECT seq FROM checkpoint), 0)"
+     "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
+     NULL, NULL},
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -181,8 +181,8 @@ static int migrate(struct ledger *l)
 	if (r < 0)
 		return r;
 	if (version > LEDGER_SCHEMA_VERSION) {
-		log_debug("ledger: schema version %lld, this code knows up to %d", (long long) version,
-			  LEDGER_SCHEMA_VERSION);
+		log_debug("ledger: schema version %lld, this code knows up to %d",
+			  (long long) version, LEDGER_SCHEMA_VERSION);
 		return -EPROTO;
 	}
 	for (int64_t v = version; v < LEDGER_SCHEMA_VERSION; v++) {
@@ -335,19 +335,19 @@ static int make_card_code(char code[LEDGER_CARD_CODE_LEN + 1])
 void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev)
 {
 	struct ledger_hash_event ev = {
-		.seq = sqlite3_column_int64(st, col),
-		.event_id = sqlite3_column_blob(st, col + 1),
-		.event_id_len = (size_t) sqlite3_column_bytes(st, col + 1),
-		.terminal_id = (const char *) sqlite3_column_text(st, col + 2),
-		.terminal_id_len = (size_t) sqlite3_column_bytes(st, col + 2),
-		.kind = (const char *) sqlite3_column_text(st, col + 3),
-		.kind_len = (size_t) sqlite3_column_bytes(st, col + 3),
-		.member_id = sqlite3_column_int64(st, col + 4), /* NULL reads as 0 */
-		.points = sqlite3_column_int64(st, col + 5),
-		.amount_gr = sqlite3_column_int64(st, col + 6),
-		.receipt_no = (const char *) sqlite3_column_text(st, col + 7),
-		.receipt_no_len = (size_t) sqlite3_column_bytes(st, col + 7),
-		.time_us = sqlite3_column_int64(st, col + 8),
+	    .seq = sqlite3_column_int64(st, col),
+	    .event_id = sqlite3_column_blob(st, col + 1),
+	    .event_id_len = (size_t) sqlite3_column_bytes(st, col + 1),
+	    .terminal_id = (const char *) sqlite3_column_text(st, col + 2),
+	    .terminal_id_len = (size_t) sqlite3_column_bytes(st, col + 2),
+	    .kind = (const char *) sqlite3_column_text(st, col + 3),
+	    .kind_len = (size_t) sqlite3_column_bytes(st, col + 3),
+	    .member_id = sqlite3_column_int64(st, col + 4), /* NULL reads as 0 */
+	    .points = sqlite3_column_int64(st, col + 5),
+	    .amount_gr = sqlite3_column_int64(st, col + 6),
+	    .receipt_no = (const char *) sqlite3_column_text(st, col + 7),
+	    .receipt_no_len = (size_t) sqlite3_column_bytes(st, col + 7),
+	    .time_us = sqlite3_column_int64(st, col + 8),
 	};
 	*ret_ev = ev;
 }
@@ -394,19 +394,19 @@ static int insert_event(struct ledger *l, uint8_t chain[LEDGER_HASH_LEN], int64_
 	if (r < 0)
 		return r;
 	struct ledger_hash_event ev = {
-		.seq = seq,
-		.event_id = event_id,
-		.event_id_len = sizeof(event_id),
-		.terminal_id = l->terminal_id,
-		.terminal_id_len = strlen(l->terminal_id),
-		.kind = kind,
-		.kind_len = strlen(kind),
-		.member_id = member_id,
-		.points = points,
-		.amount_gr = amount_gr,
-		.receipt_no = receipt_no,
-		.receipt_no_len = strlen(receipt_no),
-		.time_us = time_us,
+	    .seq = seq,
+	    .event_id = event_id,
+	    .event_id_len = sizeof(event_id),
+	    .terminal_id = l->terminal_id,
+	    .terminal_id_len = strlen(l->terminal_id),
+	    .kind = kind,
+	    .kind_len = strlen(kind),
+	    .member_id = member_id,
+	    .points = points,
+	    .amount_gr = amount_gr,
+	    .receipt_no = receipt_no,
+	    .receipt_no_len = strlen(receipt_no),
+	    .time_us = time_us,
 	};
 	if ((r = ledger_hash_event(&ev, chain, hash)) < 0) {
 		log_debug("ledger: hashing event %lld failed", (long long) seq);
@@ -545,10 +545,11 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 	if (r < 0)
 		goto rollback;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db,
-			       "UPDATE members SET balance_pts = balance_pts + ?1, visits = visits + 1,"
-			       " last_visit_us = MAX(last_visit_us, ?2) WHERE member_id = ?3",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		l->db,
+		"UPDATE members SET balance_pts = balance_pts + ?1, visits = visits + 1,"
+		" last_visit_us = MAX(last_visit_us, ?2) WHERE member_id = ?3",
+		-1, &st, NULL) != SQLITE_OK) {
 		r = ledger_sql_fail(l, "prepare balance update");
 		goto rollback;
 	}
@@ -577,18 +578,18 @@ int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 	/* The sale's earn event, whether an enrol event came first, and the member's balance
 	 * as the sum of its events up to this sale. */
 	if (sqlite3_prepare_v2(
-		    l->db,
-		    "SELECT e.seq, e.time_us, e.amount_gr, e.points, e.member_id, e.event_id,"
-		    "  m.card_code,"
-		    "  (SELECT COUNT(*) FROM events x WHERE x.receipt_no = e.receipt_no"
-		    "     AND x.kind = 'enrol'),"
-		    "  (SELECT COALESCE(SUM(points), 0) FROM events y"
-		    "     WHERE y.member_id = e.member_id AND y.seq <= e.seq)"
-		    "  + COALESCE((SELECT c.points FROM checkpoint_members c"
-		    "     WHERE c.member_id = e.member_id), 0)"
-		    " FROM events e JOIN members m ON m.member_id = e.member_id"
-		    " WHERE e.receipt_no = ?1 AND e.kind = 'earn'",
-		    -1, &st, NULL) != SQLITE_OK)
+		l->db,
+		"SELECT e.seq, e.time_us, e.amount_gr, e.points, e.member_id, e.event_id,"
+		"  m.card_code,"
+		"  (SELECT COUNT(*) FROM events x WHERE x.receipt_no = e.receipt_no"
+		"     AND x.kind = 'enrol'),"
+		"  (SELECT COALESCE(SUM(points), 0) FROM events y"
+		"     WHERE y.member_id = e.member_id AND y.seq <= e.seq)"
+		"  + COALESCE((SELECT c.points FROM checkpoint_members c"
+		"     WHERE c.member_id = e.member_id), 0)"
+		" FROM events e JOIN members m ON m.member_id = e.member_id"
+		" WHERE e.receipt_no = ?1 AND e.kind = 'earn'",
+		-1, &st, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "prepare receipt query");
 	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
 	int s = sqlite3_step(st);

@@ -21,11 +21,11 @@
 
 #include "pseudonym.h"
 
-#define LEDGER_SCHEMA_VERSION	3
-#define LEDGER_TERMINAL_ID_MAX	16 /* characters of [A-Z0-9], at least one */
-#define LEDGER_RECEIPT_NO_MAX	40
-#define LEDGER_CARD_CODE_LEN	12 /* Crockford base32, 60 random bits */
-#define LEDGER_EVENT_ID_LEN	16
+#define LEDGER_SCHEMA_VERSION  3
+#define LEDGER_TERMINAL_ID_MAX 16 /* characters of [A-Z0-9], at least one */
+#define LEDGER_RECEIPT_NO_MAX  40
+#define LEDGER_CARD_CODE_LEN   12 /* Crockford base32, 60 random bits */
+#define LEDGER_EVENT_ID_LEN    16
 
 struct ledger;
 
@@ -108,18 +108,18 @@ __attribute__((warn_unused_result)) int ledger_last_receipt_no(struct ledger *le
 							       size_t size);
 
 /* -ENOENT when no member has this pseudonym. */
-__attribute__((warn_unused_result)) int ledger_member_by_pseudonym(
-	struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
-	struct ledger_member *ret_member);
+__attribute__((warn_unused_result)) int
+ledger_member_by_pseudonym(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
+			   struct ledger_member *ret_member);
 
 /* -ENOENT when there is no member with this id. */
-__attribute__((warn_unused_result)) int ledger_member_by_id(struct ledger *ledger,
-							    int64_t member_id,
-							    struct ledger_member *ret_member);
+__attribute__((warn_unused_result)) int
+ledger_member_by_id(struct ledger *ledger, int64_t member_id, struct ledger_member *ret_member);
 
 /* The member whose card page code this is (erased members are not found); -ENOENT if none. */
-__attribute__((warn_unused_result)) int ledger_member_by_card_code(
-	struct ledger *ledger, const char *card_code, struct ledger_member *ret_member);
+__attribute__((warn_unused_result)) int
+ledger_member_by_card_code(struct ledger *ledger, const char *card_code,
+			   struct ledger_member *ret_member);
 
 /*
  * The member's spend in (from_us, to_us]: the sum of its sales' amounts, e.g. the rolling 12
@@ -149,10 +149,10 @@ enum ledger_problem {
 
 struct ledger_verify_report {
 	enum ledger_problem problem;
-	int64_t seq;	   /* the event the problem concerns, 0 when none */
-	int64_t member_id; /* the member the problem concerns, 0 when none */
-	int64_t events;	   /* events in the ledger */
-	int64_t members;   /* members in the ledger */
+	int64_t seq;		   /* the event the problem concerns, 0 when none */
+	int64_t member_id;	   /* the member the problem concerns, 0 when none */
+	int64_t events;		   /* events in the ledger */
+	int64_t members;	   /* members in the ledger */
 	int64_t first_seq_checked; /* the hash chain was checked from this seq ... */
 	int64_t events_checked;	   /* ... for this many events (up to the problem, if any) */
 	int64_t members_checked;   /* members whose balance was checked */
@@ -174,8 +174,8 @@ __attribute__((warn_unused_result)) int ledger_verify(struct ledger *ledger,
  * ledger_verify() for start-up: SQLite's quick_check, the sequence, the hash chain of the last
  * 1000 events only (linked to the stored hash of the event before them), members and balances.
  */
-__attribute__((warn_unused_result)) int ledger_verify_quick(
-	struct ledger *ledger, struct ledger_verify_report *ret_report);
+__attribute__((warn_unused_result)) int
+ledger_verify_quick(struct ledger *ledger, struct ledger_verify_report *ret_report);
 
 /*
  * ledger_verify() of the ledger file at path, opened read-only (a running loyaltyd is not
@@ -183,16 +183,15 @@ __attribute__((warn_unused_result)) int ledger_verify_quick(
  * another schema version than LEDGER_SCHEMA_VERSION is reported as a problem. Returns -ENOENT
  * when there is no file at path, otherwise as ledger_verify().
  */
-__attribute__((warn_unused_result)) int ledger_verify_file(
-	const char *path, struct ledger_verify_report *ret_report);
-
+__attribute__((warn_unused_result)) int ledger_verify_file(const char *path,
+							   struct ledger_verify_report *ret_report);
 
 /* ---- events, the outbox, retention (schema 3) ---- */
 
-#define LEDGER_KIND_MAX		   15
-#define LEDGER_OUTBOX_BATCH_MAX	   1000
+#define LEDGER_KIND_MAX		  15
+#define LEDGER_OUTBOX_BATCH_MAX	  1000
 #define LEDGER_RETENTION_DAYS_MIN 400 /* longer than the 12-month windows judged on events */
-#define LEDGER_HASH_BYTES	   32
+#define LEDGER_HASH_BYTES	  32
 
 /* One event as stored, with the member's card code ("" when none or erased). */
 struct ledger_event {
@@ -220,9 +219,8 @@ int ledger_for_each_event(struct ledger *ledger, int64_t from_seq, int64_t limit
 			  ledger_event_fn fn, void *userdata);
 
 /* The acknowledgement mark and the number of events after it (the outbox depth). */
-__attribute__((warn_unused_result)) int ledger_outbox_state(struct ledger *ledger,
-							    int64_t *ret_acked_seq,
-							    int64_t *ret_pending);
+__attribute__((warn_unused_result)) int
+ledger_outbox_state(struct ledger *ledger, int64_t *ret_acked_seq, int64_t *ret_pending);
 
 /*
  * The oldest unacknowledged events, in seq order: at most max (1..LEDGER_OUTBOX_BATCH_MAX) into
@@ -236,8 +234,7 @@ __attribute__((warn_unused_result)) int ledger_outbox_read(struct ledger *ledger
  * Mark every event up to up_to_seq acknowledged by the server. Idempotent; the mark never moves
  * back. -ERANGE when up_to_seq is beyond the last event booked.
  */
-__attribute__((warn_unused_result)) int ledger_outbox_ack(struct ledger *ledger,
-							  int64_t up_to_seq);
+__attribute__((warn_unused_result)) int ledger_outbox_ack(struct ledger *ledger, int64_t up_to_seq);
 
 struct ledger_purge_report {
 	int64_t purged_events;	/* removed by this call */

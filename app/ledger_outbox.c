@@ -13,7 +13,7 @@ _Static_assert(LEDGER_HASH_BYTES == LEDGER_HASH_LEN, "one hash size");
 
 /* The columns event_read() takes, in its order. */
 #define EVENT_SELECT                                                                               \
-	"SELECT e." LEDGER_EVENT_COLUMNS_E ", e.hash, COALESCE(m.card_code, ''),"                   \
+	"SELECT e." LEDGER_EVENT_COLUMNS_E ", e.hash, COALESCE(m.card_code, ''),"                  \
 	" COALESCE(m.erased_us, 0)"                                                                \
 	" FROM events e LEFT JOIN members m ON m.member_id = e.member_id "
 
@@ -52,9 +52,8 @@ int ledger_for_each_event(struct ledger *ledger, int64_t from_seq, int64_t limit
 	int r = 0, s, n = 0;
 	if (!ledger || !fn || limit < 0)
 		return -EINVAL;
-	if (sqlite3_prepare_v2(ledger->db,
-			       EVENT_SELECT "WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(ledger->db, EVENT_SELECT "WHERE e.seq >= ?1 ORDER BY e.seq LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK)
 		return ledger_sql_fail(ledger, "prepare event read");
 	sqlite3_bind_int64(st, 1, from_seq);
 	sqlite3_bind_int64(st, 2, limit ? limit : INT64_MAX);

@@ -135,16 +135,17 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 	 * lets through only synced events behind the checkpoint) */
 	args[0] = cp.seq;
 	args[1] = upto;
-	if ((r = run_ints(l,
-			  "INSERT INTO checkpoint_members (member_id, points, visits, last_visit_us)"
-			  " SELECT member_id, SUM(points), SUM(kind = 'earn'),"
-			  "  COALESCE(MAX(CASE WHEN kind = 'earn' THEN time_us END), 0)"
-			  " FROM events WHERE seq > ?1 AND seq <= ?2 AND member_id IS NOT NULL"
-			  " GROUP BY member_id"
-			  " ON CONFLICT (member_id) DO UPDATE SET points = points + excluded.points,"
-			  "  visits = visits + excluded.visits,"
-			  "  last_visit_us = MAX(last_visit_us, excluded.last_visit_us)",
-			  2, args)) < 0)
+	if ((r = run_ints(
+		 l,
+		 "INSERT INTO checkpoint_members (member_id, points, visits, last_visit_us)"
+		 " SELECT member_id, SUM(points), SUM(kind = 'earn'),"
+		 "  COALESCE(MAX(CASE WHEN kind = 'earn' THEN time_us END), 0)"
+		 " FROM events WHERE seq > ?1 AND seq <= ?2 AND member_id IS NOT NULL"
+		 " GROUP BY member_id"
+		 " ON CONFLICT (member_id) DO UPDATE SET points = points + excluded.points,"
+		 "  visits = visits + excluded.visits,"
+		 "  last_visit_us = MAX(last_visit_us, excluded.last_visit_us)",
+		 2, args)) < 0)
 		goto rollback;
 	rep.purged_events = upto - cp.seq;
 	cp.purged_events += rep.purged_events;
@@ -219,10 +220,11 @@ int ledger_rebuild(struct ledger *ledger, struct ledger_rebuild_report *ret_repo
 		r = ledger_sql_fail(l, "prepare fold");
 		goto rollback;
 	}
-	if (sqlite3_prepare_v2(l->db,
-			       "UPDATE members SET balance_pts = ?2, visits = ?3, last_visit_us = ?4"
-			       " WHERE member_id = ?1",
-			       -1, &upd, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		l->db,
+		"UPDATE members SET balance_pts = ?2, visits = ?3, last_visit_us = ?4"
+		" WHERE member_id = ?1",
+		-1, &upd, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		r = ledger_sql_fail(l, "prepare member update");
 		goto rollback;

@@ -12,9 +12,10 @@
 #include "layout.h"
 
 struct receipt_store {
-	const char *name;	   /* shown large at the top */
-	const char *address;	   /* one line, may be empty */
-	const char *card_url_base; /* e.g. "https://loyalty.example.com/c/"; the card code follows */
+	const char *name;    /* shown large at the top */
+	const char *address; /* one line, may be empty */
+	const char
+	    *card_url_base; /* e.g. "https://loyalty.example.com/c/"; the card code follows */
 };
 
 struct receipt_facts {

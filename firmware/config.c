@@ -19,7 +19,7 @@
 #include "printer.h"
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
 {
@@ -65,8 +65,8 @@ static int get_string(const cJSON *obj, const char *where, const char *key, bool
 	return 0;
 }
 
-static int get_int(const cJSON *obj, const char *where, const char *key, int min, int max,
-		   int *out, char *err, size_t err_size)
+static int get_int(const cJSON *obj, const char *where, const char *key, int min, int max, int *out,
+		   char *err, size_t err_size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	const char *dot = *where ? "." : "";
@@ -149,9 +149,9 @@ static void clock_names(char *buf, size_t size)
 
 static int parse_printer(const cJSON *p, struct board_profile *b, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"driver", "path",	      "model",	     "width_dots",
-					   "columns", "encoding",      "codepage_slot",
-					   "qr_module_dots",	       "cutter",	     NULL};
+	static const char *const keys[] = {"driver",  "path",	  "model",	   "width_dots",
+					   "columns", "encoding", "codepage_slot", "qr_module_dots",
+					   "cutter",  NULL};
 	struct printer_profile *pp = &b->printer;
 	char encoding[16];
 	int r;
@@ -161,12 +161,12 @@ static int parse_printer(const cJSON *p, struct board_profile *b, char *err, siz
 			    sizeof(b->printer_driver), err, err_size)) < 0 ||
 	    (r = check_driver("printer", b->printer_driver, hal_printer_driver_names, err,
 			      err_size)) < 0 ||
-	    (r = get_string(p, "printer", "path", false, b->printer_path,
-			    sizeof(b->printer_path), err, err_size)) < 0 ||
+	    (r = get_string(p, "printer", "path", false, b->printer_path, sizeof(b->printer_path),
+			    err, err_size)) < 0 ||
 	    (r = get_string(p, "printer", "model", true, pp->model, sizeof(pp->model), err,
 			    err_size)) < 0 ||
 	    (r = get_int(p, "printer", "width_dots", 128, 1024, &pp->width_dots, err, err_size)) <
-		    0 ||
+		0 ||
 	    (r = get_int(p, "printer", "columns", 16, 96, &pp->columns, err, err_size)) < 0 ||
 	    (r = get_string(p, "printer", "encoding", true, encoding, sizeof(encoding), err,
 			    err_size)) < 0 ||
@@ -183,14 +183,14 @@ static int parse_printer(const cJSON *p, struct board_profile *b, char *err, siz
 			    encoding);
 	const cJSON *cut = cJSON_GetObjectItemCaseSensitive(p, "cutter");
 	if (!cJSON_IsBool(cut))
-		return fail(err, err_size, "printer.cutter: %s", cut ? "must be true or false" :
-									 "missing");
+		return fail(err, err_size, "printer.cutter: %s",
+			    cut ? "must be true or false" : "missing");
 	pp->cutter = cJSON_IsTrue(cut);
 	return 0;
 }
 
-int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile,
-			char *err, size_t err_size)
+int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile, char *err,
+			size_t err_size)
 {
 	static const char *const keys[] = {"version", "name",	 "description", "nfc",
 					   "printer", "console", "clock",	NULL};
@@ -226,8 +226,8 @@ int board_profile_parse(const char *text, size_t len, struct board_profile *ret_
 	    (r = check_driver("console", b.console_driver, hal_console_driver_names, err,
 			      err_size)) < 0 ||
 	    (r = only_keys(clock, "clock", dev_keys, err, err_size)) < 0 ||
-	    (r = get_string(clock, "clock", "driver", true, b.clock_driver,
-			    sizeof(b.clock_driver), err, err_size)) < 0 ||
+	    (r = get_string(clock, "clock", "driver", true, b.clock_driver, sizeof(b.clock_driver),
+			    err, err_size)) < 0 ||
 	    (r = check_driver("clock", b.clock_driver, clock_names, err, err_size)) < 0)
 		goto out;
 	*ret_profile = b;
@@ -293,8 +293,7 @@ out:
 	return r;
 }
 
-static int load_file(const char *path, char **ret_text, size_t *ret_len, char *err,
-		     size_t err_size)
+static int load_file(const char *path, char **ret_text, size_t *ret_len, char *err, size_t err_size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

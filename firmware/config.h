@@ -39,8 +39,8 @@ struct terminal_config {
 #define CONFIG_RETENTION_DAYS_DEFAULT 730
 
 /* Parse a board profile from text. Returns 0, or -EINVAL with err set to "<field>: <problem>". */
-int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile,
-			char *err, size_t err_size);
+int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile, char *err,
+			size_t err_size);
 int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
 			  char *err, size_t err_size);
 

@@ -33,13 +33,14 @@ struct ctl {
 };
 
 static const char *const cmd_names[CTL_CMD_MAX] = {
-	[CTL_STATUS] = "status",	 [CTL_SALE] = "sale",	       [CTL_CANCEL] = "cancel",
-	[CTL_REPRINT] = "reprint",	 [CTL_SIM_TAP] = "sim_tap",    [CTL_SIM_REMOVE] = "sim_remove",
-	[CTL_SIM_CLOCK] = "sim_clock",	 [CTL_SIM_PRINTER] = "sim_printer",
+    [CTL_STATUS] = "status",	   [CTL_SALE] = "sale",
+    [CTL_CANCEL] = "cancel",	   [CTL_REPRINT] = "reprint",
+    [CTL_SIM_TAP] = "sim_tap",	   [CTL_SIM_REMOVE] = "sim_remove",
+    [CTL_SIM_CLOCK] = "sim_clock", [CTL_SIM_PRINTER] = "sim_printer",
 };
 
-static int copy_string(const cJSON *root, const char *key, bool required, char *out,
-		       size_t size, char *err, size_t err_size)
+static int copy_string(const cJSON *root, const char *key, bool required, char *out, size_t size,
+		       char *err, size_t err_size)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
 	if (!v) {
@@ -304,7 +305,8 @@ static void accept_clients(struct ctl *ctl)
 				slot = &ctl->clients[i];
 		}
 		if (!slot) {
-			static const char busy[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
+			static const char busy[] =
+			    "{\"ok\":false,\"error\":\"too many clients\"}\n";
 			(void) !send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
 			continue;

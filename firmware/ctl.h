@@ -40,12 +40,12 @@ enum ctl_cmd {
 
 struct ctl_request {
 	enum ctl_cmd cmd;
-	char amount[32];     /* CTL_SALE: decimal text, parsed by the sale */
-	bool wait;	     /* CTL_SALE: answer when the sale ends (default true) */
-	char uid[48];	     /* CTL_SIM_TAP: hex text, parsed by the terminal */
-	char receipt_no[48]; /* CTL_REPRINT: empty for the last receipt */
-	int64_t utc_us;	     /* CTL_SIM_CLOCK */
-	bool freeze;	     /* CTL_SIM_CLOCK */
+	char amount[32];	/* CTL_SALE: decimal text, parsed by the sale */
+	bool wait;		/* CTL_SALE: answer when the sale ends (default true) */
+	char uid[48];		/* CTL_SIM_TAP: hex text, parsed by the terminal */
+	char receipt_no[48];	/* CTL_REPRINT: empty for the last receipt */
+	int64_t utc_us;		/* CTL_SIM_CLOCK */
+	bool freeze;		/* CTL_SIM_CLOCK */
 	char printer_state[16]; /* CTL_SIM_PRINTER: ready, paper_out or offline */
 };
 

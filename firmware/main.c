@@ -27,11 +27,15 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"board", required_argument, NULL, 'b'},    {"state", required_argument, NULL, 's'},
-		{"terminal", required_argument, NULL, 't'}, {"headless", no_argument, NULL, 'H'},
-		{"log-level", required_argument, NULL, 'l'}, {"syslog", no_argument, NULL, 'S'},
-		{"version", no_argument, NULL, 'V'},	    {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"board", required_argument, NULL, 'b'},
+	    {"state", required_argument, NULL, 's'},
+	    {"terminal", required_argument, NULL, 't'},
+	    {"headless", no_argument, NULL, 'H'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"syslog", no_argument, NULL, 'S'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct terminal_options opt = {.state_dir = "/var/lib/loyaltyd"};
 	enum log_level level;
@@ -53,8 +57,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			if (log_level_from_name(optarg, &level) < 0) {
-				fprintf(stderr, "loyaltyd: --log-level: '%s' is not err, warn, info "
-						"or debug\n",
+				fprintf(stderr,
+					"loyaltyd: --log-level: '%s' is not err, warn, info "
+					"or debug\n",
 					optarg);
 				return 2;
 			}

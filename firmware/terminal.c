@@ -121,7 +121,7 @@ static int load_pseudonym_key(struct terminal *t, int64_t known_cards)
 		if (fd < 0)
 			return log_errno(-errno, "create %s", tmp);
 		if (write(fd, t->pseudonym_key, sizeof(t->pseudonym_key)) !=
-			    (ssize_t) sizeof(t->pseudonym_key) ||
+			(ssize_t) sizeof(t->pseudonym_key) ||
 		    fsync(fd) < 0) {
 			r = -errno ? -errno : -EIO;
 			close(fd);
@@ -162,18 +162,18 @@ static void receipt_file_path(struct terminal *t, const char *receipt_no, char *
 static int print_receipt(struct terminal *t, const struct ledger_receipt *rc, const char **why)
 {
 	struct receipt_store store = {
-		.name = t->cfg.store_name,
-		.address = t->cfg.store_address,
-		.card_url_base = t->cfg.card_url_base,
+	    .name = t->cfg.store_name,
+	    .address = t->cfg.store_address,
+	    .card_url_base = t->cfg.card_url_base,
 	};
 	struct receipt_facts facts = {
-		.receipt_no = rc->receipt_no,
-		.time_us = rc->time_us,
-		.amount_gr = rc->amount_gr,
-		.earned_pts = rc->earned_pts,
-		.balance_pts = rc->balance_pts,
-		.first_visit = rc->new_member,
-		.card_code = rc->card_code,
+	    .receipt_no = rc->receipt_no,
+	    .time_us = rc->time_us,
+	    .amount_gr = rc->amount_gr,
+	    .earned_pts = rc->earned_pts,
+	    .balance_pts = rc->balance_pts,
+	    .first_visit = rc->new_member,
+	    .card_code = rc->card_code,
 	};
 	struct layout *layout = malloc(sizeof(*layout));
 	struct buf out;
@@ -264,7 +264,8 @@ static const char *sale_start(struct terminal *t, const char *amount_text, unsig
 	}
 	t->sale = SALE_WAITING_CARD;
 	t->sale_amount_gr = gr;
-	t->sale_deadline_mono_us = hal_clock_mono_us(t->clock) + TERMINAL_SALE_TIMEOUT_S * 1000000LL;
+	t->sale_deadline_mono_us =
+	    hal_clock_mono_us(t->clock) + TERMINAL_SALE_TIMEOUT_S * 1000000LL;
 	t->sale_client = client;
 	log_info("sale of %lld gr waiting for a card", (long long) gr);
 	show_waiting(t);
@@ -275,18 +276,18 @@ static const char *sale_start(struct terminal *t, const char *amount_text, unsig
 static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 {
 	struct ledger_sale sale = {
-		.amount_gr = t->sale_amount_gr,
-		.earn_pts = earn_base_points(t->sale_amount_gr),
-		.time_us = hal_clock_now_us(t->clock),
+	    .amount_gr = t->sale_amount_gr,
+	    .earn_pts = earn_base_points(t->sale_amount_gr),
+	    .time_us = hal_clock_now_us(t->clock),
 	};
 	struct ledger_receipt rc;
 	memcpy(sale.pseudonym, pseudonym, PSEUDONYM_LEN);
 	int r = ledger_commit_sale(t->ledger, &sale, &rc);
 	if (r < 0) {
-		const char *why = r == -ENOSPC ? "the terminal's disk is full" :
-				  r == -EBUSY	? "the ledger is locked by another program" :
-				  r == -EBADMSG ? "the ledger file is damaged" :
-						  "the ledger could not be written";
+		const char *why = r == -ENOSPC	  ? "the terminal's disk is full"
+				  : r == -EBUSY	  ? "the ledger is locked by another program"
+				  : r == -EBADMSG ? "the ledger file is damaged"
+						  : "the ledger could not be written";
 		char msg[160];
 		log_errno(r, "booking the sale failed (%s); nothing was booked",
 			  ledger_errmsg(t->ledger));
@@ -316,8 +317,9 @@ static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_
 	snprintf(l2, sizeof(l2), "+%lld pts, balance %lld pts", (long long) rc.earned_pts,
 		 (long long) rc.balance_pts);
 	show(t, l1, l2,
-	     pr < 0 ? "PRINT FAILED: fix, then reprint" : rc.new_member ? "New card: welcome!" :
-									  "Thank you!");
+	     pr < 0	     ? "PRINT FAILED: fix, then reprint"
+	     : rc.new_member ? "New card: welcome!"
+			     : "Thank you!");
 	sale_finish(t, cJSON_Duplicate(o, true));
 	return o;
 }
@@ -427,9 +429,8 @@ static cJSON *status_json(struct terminal *t)
 	cJSON_AddStringToObject(o, "store", t->cfg.store_name);
 	cJSON_AddStringToObject(o, "board", t->board.name);
 	cJSON_AddStringToObject(o, "state_dir", t->state_dir);
-	cJSON_AddNumberToObject(o, "uptime_s",
-				(double) ((hal_clock_mono_us(t->clock) - t->started_mono_us) /
-					  1000000));
+	cJSON_AddNumberToObject(
+	    o, "uptime_s", (double) ((hal_clock_mono_us(t->clock) - t->started_mono_us) / 1000000));
 	cJSON_AddNumberToObject(o, "now_utc_us", (double) hal_clock_now_us(t->clock));
 	if (t->sale == SALE_WAITING_CARD) {
 		cJSON *s = cJSON_AddObjectToObject(o, "sale");
@@ -459,13 +460,12 @@ static cJSON *status_json(struct terminal *t)
 	cJSON *p = cJSON_AddObjectToObject(d, "printer");
 	cJSON_AddStringToObject(p, "driver", t->board.printer_driver);
 	cJSON_AddStringToObject(p, "model", t->board.printer.model);
-	cJSON_AddStringToObject(p, "state", hal_printer_state(t->printer, &ps) == 0 ?
-						    hal_printer_state_name(ps) :
-						    "unknown");
+	cJSON_AddStringToObject(p, "state",
+				hal_printer_state(t->printer, &ps) == 0 ? hal_printer_state_name(ps)
+									: "unknown");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "console"), "driver",
 				t->console->ops->name);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "clock"), "driver",
-				t->clock->ops->name);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "clock"), "driver", t->clock->ops->name);
 	return o;
 }
 
@@ -485,8 +485,9 @@ static cJSON *reprint(struct terminal *t, const char *receipt_no)
 	}
 	if (r == 0) {
 		r = ledger_get_receipt(t->ledger, receipt_no, &rc);
-		why = r == -ENOENT ? "no such receipt" : r == -EINVAL ? "invalid receipt number" :
-									"ledger read failed";
+		why = r == -ENOENT   ? "no such receipt"
+		      : r == -EINVAL ? "invalid receipt number"
+				     : "ledger read failed";
 	}
 	if (r == 0)
 		r = print_receipt(t, &rc, &why);
@@ -583,11 +584,10 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		o = ok_answer();
 		break;
 	case CTL_SIM_PRINTER: {
-		enum hal_printer_state ps = !strcmp(req->printer_state, "paper_out") ?
-						    HAL_PRINTER_PAPER_OUT :
-					    !strcmp(req->printer_state, "offline") ?
-						    HAL_PRINTER_OFFLINE :
-						    HAL_PRINTER_READY;
+		enum hal_printer_state ps =
+		    !strcmp(req->printer_state, "paper_out") ? HAL_PRINTER_PAPER_OUT
+		    : !strcmp(req->printer_state, "offline") ? HAL_PRINTER_OFFLINE
+							     : HAL_PRINTER_READY;
 		if (hal_printer_sim_set_state(t->printer, ps) < 0) {
 			why = "the printer is not simulated on this board";
 			break;
@@ -647,7 +647,8 @@ static void console_line(struct terminal *t, char *line)
 	} else if (!strcmp(line, "s") || !strcmp(line, "status")) {
 		struct ledger_counts c;
 		char l1[80], l2[48];
-		snprintf(l1, sizeof(l1), "Terminal %s, board %s", t->cfg.terminal_id, t->board.name);
+		snprintf(l1, sizeof(l1), "Terminal %s, board %s", t->cfg.terminal_id,
+			 t->board.name);
 		if (ledger_counts(t->ledger, &c) == 0)
 			snprintf(l2, sizeof(l2), "%lld events, %lld cards", (long long) c.events,
 				 (long long) c.members);
@@ -662,7 +663,8 @@ static void console_line(struct terminal *t, char *line)
 		why = "unknown command (? = help)";
 	}
 	if (why)
-		show(t, "Refused:", why, t->sale == SALE_WAITING_CARD ? "Sale still waiting" : NULL);
+		show(t, "Refused:", why,
+		     t->sale == SALE_WAITING_CARD ? "Sale still waiting" : NULL);
 }
 
 static void console_keys(struct terminal *t)
@@ -686,7 +688,8 @@ static void console_keys(struct terminal *t)
 		}
 	}
 	if (r == -EPIPE)
-		log_info("console input closed; the terminal keeps running (stop it with a signal)");
+		log_info(
+		    "console input closed; the terminal keeps running (stop it with a signal)");
 }
 
 /* ---- retention ---- */
@@ -712,11 +715,11 @@ static void retention_purge(struct terminal *t)
 static int open_devices(struct terminal *t)
 {
 	struct hal_nfc_config nfc_cfg = {
-		.connstring = t->board.nfc_connstring[0] ? t->board.nfc_connstring : NULL,
+	    .connstring = t->board.nfc_connstring[0] ? t->board.nfc_connstring : NULL,
 	};
 	struct hal_printer_config printer_cfg = {
-		.path = strcmp(t->board.printer_driver, "sim") == 0 ? t->printer_dir :
-									   t->board.printer_path,
+	    .path = strcmp(t->board.printer_driver, "sim") == 0 ? t->printer_dir
+								: t->board.printer_path,
 	};
 	const char *console = t->headless ? "sim" : t->board.console_driver;
 	int r;
@@ -879,12 +882,15 @@ int terminal_run(struct terminal *t)
 	while (!t->quit) {
 		fds[FD_SIGNAL] = (struct pollfd){.fd = t->signal_fd, .events = POLLIN};
 		fds[FD_NFC] = (struct pollfd){.fd = hal_nfc_fd(t->nfc), .events = POLLIN};
-		fds[FD_CONSOLE] = (struct pollfd){.fd = hal_console_fd(t->console), .events = POLLIN};
+		fds[FD_CONSOLE] =
+		    (struct pollfd){.fd = hal_console_fd(t->console), .events = POLLIN};
 		size_t nctl = ctl_pollfds(t->ctl, &fds[FD_CTL]);
 		int timeout_ms = 60000; /* wakes now and then for the daily purge */
 		if (t->sale == SALE_WAITING_CARD) {
 			int64_t left = t->sale_deadline_mono_us - hal_clock_mono_us(t->clock);
-			timeout_ms = left <= 0 ? 0 : left > 1000000 ? 1000 : (int) (left / 1000) + 1;
+			timeout_ms = left <= 0	      ? 0
+				     : left > 1000000 ? 1000
+						      : (int) (left / 1000) + 1;
 		}
 		int n = poll(fds, FD_CTL + nctl, timeout_ms);
 		if (n < 0) {
@@ -907,7 +913,8 @@ int terminal_run(struct terminal *t)
 		    hal_clock_mono_us(t->clock) - t->last_purge_mono_us >= PURGE_EVERY_US)
 			retention_purge(t);
 		if (t->sale == SALE_WAITING_CARD) {
-			if (t->sale_client != NO_CLIENT && !ctl_client_alive(t->ctl, t->sale_client)) {
+			if (t->sale_client != NO_CLIENT &&
+			    !ctl_client_alive(t->ctl, t->sale_client)) {
 				/* the register that asked for the sale hung up */
 				t->sale_client = NO_CLIENT;
 				sale_cancel(t, "the requester went away");

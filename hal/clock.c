@@ -57,11 +57,11 @@ static int64_t real_mono_us(struct hal_clock *clock)
 }
 
 const struct hal_clock_ops hal_clock_real_ops = {
-	.name = "real",
-	.open = real_open,
-	.close = real_close,
-	.now_us = real_now_us,
-	.mono_us = real_mono_us,
+    .name = "real",
+    .open = real_open,
+    .close = real_close,
+    .now_us = real_now_us,
+    .mono_us = real_mono_us,
 };
 
 /* ---- sim ---- */
@@ -98,11 +98,11 @@ static int64_t sim_mono_us(struct hal_clock *clock)
 }
 
 const struct hal_clock_ops hal_clock_sim_ops = {
-	.name = "sim",
-	.open = sim_open,
-	.close = real_close,
-	.now_us = sim_now_us,
-	.mono_us = sim_mono_us,
+    .name = "sim",
+    .open = sim_open,
+    .close = real_close,
+    .now_us = sim_now_us,
+    .mono_us = sim_mono_us,
 };
 
 bool hal_clock_is_sim(const struct hal_clock *clock)

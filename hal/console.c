@@ -13,7 +13,7 @@
 #include "registry.h"
 
 static const struct hal_console_ops *const drivers[] = {&hal_console_stdio_ops,
-							 &hal_console_sim_ops};
+							&hal_console_sim_ops};
 
 int hal_console_open(const char *name, struct hal_console **ret_console)
 {
@@ -129,12 +129,12 @@ static int sim_show(struct hal_console *console, const char *const *lines, size_
 }
 
 const struct hal_console_ops hal_console_sim_ops = {
-	.name = "sim",
-	.open = sim_open,
-	.close = sim_close,
-	.fd = sim_fd,
-	.next_key = sim_next_key,
-	.show = sim_show,
+    .name = "sim",
+    .open = sim_open,
+    .close = sim_close,
+    .fd = sim_fd,
+    .next_key = sim_next_key,
+    .show = sim_show,
 };
 
 bool hal_console_is_sim(const struct hal_console *console)
@@ -229,10 +229,10 @@ static int stdio_show(struct hal_console *console, const char *const *lines, siz
 }
 
 const struct hal_console_ops hal_console_stdio_ops = {
-	.name = "stdio",
-	.open = stdio_open,
-	.close = stdio_close,
-	.fd = stdio_fd,
-	.next_key = stdio_next_key,
-	.show = stdio_show,
+    .name = "stdio",
+    .open = stdio_open,
+    .close = stdio_close,
+    .fd = stdio_fd,
+    .next_key = stdio_next_key,
+    .show = stdio_show,
 };

@@ -11,16 +11,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HAL_CONSOLE_LINES     4
-#define HAL_CONSOLE_LINE_MAX  64 /* bytes of UTF-8 per line, including the NUL */
+#define HAL_CONSOLE_LINES    4
+#define HAL_CONSOLE_LINE_MAX 64 /* bytes of UTF-8 per line, including the NUL */
 
 /* Keys: printable ASCII is the character itself; the rest are these. */
-enum hal_key {
-	HAL_KEY_ENTER = 0x100,
-	HAL_KEY_CANCEL,
-	HAL_KEY_BACKSPACE,
-	HAL_KEY_MAX
-};
+enum hal_key { HAL_KEY_ENTER = 0x100, HAL_KEY_CANCEL, HAL_KEY_BACKSPACE, HAL_KEY_MAX };
 
 struct hal_console;
 
@@ -58,8 +53,7 @@ static inline int hal_console_next_key(struct hal_console *console, int *ret_key
 	return console->ops->next_key(console, ret_key);
 }
 
-static inline int hal_console_show(struct hal_console *console, const char *const *lines,
-				   size_t n)
+static inline int hal_console_show(struct hal_console *console, const char *const *lines, size_t n)
 {
 	return console->ops->show(console, lines, n);
 }

@@ -9,13 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
-enum log_level {
-	LOG_LVL_ERR,
-	LOG_LVL_WARN,
-	LOG_LVL_INFO,
-	LOG_LVL_DEBUG,
-	LOG_LVL_MAX
-};
+enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG, LOG_LVL_MAX };
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);

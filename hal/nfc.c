@@ -97,11 +97,11 @@ static int sim_next_event(struct hal_nfc *nfc, struct hal_nfc_event *ret_event)
 }
 
 const struct hal_nfc_ops hal_nfc_sim_ops = {
-	.name = "sim",
-	.open = sim_open,
-	.close = sim_close,
-	.fd = sim_fd,
-	.next_event = sim_next_event,
+    .name = "sim",
+    .open = sim_open,
+    .close = sim_close,
+    .fd = sim_fd,
+    .next_event = sim_next_event,
 };
 
 bool hal_nfc_is_sim(const struct hal_nfc *nfc)

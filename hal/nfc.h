@@ -30,7 +30,8 @@ struct hal_nfc_event {
 };
 
 struct hal_nfc_config {
-	const char *connstring; /* libnfc connstring, e.g. "pn532_uart:/dev/ttyS0:115200"; NULL: first found */
+	const char *connstring; /* libnfc connstring, e.g. "pn532_uart:/dev/ttyS0:115200"; NULL:
+				   first found */
 };
 
 struct hal_nfc;
@@ -52,9 +53,8 @@ struct hal_nfc {
 extern const struct hal_nfc_ops hal_nfc_sim_ops;
 extern const struct hal_nfc_ops hal_nfc_libnfc_ops;
 
-__attribute__((warn_unused_result)) int hal_nfc_open(const char *name,
-						     const struct hal_nfc_config *config,
-						     struct hal_nfc **ret_nfc);
+__attribute__((warn_unused_result)) int
+hal_nfc_open(const char *name, const struct hal_nfc_config *config, struct hal_nfc **ret_nfc);
 void hal_nfc_close(struct hal_nfc *nfc);
 /* Comma-separated driver names, for messages. */
 void hal_nfc_driver_names(char *buf, size_t size);

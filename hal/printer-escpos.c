@@ -128,10 +128,10 @@ static int escpos_end_job(struct hal_printer *printer)
 }
 
 const struct hal_printer_ops hal_printer_escpos_ops = {
-	.name = "escpos",
-	.open = escpos_open,
-	.close = escpos_close,
-	.begin_job = escpos_begin_job,
-	.write = escpos_write,
-	.end_job = escpos_end_job,
+    .name = "escpos",
+    .open = escpos_open,
+    .close = escpos_close,
+    .begin_job = escpos_begin_job,
+    .write = escpos_write,
+    .end_job = escpos_end_job,
 };

@@ -12,7 +12,7 @@
 #include "registry.h"
 
 static const struct hal_printer_ops *const drivers[] = {&hal_printer_sim_ops,
-							 &hal_printer_escpos_ops};
+							&hal_printer_escpos_ops};
 
 int hal_printer_open(const char *name, const struct hal_printer_config *config,
 		     struct hal_printer **ret_printer)
@@ -214,13 +214,13 @@ static int sim_state(struct hal_printer *printer, enum hal_printer_state *ret_st
 }
 
 const struct hal_printer_ops hal_printer_sim_ops = {
-	.name = "sim",
-	.open = sim_open,
-	.close = sim_close,
-	.begin_job = sim_begin_job,
-	.write = sim_write,
-	.end_job = sim_end_job,
-	.state = sim_state,
+    .name = "sim",
+    .open = sim_open,
+    .close = sim_close,
+    .begin_job = sim_begin_job,
+    .write = sim_write,
+    .end_job = sim_end_job,
+    .state = sim_state,
 };
 
 bool hal_printer_is_sim(const struct hal_printer *printer)
@@ -228,8 +228,7 @@ bool hal_printer_is_sim(const struct hal_printer *printer)
 	return printer && printer->ops == &hal_printer_sim_ops;
 }
 
-int hal_printer_sim_last_job(struct hal_printer *printer, const uint8_t **ret_data,
-			     size_t *ret_len)
+int hal_printer_sim_last_job(struct hal_printer *printer, const uint8_t **ret_data, size_t *ret_len)
 {
 	if (!hal_printer_is_sim(printer))
 		return -ENOTSUP;

@@ -57,9 +57,8 @@ bool hal_printer_job_name_valid(const char *name);
 const char *hal_printer_state_name(enum hal_printer_state state);
 
 /* Print one whole job. Returns 0 or a negative errno (-ENOSPC: paper out, -EIO: offline). */
-__attribute__((warn_unused_result)) int hal_printer_print(struct hal_printer *printer,
-							  const char *job_name, const void *data,
-							  size_t len);
+__attribute__((warn_unused_result)) int
+hal_printer_print(struct hal_printer *printer, const char *job_name, const void *data, size_t len);
 
 /* -ENOTSUP when the driver cannot tell. */
 static inline int hal_printer_state(struct hal_printer *printer, enum hal_printer_state *ret_state)

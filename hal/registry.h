@@ -11,7 +11,7 @@
 			var = (table)[i_];                                                         \
 	}                                                                                          \
 	if (!var)                                                                                  \
-		return -ENOENT
+	return -ENOENT
 
 /* Comma-separated list of the names in a table, for error messages. */
 #define HAL_REGISTRY_NAMES(table, buf, size)                                                       \
@@ -19,7 +19,7 @@
 		(buf)[0] = '\0';                                                                   \
 		for (size_t i_ = 0; i_ < sizeof(table) / sizeof((table)[0]); i_++) {               \
 			if (i_)                                                                    \
-				strncat((buf), ", ", (size) - strlen(buf) - 1);                    \
-			strncat((buf), (table)[i_]->name, (size) - strlen(buf) - 1);               \
+				strncat((buf), ", ", (size) -strlen(buf) - 1);                     \
+			strncat((buf), (table)[i_]->name, (size) -strlen(buf) - 1);                \
 		}                                                                                  \
 	} while (0)

@@ -13,10 +13,10 @@
 #include "config.h"
 
 static const char good_board[] =
-	"{\"version\":1,\"name\":\"t\",\"nfc\":{\"driver\":\"sim\"},"
-	"\"printer\":{\"driver\":\"sim\",\"model\":\"POS-5890\",\"width_dots\":384,"
-	"\"columns\":32,\"encoding\":\"CP852\",\"codepage_slot\":18,\"qr_module_dots\":5,"
-	"\"cutter\":true},\"console\":{\"driver\":\"sim\"},\"clock\":{\"driver\":\"sim\"}}";
+    "{\"version\":1,\"name\":\"t\",\"nfc\":{\"driver\":\"sim\"},"
+    "\"printer\":{\"driver\":\"sim\",\"model\":\"POS-5890\",\"width_dots\":384,"
+    "\"columns\":32,\"encoding\":\"CP852\",\"codepage_slot\":18,\"qr_module_dots\":5,"
+    "\"cutter\":true},\"console\":{\"driver\":\"sim\"},\"clock\":{\"driver\":\"sim\"}}";
 
 /* good_board with the first occurrence of from replaced by to */
 static void expect_board_error(const char *from, const char *to, const char *message)
@@ -96,8 +96,8 @@ static void test_terminal_config(void **state)
 	assert_int_equal(t.retention_days, CONFIG_RETENTION_DAYS_DEFAULT);
 	const char *short_keep = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
 				 "\"card_url_base\":\"https://k.pl/c/\",\"retention_days\":30}";
-	assert_int_equal(terminal_config_parse(short_keep, strlen(short_keep), &t, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    terminal_config_parse(short_keep, strlen(short_keep), &t, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "retention_days: must be a whole number from 400 to 36500");
 	const char *keep = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
 			   "\"card_url_base\":\"https://k.pl/c/\",\"retention_days\":1000}";
@@ -135,10 +135,10 @@ static void test_shipped_files_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_board_good),
-		cmocka_unit_test(test_board_errors_name_the_field),
-		cmocka_unit_test(test_terminal_config),
-		cmocka_unit_test(test_shipped_files_load),
+	    cmocka_unit_test(test_board_good),
+	    cmocka_unit_test(test_board_errors_name_the_field),
+	    cmocka_unit_test(test_terminal_config),
+	    cmocka_unit_test(test_shipped_files_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,8 +35,8 @@ static void test_requests(void **state)
 	assert_int_equal(parse("{\"cmd\":\"reprint\",\"receipt\":\"T1-000002\"}", &r, err), 0);
 	assert_string_equal(r.receipt_no, "T1-000002");
 	assert_int_equal(
-		parse("{\"cmd\":\"sim_clock\",\"utc_us\":1795000000000000,\"freeze\":true}", &r, err),
-		0);
+	    parse("{\"cmd\":\"sim_clock\",\"utc_us\":1795000000000000,\"freeze\":true}", &r, err),
+	    0);
 	assert_true(r.utc_us == INT64_C(1795000000000000));
 	assert_true(r.freeze);
 }
@@ -77,8 +77,8 @@ static void test_bad_requests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_requests),
-		cmocka_unit_test(test_bad_requests),
+	    cmocka_unit_test(test_requests),
+	    cmocka_unit_test(test_bad_requests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

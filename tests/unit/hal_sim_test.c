@@ -175,10 +175,10 @@ static void test_console_sim(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nfc_sim),
-		cmocka_unit_test(test_printer_sim_and_file),
-		cmocka_unit_test(test_clock_sim),
-		cmocka_unit_test(test_console_sim),
+	    cmocka_unit_test(test_nfc_sim),
+	    cmocka_unit_test(test_printer_sim_and_file),
+	    cmocka_unit_test(test_clock_sim),
+	    cmocka_unit_test(test_console_sim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,8 +48,8 @@ static int teardown(void **state)
 static void sell(struct fixture *f, uint8_t card, int64_t amount_gr, int64_t time_us,
 		 struct ledger_receipt *ret)
 {
-	struct ledger_sale s = {.amount_gr = amount_gr, .earn_pts = amount_gr / 100,
-				.time_us = time_us};
+	struct ledger_sale s = {
+	    .amount_gr = amount_gr, .earn_pts = amount_gr / 100, .time_us = time_us};
 	struct ledger_receipt rc;
 	memset(s.pseudonym, card, sizeof(s.pseudonym));
 	assert_int_equal(ledger_commit_sale(f->ledger, &s, ret ? ret : &rc), 0);
@@ -88,9 +88,9 @@ static void test_outbox(void **state)
 
 	assert_int_equal(ledger_outbox_read(f->ledger, 10, batch, &n), 0);
 	assert_int_equal(n, 0);
-	sell(f, 1, 1234, T0, NULL);	     /* seq 1 enrol, 2 earn */
-	sell(f, 1, 500, T0 + 1000, NULL);    /* seq 3 */
-	sell(f, 2, 800, T0 + 2000, NULL);    /* seq 4, 5 */
+	sell(f, 1, 1234, T0, NULL);	  /* seq 1 enrol, 2 earn */
+	sell(f, 1, 500, T0 + 1000, NULL); /* seq 3 */
+	sell(f, 2, 800, T0 + 2000, NULL); /* seq 4, 5 */
 	assert_int_equal(ledger_outbox_state(f->ledger, &acked, &pending), 0);
 	assert_int_equal(acked, 0);
 	assert_int_equal(pending, 5);
@@ -136,11 +136,11 @@ static void test_purge_keeps_chain_and_state(void **state)
 	struct ledger_receipt r;
 	int64_t now = T0 + 800 * DAY_US;
 
-	sell(f, 1, 10000, T0, NULL);		     /* 1, 2: old */
-	sell(f, 2, 5000, T0 + DAY_US, NULL);	     /* 3, 4: old */
-	sell(f, 1, 2000, T0 + 2 * DAY_US, NULL);     /* 5: old */
-	sell(f, 1, 3000, now - 10 * DAY_US, NULL);   /* 6: recent */
-	sell(f, 3, 4000, now - 5 * DAY_US, NULL);    /* 7, 8: recent */
+	sell(f, 1, 10000, T0, NULL);		   /* 1, 2: old */
+	sell(f, 2, 5000, T0 + DAY_US, NULL);	   /* 3, 4: old */
+	sell(f, 1, 2000, T0 + 2 * DAY_US, NULL);   /* 5: old */
+	sell(f, 1, 3000, now - 10 * DAY_US, NULL); /* 6: recent */
+	sell(f, 3, 4000, now - 5 * DAY_US, NULL);  /* 7, 8: recent */
 
 	/* nothing acknowledged: nothing goes, whatever its age */
 	assert_int_equal(ledger_purge(f->ledger, now, 400, &rep), 0);
@@ -281,13 +281,13 @@ static void test_rebuild_and_lookups(void **state)
 	assert_true(m.last_visit_us == T0 + 400 * DAY_US);
 
 	/* rolling spend over a window */
-	assert_int_equal(ledger_member_spend(f->ledger, r.member_id, T0 + 400 * DAY_US - 365 * DAY_US,
-					     T0 + 400 * DAY_US, &spend),
-			 0);
-	assert_int_equal(spend, 5000);
-	assert_int_equal(ledger_member_spend(f->ledger, r.member_id, T0 - 1, T0 + 400 * DAY_US,
+	assert_int_equal(ledger_member_spend(f->ledger, r.member_id,
+					     T0 + 400 * DAY_US - 365 * DAY_US, T0 + 400 * DAY_US,
 					     &spend),
 			 0);
+	assert_int_equal(spend, 5000);
+	assert_int_equal(
+	    ledger_member_spend(f->ledger, r.member_id, T0 - 1, T0 + 400 * DAY_US, &spend), 0);
 	assert_int_equal(spend, 15000);
 	assert_int_equal(ledger_member_spend(f->ledger, r.member_id, 2, 1, &spend), -EINVAL);
 	assert_int_equal(ledger_member_by_id(f->ledger, 12345, &m), -ENOENT);
@@ -297,10 +297,10 @@ static void test_rebuild_and_lookups(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_purge_keeps_chain_and_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_erase_member, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rebuild_and_lookups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_purge_keeps_chain_and_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_erase_member, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rebuild_and_lookups, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,7 @@
 #include "ledger.h"
 #include "ledger_hash.h"
 
-#define STR(x)  #x
+#define STR(x)	#x
 #define XSTR(x) STR(x)
 
 struct fixture {
@@ -48,8 +48,8 @@ static int teardown(void **state)
 
 static struct ledger_sale sale_of(uint8_t card, int64_t amount_gr, int64_t pts)
 {
-	struct ledger_sale s = {.amount_gr = amount_gr, .earn_pts = pts,
-				.time_us = INT64_C(1795000000000000)};
+	struct ledger_sale s = {
+	    .amount_gr = amount_gr, .earn_pts = pts, .time_us = INT64_C(1795000000000000)};
 	memset(s.pseudonym, card, sizeof(s.pseudonym));
 	return s;
 }
@@ -93,19 +93,19 @@ static int64_t check_chain(const char *path)
 			 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct ledger_hash_event ev = {
-			.seq = sqlite3_column_int64(st, 0),
-			.event_id = sqlite3_column_blob(st, 1),
-			.event_id_len = (size_t) sqlite3_column_bytes(st, 1),
-			.terminal_id = (const char *) sqlite3_column_text(st, 2),
-			.terminal_id_len = (size_t) sqlite3_column_bytes(st, 2),
-			.kind = (const char *) sqlite3_column_text(st, 3),
-			.kind_len = (size_t) sqlite3_column_bytes(st, 3),
-			.member_id = sqlite3_column_int64(st, 4),
-			.points = sqlite3_column_int64(st, 5),
-			.amount_gr = sqlite3_column_int64(st, 6),
-			.receipt_no = (const char *) sqlite3_column_text(st, 7),
-			.receipt_no_len = (size_t) sqlite3_column_bytes(st, 7),
-			.time_us = sqlite3_column_int64(st, 8),
+		    .seq = sqlite3_column_int64(st, 0),
+		    .event_id = sqlite3_column_blob(st, 1),
+		    .event_id_len = (size_t) sqlite3_column_bytes(st, 1),
+		    .terminal_id = (const char *) sqlite3_column_text(st, 2),
+		    .terminal_id_len = (size_t) sqlite3_column_bytes(st, 2),
+		    .kind = (const char *) sqlite3_column_text(st, 3),
+		    .kind_len = (size_t) sqlite3_column_bytes(st, 3),
+		    .member_id = sqlite3_column_int64(st, 4),
+		    .points = sqlite3_column_int64(st, 5),
+		    .amount_gr = sqlite3_column_int64(st, 6),
+		    .receipt_no = (const char *) sqlite3_column_text(st, 7),
+		    .receipt_no_len = (size_t) sqlite3_column_bytes(st, 7),
+		    .time_us = sqlite3_column_int64(st, 8),
 		};
 		assert_int_equal(ev.seq, n + 1);
 		assert_int_equal(ledger_hash_event(&ev, chain, chain), 0);
@@ -253,8 +253,7 @@ static void test_reopen_and_refusals(void **state)
 	/* a schema from a newer firmware is refused */
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(ledger_open(f->path, "T1", &other), -EPROTO);
 	assert_int_equal(ledger_open("/nonexistent/dir/ledger.sqlite", "T1", &other), -EIO);
@@ -272,22 +271,40 @@ static void test_hash_vectors(void **state)
 {
 	(void) state;
 	uint8_t id1[16], id2[16], zero[LEDGER_HASH_LEN] = {0}, h1[LEDGER_HASH_LEN],
-						  h2[LEDGER_HASH_LEN], want[LEDGER_HASH_LEN];
+				  h2[LEDGER_HASH_LEN], want[LEDGER_HASH_LEN];
 	for (int i = 0; i < 16; i++) {
 		id1[i] = (uint8_t) i;
 		id2[i] = 0xff;
 	}
 	struct ledger_hash_event e1 = {
-		.seq = 1, .event_id = id1, .event_id_len = 16, .terminal_id = "T1",
-		.terminal_id_len = 2, .kind = "earn", .kind_len = 4, .member_id = 7, .points = 12,
-		.amount_gr = 1234, .receipt_no = "T1-000001", .receipt_no_len = 9,
-		.time_us = INT64_C(1795000000000000),
+	    .seq = 1,
+	    .event_id = id1,
+	    .event_id_len = 16,
+	    .terminal_id = "T1",
+	    .terminal_id_len = 2,
+	    .kind = "earn",
+	    .kind_len = 4,
+	    .member_id = 7,
+	    .points = 12,
+	    .amount_gr = 1234,
+	    .receipt_no = "T1-000001",
+	    .receipt_no_len = 9,
+	    .time_us = INT64_C(1795000000000000),
 	};
 	struct ledger_hash_event e2 = {
-		.seq = 2, .event_id = id2, .event_id_len = 16, .terminal_id = "T1",
-		.terminal_id_len = 2, .kind = "enrol", .kind_len = 5, .member_id = 0, .points = -5,
-		.amount_gr = 0, .receipt_no = "T1-000002", .receipt_no_len = 9,
-		.time_us = INT64_C(1795000000000001),
+	    .seq = 2,
+	    .event_id = id2,
+	    .event_id_len = 16,
+	    .terminal_id = "T1",
+	    .terminal_id_len = 2,
+	    .kind = "enrol",
+	    .kind_len = 5,
+	    .member_id = 0,
+	    .points = -5,
+	    .amount_gr = 0,
+	    .receipt_no = "T1-000002",
+	    .receipt_no_len = 9,
+	    .time_us = INT64_C(1795000000000001),
 	};
 	assert_int_equal(ledger_hash_event(&e1, zero, h1), 0);
 	unhex("c8844ffcd3f7cdbd41b11a996865c5f6da04c0090f17783a952b8c1370019283", want, 32);
@@ -324,34 +341,34 @@ static void test_chain_after_sales(void **state)
 
 /* The SQL of migration 0 -> 1, as schema 1 firmware wrote it. */
 static const char schema1_sql[] =
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
-	"CREATE TABLE members ("
-	"  member_id INTEGER PRIMARY KEY,"
-	"  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
-	"  card_code TEXT NOT NULL UNIQUE,"
-	"  balance_pts INTEGER NOT NULL DEFAULT 0,"
-	"  created_us INTEGER NOT NULL,"
-	"  last_visit_us INTEGER NOT NULL"
-	") STRICT;"
-	"CREATE TABLE events ("
-	"  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
-	"  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
-	"  terminal_id TEXT NOT NULL,"
-	"  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
-	"  member_id INTEGER REFERENCES members (member_id),"
-	"  points INTEGER NOT NULL,"
-	"  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
-	"  receipt_no TEXT NOT NULL,"
-	"  time_us INTEGER NOT NULL"
-	") STRICT;"
-	"CREATE INDEX events_by_receipt ON events (receipt_no);"
-	"CREATE INDEX events_by_member ON events (member_id, seq);"
-	"CREATE TRIGGER events_immutable BEFORE UPDATE ON events"
-	"  BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;"
-	"CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
-	"  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;"
-	"PRAGMA journal_mode = WAL;"
-	"PRAGMA user_version = 1;";
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
+    "CREATE TABLE members ("
+    "  member_id INTEGER PRIMARY KEY,"
+    "  pseudonym BLOB UNIQUE CHECK (pseudonym IS NULL OR length(pseudonym) = 32),"
+    "  card_code TEXT NOT NULL UNIQUE,"
+    "  balance_pts INTEGER NOT NULL DEFAULT 0,"
+    "  created_us INTEGER NOT NULL,"
+    "  last_visit_us INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE events ("
+    "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+    "  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
+    "  terminal_id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn')),"
+    "  member_id INTEGER REFERENCES members (member_id),"
+    "  points INTEGER NOT NULL,"
+    "  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0),"
+    "  receipt_no TEXT NOT NULL,"
+    "  time_us INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX events_by_receipt ON events (receipt_no);"
+    "CREATE INDEX events_by_member ON events (member_id, seq);"
+    "CREATE TRIGGER events_immutable BEFORE UPDATE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;"
+    "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
+    "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;"
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA user_version = 1;";
 
 /* A ledger written by schema 1 firmware (one sale of a new card) is hashed by migration 1 -> 2. */
 static void test_migration_fills_chain(void **state)
@@ -364,16 +381,16 @@ static void test_migration_fills_chain(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, schema1_sql, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(
-		sqlite3_exec(db,
-			     "INSERT INTO meta VALUES ('terminal_id', 'T1');"
-			     "INSERT INTO members VALUES (1, zeroblob(32), 'ABCDEFGHJKMN', 12,"
-			     "  1795000000000000, 1795000000000000);"
-			     "INSERT INTO events VALUES (1, x'000102030405060708090a0b0c0d0e0f',"
-			     "  'T1', 'enrol', 1, 0, 0, 'T1-000001', 1795000000000000);"
-			     "INSERT INTO events VALUES (2, x'101112131415161718191a1b1c1d1e1f',"
-			     "  'T1', 'earn', 1, 12, 1234, 'T1-000001', 1795000000000000);",
-			     NULL, NULL, NULL),
-		SQLITE_OK);
+	    sqlite3_exec(db,
+			 "INSERT INTO meta VALUES ('terminal_id', 'T1');"
+			 "INSERT INTO members VALUES (1, zeroblob(32), 'ABCDEFGHJKMN', 12,"
+			 "  1795000000000000, 1795000000000000);"
+			 "INSERT INTO events VALUES (1, x'000102030405060708090a0b0c0d0e0f',"
+			 "  'T1', 'enrol', 1, 0, 0, 'T1-000001', 1795000000000000);"
+			 "INSERT INTO events VALUES (2, x'101112131415161718191a1b1c1d1e1f',"
+			 "  'T1', 'earn', 1, 12, 1234, 'T1-000001', 1795000000000000);",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 
 	assert_int_equal(ledger_open(f->path, "T1", &f->ledger), 0);
@@ -611,24 +628,23 @@ static void test_terminal_id_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sales_book_events_and_balances, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input_books_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_are_immutable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_durability_settings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_and_refusals, setup, teardown),
-		cmocka_unit_test(test_terminal_id_rules),
-		cmocka_unit_test(test_hash_vectors),
-		cmocka_unit_test_setup_teardown(test_chain_after_sales, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migration_fills_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_changed_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_deleted_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_swapped_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_changed_balance, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_removed_hash_and_member, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_verify_quick_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_verify_file_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sales_book_events_and_balances, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input_books_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_events_are_immutable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_durability_settings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_and_refusals, setup, teardown),
+	    cmocka_unit_test(test_terminal_id_rules),
+	    cmocka_unit_test(test_hash_vectors),
+	    cmocka_unit_test_setup_teardown(test_chain_after_sales, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_fills_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_intact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_changed_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_deleted_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_swapped_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_changed_balance, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_removed_hash_and_member, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_quick_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_file_refusals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

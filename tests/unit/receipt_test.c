@@ -12,9 +12,9 @@
 #include "receipt.h"
 
 static const struct receipt_store store = {
-	.name = "Piekarnia Pod Lipą",
-	.address = "ul. Długa 5, Kraków",
-	.card_url_base = "https://k.example.pl/c/",
+    .name = "Piekarnia Pod Lipą",
+    .address = "ul. Długa 5, Kraków",
+    .card_url_base = "https://k.example.pl/c/",
 };
 
 static int find(const struct layout *l, enum layout_kind kind, const char *text)
@@ -31,13 +31,13 @@ static void test_receipt_content(void **state)
 	(void) state;
 	struct layout l;
 	struct receipt_facts f = {
-		.receipt_no = "SIM1-000001",
-		.time_us = INT64_C(1795780800000000), /* 2026-11-27 12:00:00 UTC */
-		.amount_gr = 123456,
-		.earned_pts = 1234,
-		.balance_pts = 1234,
-		.first_visit = true,
-		.card_code = "ABCDEFGHJKMN",
+	    .receipt_no = "SIM1-000001",
+	    .time_us = INT64_C(1795780800000000), /* 2026-11-27 12:00:00 UTC */
+	    .amount_gr = 123456,
+	    .earned_pts = 1234,
+	    .balance_pts = 1234,
+	    .first_visit = true,
+	    .card_code = "ABCDEFGHJKMN",
 	};
 	assert_int_equal(receipt_build(&f, &store, 32, &l), 0);
 	assert_int_equal(l.columns, 32);
@@ -103,8 +103,8 @@ static void test_pair_and_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_receipt_content),
-		cmocka_unit_test(test_pair_and_limits),
+	    cmocka_unit_test(test_receipt_content),
+	    cmocka_unit_test(test_pair_and_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

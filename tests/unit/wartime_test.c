@@ -299,11 +299,10 @@ static void test_utc_breakdown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_known_instants), cmocka_unit_test(test_utc_from_civil),
-	    cmocka_unit_test(test_utc_breakdown),
-	    cmocka_unit_test(test_leap_years),	   cmocka_unit_test(test_carried_fields),
-	    cmocka_unit_test(test_range),	   cmocka_unit_test(test_changes_every_year),
-	    cmocka_unit_test(test_against_libc),
+	    cmocka_unit_test(test_known_instants),     cmocka_unit_test(test_utc_from_civil),
+	    cmocka_unit_test(test_utc_breakdown),      cmocka_unit_test(test_leap_years),
+	    cmocka_unit_test(test_carried_fields),     cmocka_unit_test(test_range),
+	    cmocka_unit_test(test_changes_every_year), cmocka_unit_test(test_against_libc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

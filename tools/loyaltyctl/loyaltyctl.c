@@ -21,9 +21,9 @@
 #include "money.h"
 #include "wartime.h"
 
-#define ANSWER_MAX     (64 * 1024)
-#define SALE_WAIT_S    180 /* longer than the daemon's own card timeout */
-#define DEFAULT_STATE  "/var/lib/loyaltyd"
+#define ANSWER_MAX    (64 * 1024)
+#define SALE_WAIT_S   180 /* longer than the daemon's own card timeout */
+#define DEFAULT_STATE "/var/lib/loyaltyd"
 
 static const char *socket_path;
 static const char *state_dir;
@@ -276,7 +276,8 @@ static int parse_time(const char *text, long long *ret_us)
 {
 	int y, mo, d, h, mi, s;
 	char z, extra;
-	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &y, &mo, &d, &h, &mi, &s, &z, &extra) != 7 ||
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &y, &mo, &d, &h, &mi, &s, &z, &extra) !=
+		7 ||
 	    z != 'Z' || y < 1970 || y > 2199 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
 	    mi > 59 || s > 59 || h < 0 || mi < 0 || s < 0)
 		return -EINVAL;
@@ -286,11 +287,12 @@ static int parse_time(const char *text, long long *ret_us)
 
 static int cmd_sim(int argc, char **argv)
 {
-	static const char help[] = "Usage: loyaltyctl sim tap --uid UID\n"
-				   "       loyaltyctl sim remove\n"
-				   "       loyaltyctl sim clock --set 2026-11-27T12:00:00Z [--freeze]\n"
-				   "       loyaltyctl sim printer --state ready|paper-out|offline\n"
-				   "Drive the simulated devices of a terminal on the sim board.\n";
+	static const char help[] =
+	    "Usage: loyaltyctl sim tap --uid UID\n"
+	    "       loyaltyctl sim remove\n"
+	    "       loyaltyctl sim clock --set 2026-11-27T12:00:00Z [--freeze]\n"
+	    "       loyaltyctl sim printer --state ready|paper-out|offline\n"
+	    "Drive the simulated devices of a terminal on the sim board.\n";
 	if (argc < 1)
 		return usage_error("sim: which device action? (tap, remove, clock)");
 	if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
@@ -316,7 +318,8 @@ static int cmd_sim(int argc, char **argv)
 		return report(call(request("sim_remove"), 10));
 	}
 	if (!strcmp(argv[0], "clock")) {
-		struct subopt o[] = {{"set", true, NULL}, {"freeze", false, NULL}, {NULL, false, NULL}};
+		struct subopt o[] = {
+		    {"set", true, NULL}, {"freeze", false, NULL}, {NULL, false, NULL}};
 		long long us;
 		int r = parse_subopts(argc - 1, argv + 1, o, help);
 		if (r)
@@ -338,8 +341,10 @@ static int cmd_sim(int argc, char **argv)
 		if (r)
 			return r == 1 ? 0 : 2;
 		const char *st = o[0].value;
-		if (!st || (strcmp(st, "ready") && strcmp(st, "paper-out") && strcmp(st, "offline")))
-			return usage_error("sim printer: --state must be ready, paper-out or offline");
+		if (!st ||
+		    (strcmp(st, "ready") && strcmp(st, "paper-out") && strcmp(st, "offline")))
+			return usage_error(
+			    "sim printer: --state must be ready, paper-out or offline");
 		cJSON *q = request("sim_printer");
 		cJSON_AddStringToObject(q, "state", strcmp(st, "paper-out") ? st : "paper_out");
 		return report(call(q, 10));
@@ -348,10 +353,10 @@ static int cmd_sim(int argc, char **argv)
 }
 
 static const char *const problem_names[LEDGER_PROBLEM_MAX] = {
-	[LEDGER_PROBLEM_NONE] = "none",	      [LEDGER_PROBLEM_FILE] = "file",
-	[LEDGER_PROBLEM_SCHEMA] = "schema",   [LEDGER_PROBLEM_MISSING] = "missing_event",
-	[LEDGER_PROBLEM_HASH] = "hash",	      [LEDGER_PROBLEM_MEMBER] = "member",
-	[LEDGER_PROBLEM_BALANCE] = "balance",
+    [LEDGER_PROBLEM_NONE] = "none",	  [LEDGER_PROBLEM_FILE] = "file",
+    [LEDGER_PROBLEM_SCHEMA] = "schema",	  [LEDGER_PROBLEM_MISSING] = "missing_event",
+    [LEDGER_PROBLEM_HASH] = "hash",	  [LEDGER_PROBLEM_MEMBER] = "member",
+    [LEDGER_PROBLEM_BALANCE] = "balance",
 };
 
 static void print_verify_json(const char *path, const struct ledger_verify_report *rep)
@@ -449,13 +454,13 @@ static int export_event(void *userdata, const struct ledger_event *ev)
 static int cmd_ledger_export(int argc, char **argv)
 {
 	static const char help[] =
-		"Usage: loyaltyctl ledger export [--db PATH] [--format jsonl|csv] [--from-seq N]\n"
-		"Write the ledger's events in seq order to standard output, for support and audits:\n"
-		"seq, event id, terminal, kind, member id, card code (empty once erased), points,\n"
-		"amount in grosze, receipt number, time (UTC) and hash. Opens the file read-only.\n"
-		"  --db PATH        the ledger file (default <state>/ledger.sqlite)\n"
-		"  --format FORMAT  jsonl (default: one JSON object per line) or csv (with a header)\n"
-		"  --from-seq N     start at event N (default 1)\n";
+	    "Usage: loyaltyctl ledger export [--db PATH] [--format jsonl|csv] [--from-seq N]\n"
+	    "Write the ledger's events in seq order to standard output, for support and audits:\n"
+	    "seq, event id, terminal, kind, member id, card code (empty once erased), points,\n"
+	    "amount in grosze, receipt number, time (UTC) and hash. Opens the file read-only.\n"
+	    "  --db PATH        the ledger file (default <state>/ledger.sqlite)\n"
+	    "  --format FORMAT  jsonl (default: one JSON object per line) or csv (with a header)\n"
+	    "  --from-seq N     start at event N (default 1)\n";
 	static char path[4096];
 	struct subopt o[] = {{"db", true, NULL},
 			     {"format", true, NULL},
@@ -476,9 +481,10 @@ static int cmd_ledger_export(int argc, char **argv)
 		errno = 0;
 		from = strtoll(o[2].value, &end, 10);
 		if (errno || end == o[2].value || *end || from < 1)
-			return usage_error("ledger export: --from-seq must be a whole number from 1, "
-					   "not '%s'",
-					   o[2].value);
+			return usage_error(
+			    "ledger export: --from-seq must be a whole number from 1, "
+			    "not '%s'",
+			    o[2].value);
 	}
 	if (o[0].value)
 		snprintf(path, sizeof(path), "%s", o[0].value);
@@ -488,10 +494,10 @@ static int cmd_ledger_export(int argc, char **argv)
 	r = ledger_open_readonly(path, &l);
 	if (r < 0) {
 		fprintf(stderr, "loyaltyctl: cannot read the ledger %s: %s\n", path,
-			r == -ENOENT   ? "no such file" :
-			r == -EPROTO   ? "not a ledger of this firmware's schema version" :
-			r == -EBADMSG ? "not a ledger database (damaged or another file)" :
-					 strerror(-r));
+			r == -ENOENT	? "no such file"
+			: r == -EPROTO	? "not a ledger of this firmware's schema version"
+			: r == -EBADMSG ? "not a ledger database (damaged or another file)"
+					: strerror(-r));
 		return 1;
 	}
 	if (csv)
@@ -511,13 +517,13 @@ static int cmd_ledger_export(int argc, char **argv)
 static int cmd_ledger(int argc, char **argv)
 {
 	static const char help[] =
-		"Usage: loyaltyctl ledger verify [--db PATH]\n"
-		"       loyaltyctl ledger export [--db PATH] [--format jsonl|csv] [--from-seq N]\n"
-		"Check the ledger file: SQLite's integrity check, event numbers without gaps, the\n"
-		"hash chain of every event, and each card's balance against its events. Opens the\n"
-		"file read-only, so it can run while loyaltyd runs. Exit status 0 when the ledger\n"
-		"is intact, 1 when it is damaged or cannot be read, 2 on a usage error.\n"
-		"  --db PATH  the ledger file (default <state>/ledger.sqlite)\n";
+	    "Usage: loyaltyctl ledger verify [--db PATH]\n"
+	    "       loyaltyctl ledger export [--db PATH] [--format jsonl|csv] [--from-seq N]\n"
+	    "Check the ledger file: SQLite's integrity check, event numbers without gaps, the\n"
+	    "hash chain of every event, and each card's balance against its events. Opens the\n"
+	    "file read-only, so it can run while loyaltyd runs. Exit status 0 when the ledger\n"
+	    "is intact, 1 when it is damaged or cannot be read, 2 on a usage error.\n"
+	    "  --db PATH  the ledger file (default <state>/ledger.sqlite)\n";
 	static char path[4096];
 	struct ledger_verify_report rep;
 
@@ -588,12 +594,12 @@ static int run(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "sale")) {
 		static const char help[] =
-			"Usage: loyaltyctl sale --amount AMOUNT [--no-wait]\n"
-			"Start a sale of AMOUNT PLN (12.34 or 12,34) and wait until the customer's\n"
-			"card is tapped and the sale is booked and printed (or cancelled).\n"
-			"  --no-wait  return as soon as the terminal waits for the card\n";
-		struct subopt o[] = {{"amount", true, NULL}, {"no-wait", false, NULL},
-				     {NULL, false, NULL}};
+		    "Usage: loyaltyctl sale --amount AMOUNT [--no-wait]\n"
+		    "Start a sale of AMOUNT PLN (12.34 or 12,34) and wait until the customer's\n"
+		    "card is tapped and the sale is booked and printed (or cancelled).\n"
+		    "  --no-wait  return as soon as the terminal waits for the card\n";
+		struct subopt o[] = {
+		    {"amount", true, NULL}, {"no-wait", false, NULL}, {NULL, false, NULL}};
 		int r = parse_subopts(argc - 1, argv + 1, o, help);
 		if (r)
 			return r == 1 ? 0 : 2;
@@ -633,9 +639,11 @@ static int run(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"state", required_argument, NULL, 's'}, {"socket", required_argument, NULL, 'S'},
-		{"json", no_argument, NULL, 'j'},	 {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"state", required_argument, NULL, 's'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static char path[4096];
 	const char *state = getenv("LOYALTY_STATE");
