@@ -83,7 +83,7 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 	static const char *const sale_keys[] = {"amount", "wait", NULL};
 	static const char *const tap_keys[] = {"uid", NULL};
 	static const char *const reprint_keys[] = {"receipt", NULL};
-	static const char *const clock_keys[] = {"utc_us", "freeze", NULL};
+	static const char *const clock_keys[] = {"utc_us", "freeze", "advance_s", NULL};
 	static const char *const printer_keys[] = {"state", NULL};
 	struct ctl_request req = {.wait = true};
 	int r = -EINVAL;
@@ -143,6 +143,22 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 			break;
 		const cJSON *us = cJSON_GetObjectItemCaseSensitive(root, "utc_us");
 		const cJSON *freeze = cJSON_GetObjectItemCaseSensitive(root, "freeze");
+		const cJSON *adv = cJSON_GetObjectItemCaseSensitive(root, "advance_s");
+		if (adv) {
+			/* move the simulated clocks forward: whole seconds, at most a year */
+			if (us || freeze || !cJSON_IsNumber(adv) || adv->valuedouble < 0 ||
+			    adv->valuedouble > 31622400 ||
+			    adv->valuedouble != (double) (int64_t) adv->valuedouble) {
+				snprintf(err, err_size,
+					 "'advance_s' must be whole seconds from 0 "
+					 "to a year, alone");
+				r = -EINVAL;
+				break;
+			}
+			req.advance_us = (int64_t) adv->valuedouble * 1000000;
+			r = 0;
+			break;
+		}
 		/* whole microseconds within 1970..2200, exactly representable in a double */
 		if (!cJSON_IsNumber(us) || us->valuedouble < 0 || us->valuedouble > 7.3e15 ||
 		    us->valuedouble != (double) (int64_t) us->valuedouble) {

@@ -12,6 +12,7 @@
  *   {"cmd":"reprint"} or {"cmd":"reprint","receipt":"T1-000003"}
  *   {"cmd":"sim_tap","uid":"04A1B2C3D4E5F6"}, {"cmd":"sim_remove"}   (simulated reader only)
  *   {"cmd":"sim_clock","utc_us":1795000000000000,"freeze":true}       (simulated clock only)
+ *   {"cmd":"sim_clock","advance_s":121}        move the simulated clocks forward
  *   {"cmd":"sim_printer","state":"paper_out"}   ready, paper_out, offline (simulated printer)
  */
 #pragma once
@@ -46,6 +47,7 @@ struct ctl_request {
 	char receipt_no[48];	/* CTL_REPRINT: empty for the last receipt */
 	int64_t utc_us;		/* CTL_SIM_CLOCK */
 	bool freeze;		/* CTL_SIM_CLOCK */
+	int64_t advance_us;	/* CTL_SIM_CLOCK: > 0 moves the clocks forward instead */
 	char printer_state[16]; /* CTL_SIM_PRINTER: ready, paper_out or offline */
 };
 

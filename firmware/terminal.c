@@ -28,14 +28,10 @@
 #include "pseudonym.h"
 #include "random.h"
 #include "receipt.h"
+#include "sale.h"
 #include "uid.h"
 
 #define NO_CLIENT 0u
-
-enum sale_state {
-	SALE_IDLE,
-	SALE_WAITING_CARD,
-};
 
 struct terminal {
 	struct board_profile board;
@@ -58,9 +54,8 @@ struct terminal {
 	bool nfc_connected;
 	bool quit;
 
-	enum sale_state sale;
+	struct sale sale;
 	int64_t sale_amount_gr;
-	int64_t sale_deadline_mono_us;
 	unsigned sale_client; /* the control client waiting for the sale's end */
 
 	struct uid last_tap;
@@ -226,19 +221,26 @@ static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc)
 
 /* ---- the sale ---- */
 
+/* A transition the flow guarantees; one refused means a bug, logged loudly. */
+static void sale_step(struct terminal *t, enum sale_event ev)
+{
+	if (sale_feed(&t->sale, ev, hal_clock_mono_us(t->clock)) < 0)
+		log_err("sale flow: event %d not allowed in state %s", (int) ev,
+			sale_state_name(t->sale.state));
+}
+
 static void sale_finish(struct terminal *t, cJSON *answer)
 {
 	if (t->sale_client != NO_CLIENT)
 		(void) ctl_reply(t->ctl, t->sale_client, answer);
 	else
 		cJSON_Delete(answer);
-	t->sale = SALE_IDLE;
 	t->sale_client = NO_CLIENT;
 }
 
 static void sale_cancel(struct terminal *t, const char *why)
 {
-	if (t->sale != SALE_WAITING_CARD)
+	if (sale_feed(&t->sale, SALE_EV_CANCEL, hal_clock_mono_us(t->clock)) < 0)
 		return;
 	log_info("sale cancelled: %s", why);
 	cJSON *o = cJSON_CreateObject();
@@ -256,16 +258,15 @@ static const char *sale_start(struct terminal *t, const char *amount_text, unsig
 	const char *reason;
 	int64_t gr;
 
-	if (t->sale == SALE_WAITING_CARD)
+	if (sale_cancellable(&t->sale))
 		return "a sale is already waiting for a card (cancel it first)";
 	if (money_parse(amount_text, &gr, &reason) < 0) {
 		snprintf(why, sizeof(why), "invalid amount: %s", reason);
 		return why;
 	}
-	t->sale = SALE_WAITING_CARD;
+	if (sale_feed(&t->sale, SALE_EV_AMOUNT, hal_clock_mono_us(t->clock)) < 0)
+		return "the terminal is busy finishing the last sale";
 	t->sale_amount_gr = gr;
-	t->sale_deadline_mono_us =
-	    hal_clock_mono_us(t->clock) + TERMINAL_SALE_TIMEOUT_S * 1000000LL;
 	t->sale_client = client;
 	log_info("sale of %lld gr waiting for a card", (long long) gr);
 	show_waiting(t);
@@ -281,8 +282,17 @@ static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_
 	    .time_us = hal_clock_now_us(t->clock),
 	};
 	struct ledger_receipt rc;
+	int64_t mono = hal_clock_mono_us(t->clock);
 	memcpy(sale.pseudonym, pseudonym, PSEUDONYM_LEN);
+	/* nothing to offer yet (no redemption): the tap confirms the sale */
+	if (sale_feed(&t->sale, SALE_EV_CARD, mono) < 0 ||
+	    sale_feed(&t->sale, SALE_EV_NO_OFFER, mono) < 0 ||
+	    sale_feed(&t->sale, SALE_EV_CONFIRM, mono) < 0) {
+		log_err("sale flow out of step in state %s", sale_state_name(t->sale.state));
+		return NULL;
+	}
 	int r = ledger_commit_sale(t->ledger, &sale, &rc);
+	sale_step(t, r < 0 ? SALE_EV_BOOK_FAILED : SALE_EV_BOOKED);
 	if (r < 0) {
 		const char *why = r == -ENOSPC	  ? "the terminal's disk is full"
 				  : r == -EBUSY	  ? "the ledger is locked by another program"
@@ -303,6 +313,8 @@ static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_
 		 rc.new_member ? ", new card" : "");
 	const char *why = NULL;
 	int pr = print_receipt(t, &rc, &why);
+	sale_step(t, pr < 0 ? SALE_EV_PRINT_FAILED : SALE_EV_PRINTED);
+	sale_step(t, SALE_EV_DONE);
 
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
@@ -369,7 +381,7 @@ static cJSON *on_tap(struct terminal *t, const struct uid *uid)
 	}
 	pseudonym_tag(pseudonym, tag);
 	log_info("card %s tapped", tag);
-	if (t->sale == SALE_WAITING_CARD)
+	if (t->sale.state == SALE_AMOUNT)
 		return sale_commit(t, pseudonym);
 	return card_inquiry(t, pseudonym);
 }
@@ -432,14 +444,10 @@ static cJSON *status_json(struct terminal *t)
 	cJSON_AddNumberToObject(
 	    o, "uptime_s", (double) ((hal_clock_mono_us(t->clock) - t->started_mono_us) / 1000000));
 	cJSON_AddNumberToObject(o, "now_utc_us", (double) hal_clock_now_us(t->clock));
-	if (t->sale == SALE_WAITING_CARD) {
-		cJSON *s = cJSON_AddObjectToObject(o, "sale");
-		cJSON_AddStringToObject(s, "state", "waiting for card");
-		cJSON_AddNumberToObject(s, "amount_gr", (double) t->sale_amount_gr);
-	} else {
-		cJSON_AddObjectToObject(o, "sale");
-		cJSON_AddStringToObject(cJSON_GetObjectItem(o, "sale"), "state", "idle");
-	}
+	cJSON *sale = cJSON_AddObjectToObject(o, "sale");
+	cJSON_AddStringToObject(sale, "state", sale_state_name(t->sale.state));
+	if (sale_cancellable(&t->sale))
+		cJSON_AddNumberToObject(sale, "amount_gr", (double) t->sale_amount_gr);
 	if (ledger_counts(t->ledger, &counts) == 0) {
 		cJSON *l = cJSON_AddObjectToObject(o, "ledger");
 		cJSON_AddNumberToObject(l, "events", (double) counts.events);
@@ -550,7 +558,7 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		}
 		break;
 	case CTL_CANCEL:
-		if (t->sale != SALE_WAITING_CARD) {
+		if (t->sale.state != SALE_AMOUNT) {
 			why = "no sale to cancel";
 			break;
 		}
@@ -577,7 +585,8 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		o = ok_answer();
 		break;
 	case CTL_SIM_CLOCK:
-		if (hal_clock_sim_set(t->clock, req->utc_us, req->freeze) < 0) {
+		if ((req->advance_us ? hal_clock_sim_advance(t->clock, req->advance_us)
+				     : hal_clock_sim_set(t->clock, req->utc_us, req->freeze)) < 0) {
 			why = "the clock is not simulated on this board";
 			break;
 		}
@@ -623,7 +632,7 @@ static void console_line(struct terminal *t, char *line)
 			arg++;
 	}
 	if (!line[0]) {
-		if (t->sale == SALE_WAITING_CARD)
+		if (t->sale.state == SALE_AMOUNT)
 			show_waiting(t);
 		else
 			show_idle(t);
@@ -631,7 +640,7 @@ static void console_line(struct terminal *t, char *line)
 		   line[0] == '.' || line[0] == ',') {
 		why = sale_start(t, line, NO_CLIENT);
 	} else if (!strcmp(line, "c") || !strcmp(line, "cancel")) {
-		if (t->sale == SALE_WAITING_CARD)
+		if (t->sale.state == SALE_AMOUNT)
 			sale_cancel(t, "sale cancelled at the console");
 		show_idle(t);
 	} else if (!strcmp(line, "p") || !strcmp(line, "reprint")) {
@@ -664,7 +673,7 @@ static void console_line(struct terminal *t, char *line)
 	}
 	if (why)
 		show(t, "Refused:", why,
-		     t->sale == SALE_WAITING_CARD ? "Sale still waiting" : NULL);
+		     t->sale.state == SALE_AMOUNT ? "Sale still waiting" : NULL);
 }
 
 static void console_keys(struct terminal *t)
@@ -677,7 +686,7 @@ static void console_keys(struct terminal *t)
 			console_line(t, t->line);
 		} else if (key == HAL_KEY_CANCEL) {
 			t->line_len = 0;
-			if (t->sale == SALE_WAITING_CARD)
+			if (t->sale.state == SALE_AMOUNT)
 				sale_cancel(t, "sale cancelled at the console");
 			show_idle(t);
 		} else if (key == HAL_KEY_BACKSPACE) {
@@ -768,6 +777,7 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 		return -ENOMEM;
 	t->signal_fd = -1;
 	t->headless = opt->headless;
+	sale_init(&t->sale, NULL);
 	if (strlen(opt->state_dir) > PATH_MAX - 64) {
 		free(t);
 		log_err("state folder path too long");
@@ -853,7 +863,7 @@ void terminal_close(struct terminal *t)
 {
 	if (!t)
 		return;
-	if (t->sale == SALE_WAITING_CARD)
+	if (t->sale.state == SALE_AMOUNT)
 		sale_cancel(t, "terminal stopping");
 	ctl_close(t->ctl);
 	hal_printer_close(t->printer);
@@ -886,12 +896,9 @@ int terminal_run(struct terminal *t)
 		    (struct pollfd){.fd = hal_console_fd(t->console), .events = POLLIN};
 		size_t nctl = ctl_pollfds(t->ctl, &fds[FD_CTL]);
 		int timeout_ms = 60000; /* wakes now and then for the daily purge */
-		if (t->sale == SALE_WAITING_CARD) {
-			int64_t left = t->sale_deadline_mono_us - hal_clock_mono_us(t->clock);
-			timeout_ms = left <= 0	      ? 0
-				     : left > 1000000 ? 1000
-						      : (int) (left / 1000) + 1;
-		}
+		int wait = sale_wait_ms(&t->sale, hal_clock_mono_us(t->clock));
+		if (wait >= 0 && wait < timeout_ms)
+			timeout_ms = wait > 1000 ? 1000 : wait; /* the sim clock may be moved */
 		int n = poll(fds, FD_CTL + nctl, timeout_ms);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -909,18 +916,23 @@ int terminal_run(struct terminal *t)
 		if (fds[FD_CONSOLE].revents)
 			console_keys(t);
 		ctl_dispatch(t->ctl, &fds[FD_CTL], nctl);
-		if (t->sale == SALE_IDLE &&
+		if (t->sale.state == SALE_IDLE &&
 		    hal_clock_mono_us(t->clock) - t->last_purge_mono_us >= PURGE_EVERY_US)
 			retention_purge(t);
-		if (t->sale == SALE_WAITING_CARD) {
+		if (t->sale.state == SALE_AMOUNT) {
 			if (t->sale_client != NO_CLIENT &&
 			    !ctl_client_alive(t->ctl, t->sale_client)) {
 				/* the register that asked for the sale hung up */
 				t->sale_client = NO_CLIENT;
 				sale_cancel(t, "the requester went away");
 				show_idle(t);
-			} else if (hal_clock_mono_us(t->clock) >= t->sale_deadline_mono_us) {
-				sale_cancel(t, "no card within the time limit");
+			} else if (sale_tick(&t->sale, hal_clock_mono_us(t->clock))) {
+				log_info("sale cancelled: no card within the time limit");
+				cJSON *o = cJSON_CreateObject();
+				cJSON_AddBoolToObject(o, "ok", false);
+				cJSON_AddStringToObject(o, "error",
+							"no card within the time limit");
+				sale_finish(t, o);
 				show(t, "Sale cancelled: no card tapped", NULL, NULL);
 			}
 		}

@@ -12,8 +12,7 @@
 
 #include "config.h"
 
-#define TERMINAL_SALE_TIMEOUT_S 120	/* a sale waiting for a card is cancelled after this */
-#define TERMINAL_DEBOUNCE_US	2000000 /* the same card within 2 s is one tap */
+#define TERMINAL_DEBOUNCE_US 2000000 /* the same card within 2 s is one tap */
 
 struct terminal_options {
 	const char *board_path;

@@ -72,6 +72,22 @@ check_true "the receipt is printed" test -s "$state/printer/SIM1-000001.escpos"
 check "reprint booked nothing" "2" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
 expect "the daemon still runs" 0 "sale        idle" ctl status
 
+# A sale waiting for a card is cancelled at its deadline (120 s on the simulated clock), and
+# the register waiting for it is told why.
+"$loyaltyctl" --state "$state" sale --amount 9 >"$work/late.out" 2>&1 &
+waiter=$!
+for _ in $(seq 50); do ctl status | grep -q 'sale        waiting for card' && break; sleep 0.1; done
+ctl sim clock --advance 119 >/dev/null
+sleep 0.3
+expect "still waiting before the deadline" 0 "sale        waiting for card" ctl status
+ctl sim clock --advance 2 >/dev/null
+rc=0
+wait "$waiter" || rc=$?
+check "the waiting register is answered with a refusal" 1 "$rc"
+check_true "it names the time limit" grep -q "no card within the time limit" "$work/late.out"
+expect "the sale is over" 0 "sale        idle" ctl status
+expect "bad advance" 2 "--advance takes whole seconds" ctl sim clock --advance -5
+
 # A waiting sale ends when its requester hangs up.
 "$loyaltyctl" --state "$state" sale --amount 7 >/dev/null 2>&1 &
 waiter=$!

@@ -39,6 +39,8 @@ static void test_requests(void **state)
 	    0);
 	assert_true(r.utc_us == INT64_C(1795000000000000));
 	assert_true(r.freeze);
+	assert_int_equal(parse("{\"cmd\":\"sim_clock\",\"advance_s\":121}", &r, err), 0);
+	assert_true(r.advance_us == INT64_C(121000000));
 }
 
 static void expect_error(const char *text, const char *message)
@@ -64,6 +66,8 @@ static void test_bad_requests(void **state)
 	expect_error("{\"cmd\":\"sim_tap\"}", "'uid' is missing");
 	expect_error("{\"cmd\":\"sim_clock\",\"utc_us\":-1}", "'utc_us' must be whole");
 	expect_error("{\"cmd\":\"sim_clock\",\"utc_us\":1.5}", "'utc_us' must be whole");
+	expect_error("{\"cmd\":\"sim_clock\",\"advance_s\":-1}", "'advance_s' must be whole");
+	expect_error("{\"cmd\":\"sim_clock\",\"advance_s\":5,\"utc_us\":0}", "alone");
 	expect_error("{\"cmd\":\"sale\",\"amount\":\"111111111111111111111111111111111111\"}",
 		     "'amount' is longer than");
 	char big[CTL_REQUEST_MAX + 10];

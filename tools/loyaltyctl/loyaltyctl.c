@@ -318,14 +318,29 @@ static int cmd_sim(int argc, char **argv)
 		return report(call(request("sim_remove"), 10));
 	}
 	if (!strcmp(argv[0], "clock")) {
-		struct subopt o[] = {
-		    {"set", true, NULL}, {"freeze", false, NULL}, {NULL, false, NULL}};
+		struct subopt o[] = {{"set", true, NULL},
+				     {"freeze", false, NULL},
+				     {"advance", true, NULL},
+				     {NULL, false, NULL}};
 		long long us;
 		int r = parse_subopts(argc - 1, argv + 1, o, help);
 		if (r)
 			return r == 1 ? 0 : 2;
+		if (o[2].value) {
+			char *end;
+			errno = 0;
+			long long sec = strtoll(o[2].value, &end, 10);
+			if (o[0].value || o[1].value || errno || end == o[2].value || *end ||
+			    sec < 0 || sec > 31622400)
+				return usage_error(
+				    "sim clock: --advance takes whole seconds (up to "
+				    "a year), alone");
+			cJSON *q = request("sim_clock");
+			cJSON_AddNumberToObject(q, "advance_s", (double) sec);
+			return report(call(q, 10));
+		}
 		if (!o[0].value)
-			return usage_error("sim clock: --set is required");
+			return usage_error("sim clock: --set or --advance is required");
 		if (parse_time(o[0].value, &us) < 0)
 			return usage_error("sim clock: '%s' is not a UTC time like "
 					   "2026-11-27T12:00:00Z",
