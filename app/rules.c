@@ -144,7 +144,9 @@ static int check_member(const struct rules_member *m)
 
 static void set_str(char *dst, size_t size, const char *src)
 {
-	size_t n = src ? strnlen(src, size - 1) : 0;
+	size_t n = 0;
+	while (src && n + 1 < size && src[n])
+		n++;
 	memcpy(dst, src ? src : "", n);
 	dst[n] = '\0';
 }
