@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #define LEDGER_HASH_LEN		 32
-#define LEDGER_HASH_ENCODING_VER 1
+#define LEDGER_HASH_ENCODING_VER 2 /* what new events are hashed with (schema 4 on) */
+#define LEDGER_HASH_ENCODING_V1	 1 /* schema 2 and 3; read by the migration to schema 4 */
 
 /* One event's fields as stored. Text fields are byte strings with explicit lengths. */
 struct ledger_hash_event {
@@ -30,12 +31,20 @@ struct ledger_hash_event {
 	const char *receipt_no;
 	size_t receipt_no_len;
 	int64_t time_us;
+	/* encoding version 2 adds these three; version 1 leaves them out */
+	const char *rule; /* the programme rule that made the event, "" when none */
+	size_t rule_len;
+	const char *ref; /* coupon id, stamp card, cause or refunded receipt, "" when none */
+	size_t ref_len;
+	int64_t lot_us;	  /* for a credit, the earned time of its lot; 0 otherwise */
+	uint8_t encoding; /* 0: LEDGER_HASH_ENCODING_VER; LEDGER_HASH_ENCODING_V1 for old chains */
 };
 
 /*
  * Hash ev chained to prev_hash (the previous event's hash, or LEDGER_HASH_LEN zero bytes for the
  * first event) into ret_hash (which may be prev_hash). Returns 0, -EINVAL for a field longer than
- * 2^32 - 1 bytes or a NULL pointer with a non-zero length, -ENOMEM or -EIO when OpenSSL fails.
+ * 2^32 - 1 bytes or a NULL pointer with a non-zero length, -EIO when OpenSSL fails. Allocates
+ * nothing.
  */
 __attribute__((warn_unused_result)) int ledger_hash_event(const struct ledger_hash_event *ev,
 							  const uint8_t prev_hash[LEDGER_HASH_LEN],
