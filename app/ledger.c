@@ -22,7 +22,23 @@
 	"CREATE TRIGGER events_immutable BEFORE UPDATE ON events"                                  \
 	"  BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;"
 
+/* Schema 3 on: events may go only when synced and behind the retention checkpoint (the purge). */
+#define EVENTS_UNDELETABLE_TRIGGER                                                                 \
+	"CREATE TRIGGER events_undeletable BEFORE DELETE ON events"                                \
+	"  WHEN OLD.seq > (SELECT acked_seq FROM outbox)"                                          \
+	"    OR OLD.seq > COALESCE((SELECT seq FROM checkpoint), 0)"                               \
+	"  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;"
+
+#define EVENTS_INDEXES                                                                             \
+	"CREATE INDEX events_by_receipt ON events (receipt_no);"                                   \
+	"CREATE INDEX events_by_member ON events (member_id, seq);"
+
+/* The event columns of schema 1 to 3, in the order event_v1_from_row() reads them. */
+#define EVENT_COLUMNS_V1                                                                           \
+	"seq, event_id, terminal_id, kind, member_id, points, amount_gr, receipt_no, time_us"
+
 static int fill_hashes(struct ledger *l);
+static int rehash_v2(struct ledger *l);
 
 /*
  * migrations[i] takes the schema from version i to i + 1: sql, then fill (when set), then
@@ -90,12 +106,104 @@ static const struct migration {
      "  visits INTEGER NOT NULL,"
      "  last_visit_us INTEGER NOT NULL"
      ") STRICT;"
-     "DROP TRIGGER events_undeletable;"
-     "CREATE TRIGGER events_undeletable BEFORE DELETE ON events"
-     "  WHEN OLD.seq > (SELECT acked_seq FROM outbox)"
-     "    OR OLD.seq > COALESCE((SELECT seq FROM checkpoint), 0)"
-     "  BEGIN SELECT RAISE(ABORT, 'ledger events cannot be deleted'); END;",
+     "DROP TRIGGER events_undeletable;" EVENTS_UNDELETABLE_TRIGGER,
      NULL, NULL},
+    /* 3 -> 4: the programme's event kinds, rule/ref/lot_us in the events and in the hash
+     * (encoding version 2), and the member state the rules need: points lots, coupons, stamp
+     * cards, sales records, member facts. A CHECK cannot be altered, so the events table is
+     * rebuilt; its indexes and triggers go with the old table and are made again. Every
+     * remaining event is checked under encoding 1 and hashed again under encoding 2. */
+    {"CREATE TABLE events_v4 ("
+     "  seq INTEGER PRIMARY KEY CHECK (seq > 0),"
+     "  event_id BLOB NOT NULL UNIQUE CHECK (length(event_id) = 16),"
+     "  terminal_id TEXT NOT NULL,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('enrol', 'earn', 'bonus', 'redeem', 'donate',"
+     "    'expire', 'stamp', 'coupon_use', 'coupon_issue', 'refund', 'reverse', 'recredit')),"
+     "  member_id INTEGER REFERENCES members (member_id),"
+     "  points INTEGER NOT NULL,"
+     "  amount_gr INTEGER NOT NULL CHECK (amount_gr >= 0 OR kind = 'refund'),"
+     "  receipt_no TEXT NOT NULL,"
+     "  time_us INTEGER NOT NULL,"
+     "  hash BLOB CHECK (hash IS NULL OR length(hash) = 32),"
+     "  rule TEXT NOT NULL DEFAULT '',"
+     "  ref TEXT NOT NULL DEFAULT '',"
+     "  lot_us INTEGER NOT NULL DEFAULT 0"
+     ") STRICT;"
+     "INSERT INTO events_v4 (seq, event_id, terminal_id, kind, member_id, points, amount_gr,"
+     "  receipt_no, time_us, hash, rule, ref, lot_us)"
+     " SELECT seq, event_id, terminal_id, kind, member_id, points, amount_gr, receipt_no,"
+     "  time_us, hash, CASE WHEN kind = 'earn' THEN 'earn' ELSE '' END, '',"
+     "  CASE WHEN kind = 'earn' THEN time_us ELSE 0 END FROM events ORDER BY seq;"
+     "DROP TABLE events;"
+     "ALTER TABLE events_v4 RENAME TO events;" EVENTS_INDEXES
+     "ALTER TABLE members ADD COLUMN welcomed INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN first_purchase_done INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN birth_month INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN birth_day INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN birthday_bonus_year INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN referrer_id INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN first_visit_us INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN monetary_gr INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN last_coupon_us INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE members ADD COLUMN offline_redeemed_pts INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE members SET first_purchase_done = visits > 0,"
+     "  first_visit_us = CASE WHEN visits > 0 THEN created_us ELSE 0 END,"
+     "  monetary_gr = (SELECT COALESCE(SUM(e.amount_gr), 0) FROM events e"
+     "    WHERE e.member_id = members.member_id AND e.kind = 'earn');"
+     "CREATE TABLE lots ("
+     "  member_id INTEGER NOT NULL REFERENCES members (member_id),"
+     "  earned_us INTEGER NOT NULL,"
+     "  pts INTEGER NOT NULL CHECK (pts > 0),"
+     "  PRIMARY KEY (member_id, earned_us)"
+     ") STRICT, WITHOUT ROWID;"
+     /* schema 3 booked points only by earn events: one lot per earn time; what the purge
+      * folded into the checkpoint becomes one lot at the last purged visit */
+     "INSERT INTO lots (member_id, earned_us, pts)"
+     " SELECT member_id, time_us, SUM(points) FROM events"
+     " WHERE kind = 'earn' AND member_id IS NOT NULL GROUP BY member_id, time_us"
+     " HAVING SUM(points) > 0;"
+     "INSERT INTO lots (member_id, earned_us, pts)"
+     " SELECT member_id, last_visit_us, points FROM checkpoint_members WHERE points > 0"
+     " ON CONFLICT (member_id, earned_us) DO UPDATE SET pts = pts + excluded.pts;"
+     "CREATE TABLE coupons ("
+     "  id TEXT PRIMARY KEY,"
+     "  member_id INTEGER NOT NULL REFERENCES members (member_id),"
+     "  campaign TEXT NOT NULL,"
+     "  percent_bp INTEGER NOT NULL,"
+     "  min_basket_gr INTEGER NOT NULL,"
+     "  expires_us INTEGER NOT NULL,"
+     "  combinable INTEGER NOT NULL,"
+     "  issued_us INTEGER NOT NULL,"
+     "  used_us INTEGER"
+     ") STRICT;"
+     "CREATE INDEX coupons_by_member ON coupons (member_id);"
+     "CREATE TABLE member_stamps ("
+     "  member_id INTEGER NOT NULL REFERENCES members (member_id),"
+     "  card TEXT NOT NULL,"
+     "  count INTEGER NOT NULL CHECK (count >= 0),"
+     "  PRIMARY KEY (member_id, card)"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE TABLE sales ("
+     "  receipt_no TEXT PRIMARY KEY,"
+     "  member_id INTEGER NOT NULL REFERENCES members (member_id),"
+     "  time_us INTEGER NOT NULL,"
+     "  basket_gr INTEGER NOT NULL,"
+     "  eligible_basket_gr INTEGER NOT NULL,"
+     "  paid_gr INTEGER NOT NULL,"
+     "  redeemed_pts INTEGER NOT NULL DEFAULT 0,"
+     "  earned_pts INTEGER NOT NULL,"
+     "  bonus_pts INTEGER NOT NULL DEFAULT 0,"
+     "  refunded_basket_gr INTEGER NOT NULL DEFAULT 0,"
+     "  refunded_eligible_gr INTEGER NOT NULL DEFAULT 0,"
+     "  refunded_paid_gr INTEGER NOT NULL DEFAULT 0,"
+     "  reversed_pts INTEGER NOT NULL DEFAULT 0,"
+     "  recredited_pts INTEGER NOT NULL DEFAULT 0"
+     ") STRICT;"
+     "INSERT INTO sales (receipt_no, member_id, time_us, basket_gr, eligible_basket_gr,"
+     "  paid_gr, earned_pts)"
+     " SELECT receipt_no, member_id, time_us, amount_gr, amount_gr, amount_gr, points"
+     " FROM events WHERE kind = 'earn' AND member_id IS NOT NULL;",
+     rehash_v2, EVENTS_IMMUTABLE_TRIGGER EVENTS_UNDELETABLE_TRIGGER},
 };
 
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -133,7 +241,7 @@ int ledger_sql_fail(struct ledger *l, const char *what)
 	return ledger_errno_of(sqlite3_extended_errcode(l->db));
 }
 
-static int exec(struct ledger *l, const char *sql)
+int ledger_exec(struct ledger *l, const char *sql)
 {
 	char *err = NULL;
 	int rc = sqlite3_exec(l->db, sql, NULL, NULL, &err);
@@ -188,16 +296,16 @@ static int migrate(struct ledger *l)
 	for (int64_t v = version; v < LEDGER_SCHEMA_VERSION; v++) {
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %lld", (long long) v + 1);
-		if ((r = exec(l, "BEGIN IMMEDIATE")) < 0)
+		if ((r = ledger_exec(l, "BEGIN IMMEDIATE")) < 0)
 			return r;
 		const struct migration *m = &migrations[v];
-		if ((r = exec(l, m->sql)) < 0 || (m->fill && (r = m->fill(l)) < 0) ||
-		    (m->sql_after && (r = exec(l, m->sql_after)) < 0) ||
-		    (r = exec(l, pragma)) < 0) {
-			(void) exec(l, "ROLLBACK");
+		if ((r = ledger_exec(l, m->sql)) < 0 || (m->fill && (r = m->fill(l)) < 0) ||
+		    (m->sql_after && (r = ledger_exec(l, m->sql_after)) < 0) ||
+		    (r = ledger_exec(l, pragma)) < 0) {
+			(void) ledger_exec(l, "ROLLBACK");
 			return r;
 		}
-		if ((r = exec(l, "COMMIT")) < 0)
+		if ((r = ledger_exec(l, "COMMIT")) < 0)
 			return r;
 		log_debug("ledger: migrated schema to version %lld", (long long) v + 1);
 	}
@@ -262,7 +370,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 		goto fail;
 	}
 	sqlite3_finalize(st);
-	if ((r = exec(l, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")) < 0)
+	if ((r = ledger_exec(l, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")) < 0)
 		goto fail;
 	if ((r = migrate(l)) < 0 || (r = bind_terminal(l)) < 0)
 		goto fail;
@@ -332,7 +440,8 @@ static int make_card_code(char code[LEDGER_CARD_CODE_LEN + 1])
 	return 0;
 }
 
-void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev)
+/* The columns of EVENT_COLUMNS_V1, as encoding version 1 hashes them. */
+static void event_v1_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev)
 {
 	struct ledger_hash_event ev = {
 	    .seq = sqlite3_column_int64(st, col),
@@ -348,12 +457,23 @@ void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *
 	    .receipt_no = (const char *) sqlite3_column_text(st, col + 7),
 	    .receipt_no_len = (size_t) sqlite3_column_bytes(st, col + 7),
 	    .time_us = sqlite3_column_int64(st, col + 8),
+	    .encoding = LEDGER_HASH_ENCODING_V1,
 	};
 	*ret_ev = ev;
 }
 
-/* The last event's seq and hash (0 and zero bytes when there is none). */
-static int chain_tip(struct ledger *l, int64_t *ret_seq, uint8_t ret_hash[LEDGER_HASH_LEN])
+void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev)
+{
+	event_v1_from_row(st, col, ret_ev);
+	ret_ev->rule = (const char *) sqlite3_column_text(st, col + 9);
+	ret_ev->rule_len = (size_t) sqlite3_column_bytes(st, col + 9);
+	ret_ev->ref = (const char *) sqlite3_column_text(st, col + 10);
+	ret_ev->ref_len = (size_t) sqlite3_column_bytes(st, col + 10);
+	ret_ev->lot_us = sqlite3_column_int64(st, col + 11);
+	ret_ev->encoding = LEDGER_HASH_ENCODING_VER;
+}
+
+int ledger_chain_tip(struct ledger *l, struct ledger_chain *ret)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(l->db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", -1,
@@ -361,8 +481,8 @@ static int chain_tip(struct ledger *l, int64_t *ret_seq, uint8_t ret_hash[LEDGER
 		return ledger_sql_fail(l, "prepare chain tip");
 	int r = 0, s = sqlite3_step(st);
 	if (s == SQLITE_ROW && sqlite3_column_bytes(st, 1) == LEDGER_HASH_LEN) {
-		*ret_seq = sqlite3_column_int64(st, 0);
-		memcpy(ret_hash, sqlite3_column_blob(st, 1), LEDGER_HASH_LEN);
+		ret->seq = sqlite3_column_int64(st, 0);
+		memcpy(ret->hash, sqlite3_column_blob(st, 1), LEDGER_HASH_LEN);
 	} else if (s == SQLITE_ROW) {
 		log_debug("ledger: event %lld has no hash",
 			  (long long) sqlite3_column_int64(st, 0));
@@ -371,8 +491,8 @@ static int chain_tip(struct ledger *l, int64_t *ret_seq, uint8_t ret_hash[LEDGER
 		/* every event purged: the chain goes on from the checkpoint */
 		struct ledger_checkpoint cp;
 		if ((r = ledger_checkpoint_read(l, &cp)) == 0) {
-			*ret_seq = cp.seq;
-			memcpy(ret_hash, cp.hash, LEDGER_HASH_LEN);
+			ret->seq = cp.seq;
+			memcpy(ret->hash, cp.hash, LEDGER_HASH_LEN);
 		}
 	} else {
 		r = ledger_sql_fail(l, "chain tip");
@@ -381,15 +501,12 @@ static int chain_tip(struct ledger *l, int64_t *ret_seq, uint8_t ret_hash[LEDGER
 	return r;
 }
 
-/*
- * Insert one event chained to the event before it: chain holds that event's hash on entry and
- * this event's hash on success.
- */
-static int insert_event(struct ledger *l, uint8_t chain[LEDGER_HASH_LEN], int64_t seq,
-			const char *kind, int64_t member_id, int64_t points, int64_t amount_gr,
-			const char *receipt_no, int64_t time_us)
+int ledger_insert_event(struct ledger *l, struct ledger_chain *chain,
+			const struct ledger_new_event *e)
 {
 	uint8_t event_id[LEDGER_EVENT_ID_LEN], hash[LEDGER_HASH_LEN];
+	const char *rule = e->rule ? e->rule : "", *ref = e->ref ? e->ref : "";
+	int64_t seq = chain->seq + 1;
 	int r = hal_random_bytes(event_id, sizeof(event_id));
 	if (r < 0)
 		return r;
@@ -399,52 +516,64 @@ static int insert_event(struct ledger *l, uint8_t chain[LEDGER_HASH_LEN], int64_
 	    .event_id_len = sizeof(event_id),
 	    .terminal_id = l->terminal_id,
 	    .terminal_id_len = strlen(l->terminal_id),
-	    .kind = kind,
-	    .kind_len = strlen(kind),
-	    .member_id = member_id,
-	    .points = points,
-	    .amount_gr = amount_gr,
-	    .receipt_no = receipt_no,
-	    .receipt_no_len = strlen(receipt_no),
-	    .time_us = time_us,
+	    .kind = e->kind,
+	    .kind_len = strlen(e->kind),
+	    .member_id = e->member_id,
+	    .points = e->points,
+	    .amount_gr = e->amount_gr,
+	    .receipt_no = e->receipt_no,
+	    .receipt_no_len = strlen(e->receipt_no),
+	    .time_us = e->time_us,
+	    .rule = rule,
+	    .rule_len = strlen(rule),
+	    .ref = ref,
+	    .ref_len = strlen(ref),
+	    .lot_us = e->lot_us,
+	    .encoding = LEDGER_HASH_ENCODING_VER,
 	};
-	if ((r = ledger_hash_event(&ev, chain, hash)) < 0) {
+	if ((r = ledger_hash_event(&ev, chain->hash, hash)) < 0) {
 		log_debug("ledger: hashing event %lld failed", (long long) seq);
 		return r;
 	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(l->db,
 			       "INSERT INTO events (seq, event_id, terminal_id, kind, member_id,"
-			       " points, amount_gr, receipt_no, time_us, hash)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			       " points, amount_gr, receipt_no, time_us, hash, rule, ref, lot_us)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "prepare event insert");
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_blob(st, 2, event_id, sizeof(event_id), SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, l->terminal_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, member_id);
-	sqlite3_bind_int64(st, 6, points);
-	sqlite3_bind_int64(st, 7, amount_gr);
-	sqlite3_bind_text(st, 8, receipt_no, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, time_us);
+	sqlite3_bind_text(st, 4, e->kind, -1, SQLITE_STATIC);
+	if (e->member_id)
+		sqlite3_bind_int64(st, 5, e->member_id);
+	sqlite3_bind_int64(st, 6, e->points);
+	sqlite3_bind_int64(st, 7, e->amount_gr);
+	sqlite3_bind_text(st, 8, e->receipt_no, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, e->time_us);
 	sqlite3_bind_blob(st, 10, hash, sizeof(hash), SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, e->lot_us);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert event");
 	sqlite3_finalize(st);
-	if (r == 0)
-		memcpy(chain, hash, LEDGER_HASH_LEN);
+	if (r == 0) {
+		chain->seq = seq;
+		memcpy(chain->hash, hash, LEDGER_HASH_LEN);
+	}
 	return r;
 }
 
-/* Migration 1 -> 2: hash the events written by schema 1, in seq order. */
+/* Migration 1 -> 2: hash the events written by schema 1, in seq order (encoding version 1). */
 static int fill_hashes(struct ledger *l)
 {
 	sqlite3_stmt *sel, *upd = NULL;
 	uint8_t chain[LEDGER_HASH_LEN] = {0};
 	int64_t n = 0;
 	int r = 0, s;
-	if (sqlite3_prepare_v2(l->db, "SELECT " LEDGER_EVENT_COLUMNS " FROM events ORDER BY seq",
-			       -1, &sel, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(l->db, "SELECT " EVENT_COLUMNS_V1 " FROM events ORDER BY seq", -1,
+			       &sel, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "prepare event read");
 	if (sqlite3_prepare_v2(l->db, "UPDATE events SET hash = ?1 WHERE seq = ?2", -1, &upd,
 			       NULL) != SQLITE_OK) {
@@ -453,7 +582,7 @@ static int fill_hashes(struct ledger *l)
 	}
 	while ((s = sqlite3_step(sel)) == SQLITE_ROW) {
 		struct ledger_hash_event ev;
-		ledger_event_from_row(sel, 0, &ev);
+		event_v1_from_row(sel, 0, &ev);
 		if ((r = ledger_hash_event(&ev, chain, chain)) < 0)
 			goto out;
 		sqlite3_bind_blob(upd, 1, chain, sizeof(chain), SQLITE_STATIC);
@@ -475,12 +604,74 @@ out:
 	return r;
 }
 
-/* Find or create the member for a pseudonym; *ret_new says whether it was created. */
-static int member_for_sale(struct ledger *l, const struct ledger_sale *sale, int64_t *ret_id,
-			   bool *ret_new)
+/*
+ * Migration 3 -> 4: check every remaining event against its stored encoding-1 hash, chained from
+ * the retention checkpoint (or zeros), and store its encoding-2 hash on the same chain start.
+ * A broken chain stops the migration (-EBADMSG): hashing it again would hide the damage.
+ */
+static int rehash_v2(struct ledger *l)
+{
+	sqlite3_stmt *sel, *upd = NULL;
+	struct ledger_checkpoint cp;
+	uint8_t old_chain[LEDGER_HASH_LEN], new_chain[LEDGER_HASH_LEN];
+	int r, s;
+	if ((r = ledger_checkpoint_read(l, &cp)) < 0)
+		return r;
+	memcpy(old_chain, cp.hash, LEDGER_HASH_LEN);
+	memcpy(new_chain, cp.hash, LEDGER_HASH_LEN);
+	int64_t expect = cp.seq + 1;
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT " LEDGER_EVENT_COLUMNS ", hash FROM events ORDER BY seq", -1,
+			       &sel, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare event read");
+	if (sqlite3_prepare_v2(l->db, "UPDATE events SET hash = ?1 WHERE seq = ?2", -1, &upd,
+			       NULL) != SQLITE_OK) {
+		r = ledger_sql_fail(l, "prepare hash update");
+		goto out;
+	}
+	while ((s = sqlite3_step(sel)) == SQLITE_ROW) {
+		struct ledger_hash_event ev;
+		uint8_t h1[LEDGER_HASH_LEN];
+		ledger_event_from_row(sel, 0, &ev);
+		ev.encoding = LEDGER_HASH_ENCODING_V1;
+		if ((r = ledger_hash_event(&ev, old_chain, h1)) < 0)
+			goto out;
+		if (ev.seq != expect++ ||
+		    sqlite3_column_bytes(sel, LEDGER_EVENT_NCOLUMNS) != LEDGER_HASH_LEN ||
+		    memcmp(sqlite3_column_blob(sel, LEDGER_EVENT_NCOLUMNS), h1, LEDGER_HASH_LEN)) {
+			log_debug("ledger: event %lld is missing or does not match its hash; not "
+				  "migrating a damaged ledger (run loyaltyctl ledger verify)",
+				  (long long) (expect - 1));
+			r = -EBADMSG;
+			goto out;
+		}
+		memcpy(old_chain, h1, LEDGER_HASH_LEN);
+		ev.encoding = LEDGER_HASH_ENCODING_VER;
+		if ((r = ledger_hash_event(&ev, new_chain, new_chain)) < 0)
+			goto out;
+		sqlite3_bind_blob(upd, 1, new_chain, LEDGER_HASH_LEN, SQLITE_STATIC);
+		sqlite3_bind_int64(upd, 2, ev.seq);
+		if (sqlite3_step(upd) != SQLITE_DONE) {
+			r = ledger_sql_fail(l, "store event hash");
+			goto out;
+		}
+		sqlite3_reset(upd);
+	}
+	r = s == SQLITE_DONE ? 0 : ledger_sql_fail(l, "read events");
+	if (r == 0)
+		log_debug("ledger: hashed %lld events again under encoding 2",
+			  (long long) (expect - cp.seq - 1));
+out:
+	sqlite3_finalize(upd);
+	sqlite3_finalize(sel);
+	return r;
+}
+
+int ledger_member_for_pseudonym(struct ledger *l, const uint8_t pseudonym[PSEUDONYM_LEN],
+				int64_t time_us, int64_t *ret_id, bool *ret_new)
 {
 	struct ledger_member m;
-	int r = ledger_member_by_pseudonym(l, sale->pseudonym, &m);
+	int r = ledger_member_by_pseudonym(l, pseudonym, &m);
 	if (r == 0) {
 		*ret_id = m.member_id;
 		*ret_new = false;
@@ -498,9 +689,9 @@ static int member_for_sale(struct ledger *l, const struct ledger_sale *sale, int
 				       " last_visit_us) VALUES (?1, ?2, ?3, ?3)",
 				       -1, &st, NULL) != SQLITE_OK)
 			return ledger_sql_fail(l, "prepare member insert");
-		sqlite3_bind_blob(st, 1, sale->pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 1, pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, sale->time_us);
+		sqlite3_bind_int64(st, 3, time_us);
 		int s = sqlite3_step(st);
 		sqlite3_finalize(st);
 		if (s == SQLITE_DONE) {
@@ -515,56 +706,59 @@ static int member_for_sale(struct ledger *l, const struct ledger_sale *sale, int
 	return -EIO;
 }
 
+/*
+ * A sale without a programme: the enrol event of a new card and one earn event, which make the
+ * points one lot at the sale's time. The same booking path as ledger_book() (ledger_programme.c).
+ */
 int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 		       struct ledger_receipt *ret_receipt)
 {
 	if (!ledger || !sale || sale->amount_gr <= 0 || sale->earn_pts < 0)
 		return -EINVAL;
 	struct ledger *l = ledger;
-	int r = exec(l, "BEGIN IMMEDIATE");
+	int r = ledger_exec(l, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
-	int64_t last_seq = 0, member_id = 0;
+	int64_t member_id = 0;
 	bool is_new;
 	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1];
-	uint8_t chain[LEDGER_HASH_LEN];
-	if ((r = chain_tip(l, &last_seq, chain)) < 0)
+	struct ledger_chain chain;
+	if ((r = ledger_chain_tip(l, &chain)) < 0)
 		goto rollback;
-	if ((r = member_for_sale(l, sale, &member_id, &is_new)) < 0)
+	if ((r = ledger_member_for_pseudonym(l, sale->pseudonym, sale->time_us, &member_id,
+					     &is_new)) < 0)
 		goto rollback;
-	int64_t seq = last_seq + 1;
-	snprintf(receipt_no, sizeof(receipt_no), "%s-%06lld", l->terminal_id, (long long) seq);
-	if (is_new) {
-		r = insert_event(l, chain, seq++, "enrol", member_id, 0, 0, receipt_no,
-				 sale->time_us);
-		if (r < 0)
-			goto rollback;
-	}
-	r = insert_event(l, chain, seq, "earn", member_id, sale->earn_pts, sale->amount_gr,
-			 receipt_no, sale->time_us);
-	if (r < 0)
+	snprintf(receipt_no, sizeof(receipt_no), "%s-%06lld", l->terminal_id,
+		 (long long) (chain.seq + 1));
+	struct ledger_new_event ev = {
+	    .kind = "enrol",
+	    .member_id = member_id,
+	    .receipt_no = receipt_no,
+	    .time_us = sale->time_us,
+	};
+	if (is_new && (r = ledger_insert_event(l, &chain, &ev)) < 0)
 		goto rollback;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(
-		l->db,
-		"UPDATE members SET balance_pts = balance_pts + ?1, visits = visits + 1,"
-		" last_visit_us = MAX(last_visit_us, ?2) WHERE member_id = ?3",
-		-1, &st, NULL) != SQLITE_OK) {
-		r = ledger_sql_fail(l, "prepare balance update");
+	ev.kind = "earn";
+	ev.points = sale->earn_pts;
+	ev.amount_gr = sale->amount_gr;
+	ev.rule = "earn";
+	ev.lot_us = sale->time_us;
+	if ((r = ledger_insert_event(l, &chain, &ev)) < 0 || (r = ledger_apply_event(l, &ev)) < 0)
 		goto rollback;
-	}
-	sqlite3_bind_int64(st, 1, sale->earn_pts);
-	sqlite3_bind_int64(st, 2, sale->time_us);
-	sqlite3_bind_int64(st, 3, member_id);
-	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "update balance");
-	sqlite3_finalize(st);
-	if (r < 0)
+	struct rules_sale_record rec = {
+	    .time_us = sale->time_us,
+	    .basket_gr = sale->amount_gr,
+	    .eligible_basket_gr = sale->amount_gr,
+	    .paid_gr = sale->amount_gr,
+	    .earned_pts = sale->earn_pts,
+	};
+	if ((r = ledger_sale_insert(l, receipt_no, member_id, &rec)) < 0)
 		goto rollback;
-	if ((r = exec(l, "COMMIT")) < 0)
+	if ((r = ledger_exec(l, "COMMIT")) < 0)
 		goto rollback;
 	return ledger_get_receipt(l, receipt_no, ret_receipt);
 rollback:
-	(void) exec(l, "ROLLBACK");
+	(void) ledger_exec(l, "ROLLBACK");
 	return r;
 }
 
@@ -584,7 +778,8 @@ int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 		"  (SELECT COUNT(*) FROM events x WHERE x.receipt_no = e.receipt_no"
 		"     AND x.kind = 'enrol'),"
 		"  (SELECT COALESCE(SUM(points), 0) FROM events y"
-		"     WHERE y.member_id = e.member_id AND y.seq <= e.seq)"
+		"     WHERE y.member_id = e.member_id AND y.seq <= (SELECT MAX(z.seq)"
+		"       FROM events z WHERE z.receipt_no = e.receipt_no))"
 		"  + COALESCE((SELECT c.points FROM checkpoint_members c"
 		"     WHERE c.member_id = e.member_id), 0)"
 		" FROM events e JOIN members m ON m.member_id = e.member_id"
@@ -713,7 +908,7 @@ int ledger_member_spend(struct ledger *ledger, int64_t member_id, int64_t from_u
 		return -EINVAL;
 	if (sqlite3_prepare_v2(ledger->db,
 			       "SELECT COALESCE(SUM(amount_gr), 0) FROM events WHERE member_id = ?1"
-			       " AND kind = 'earn' AND time_us > ?2 AND time_us <= ?3",
+			       " AND kind IN ('earn', 'refund') AND time_us > ?2 AND time_us <= ?3",
 			       -1, &st, NULL) != SQLITE_OK)
 		return ledger_sql_fail(ledger, "prepare spend query");
 	sqlite3_bind_int64(st, 1, member_id);

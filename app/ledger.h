@@ -11,7 +11,10 @@
  * Each event carries a SHA-256 hash chained to the event before it (ledger_hash.h,
  * docs/ledger.md); ledger_verify*() check the file, the chain, the sequence and the balances.
  *
- * Not for: programme rules (what a sale earns is decided by the caller), printing, sync.
+ * Schema 4 holds the member state the programme rules need (points lots, coupons, stamp cards,
+ * sales records for refunds; ledger_programme.c) and books what rules.h decides.
+ *
+ * Not for: programme rules (what a sale earns is decided by rules.h), printing, sync.
  */
 #pragma once
 
@@ -19,9 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "programme.h"
 #include "pseudonym.h"
+#include "rules.h"
 
-#define LEDGER_SCHEMA_VERSION  3
+#define LEDGER_SCHEMA_VERSION  4
 #define LEDGER_TERMINAL_ID_MAX 16 /* characters of [A-Z0-9], at least one */
 #define LEDGER_RECEIPT_NO_MAX  40
 #define LEDGER_CARD_CODE_LEN   12 /* Crockford base32, 60 random bits */
@@ -122,9 +127,9 @@ ledger_member_by_card_code(struct ledger *ledger, const char *card_code,
 			   struct ledger_member *ret_member);
 
 /*
- * The member's spend in (from_us, to_us]: the sum of its sales' amounts, e.g. the rolling 12
- * months a tier is judged on. Complete as long as the retention period (ledger_purge) is longer
- * than the window asked for.
+ * The member's spend in (from_us, to_us]: the sum of its sales' amounts (earn events) less the
+ * money its refunds paid back, e.g. the rolling 12 months a tier is judged on. Complete as long as
+ * the retention period (ledger_purge) is longer than the window asked for.
  */
 __attribute__((warn_unused_result)) int ledger_member_spend(struct ledger *ledger,
 							    int64_t member_id, int64_t from_us,
@@ -188,10 +193,11 @@ __attribute__((warn_unused_result)) int ledger_verify_file(const char *path,
 
 /* ---- events, the outbox, retention (schema 3) ---- */
 
-#define LEDGER_KIND_MAX		  15
+#define LEDGER_KIND_MAX		  15 /* "coupon_issue" is the longest kind */
 #define LEDGER_OUTBOX_BATCH_MAX	  1000
 #define LEDGER_RETENTION_DAYS_MIN 400 /* longer than the 12-month windows judged on events */
 #define LEDGER_HASH_BYTES	  32
+#define LEDGER_REF_MAX		  LEDGER_RECEIPT_NO_MAX
 
 /* One event as stored, with the member's card code ("" when none or erased). */
 struct ledger_event {
@@ -206,6 +212,9 @@ struct ledger_event {
 	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1];
 	int64_t time_us;
 	uint8_t hash[LEDGER_HASH_BYTES];
+	char rule[PROGRAMME_ID_MAX + 1]; /* schema 4: the rule that made it, "" when none */
+	char ref[LEDGER_REF_MAX + 1];	 /* coupon id, stamp card, cause, refunded receipt */
+	int64_t lot_us;			 /* for a credit, its lot's earned time; 0 otherwise */
 };
 
 /* Called per event; a non-zero return stops the walk and is returned. */
@@ -272,6 +281,60 @@ struct ledger_rebuild_report {
  */
 __attribute__((warn_unused_result)) int ledger_rebuild(struct ledger *ledger,
 						       struct ledger_rebuild_report *ret_report);
+
+/* ---- the programme: member state for rules.h and booking its results (schema 4) ---- */
+
+/*
+ * The member's state as rules_apply() and rules_refund() take it, at now_us: balance and points
+ * lots (oldest first; past RULES_LOTS_MAX the newer lots join the last one, as rules.h does),
+ * spend in the programme's tier window before now (ledger_member_spend), stamps per programme
+ * stamp card (by card id), coupons held, and the member facts. member_id 0 gives the state of a
+ * card not enrolled yet (all zero). -ENOENT for an unknown member.
+ */
+__attribute__((warn_unused_result)) int
+ledger_member_state(struct ledger *ledger, int64_t member_id, const struct programme *prog,
+		    int64_t now_us, struct rules_member *ret_state);
+
+/* What a sale booked with ledger_book() needs besides the rules' result. */
+struct ledger_booking {
+	const struct programme *prog; /* the programme the result came from (stamp card ids) */
+	int64_t time_us;	      /* the now_us given to rules_apply() */
+	int64_t eligible_basket_gr;   /* gross value of the lines that earn (for refunds) */
+};
+
+/*
+ * Book a rules_apply() result for the card with this pseudonym in one durable transaction: a
+ * new card is enrolled first (an "enrol" event; the result must then come from the state of
+ * member 0, ledger_member_state()), then res->events in order on the hash chain, each applied to
+ * the member state (balance and lots, visits, spend, coupons used and issued, stamps, member
+ * facts); a sale (an earn event) also stores its record for refunds (ledger_sale_record()).
+ * Events for member 0 are the card's member's. The receipt number is "<terminal>-<seq of the
+ * first event>". -EINVAL for a refused result (nothing to book) or a result computed for
+ * another member; storage failures as ledger_commit_sale().
+ */
+__attribute__((warn_unused_result)) int ledger_book(struct ledger *ledger,
+						    const uint8_t pseudonym[PSEUDONYM_LEN],
+						    const struct rules_result *res,
+						    const struct ledger_booking *booking,
+						    struct ledger_receipt *ret_receipt);
+
+/* The record of the sale booked under receipt_no, refunds so far included; -ENOENT if none. */
+__attribute__((warn_unused_result)) int ledger_sale_record(struct ledger *ledger,
+							   const char *receipt_no,
+							   struct rules_sale_record *ret_record);
+
+/*
+ * Book a rules_refund() result for the sale receipt_no at now_us, in one durable transaction:
+ * its events under a new receipt number (their ref names the refunded receipt when the rules
+ * left it empty), applied to the member state, and the updated sale record. -ENOENT for an
+ * unknown receipt, -EINVAL for a refused result, -ESTALE when the result was computed from a
+ * record that is no longer the stored one (another refund came first).
+ */
+__attribute__((warn_unused_result)) int ledger_book_refund(struct ledger *ledger,
+							   const char *receipt_no,
+							   const struct rules_refund_result *res,
+							   int64_t now_us,
+							   struct ledger_receipt *ret_receipt);
 
 /* The SQLite message of the last failure, for the debug log and technicians. */
 const char *ledger_errmsg(struct ledger *ledger);

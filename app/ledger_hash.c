@@ -18,7 +18,8 @@
 
 #include <openssl/sha.h>
 
-/* A typical event encodes to about 140 bytes, so it is hashed in one update. */
+/* A typical event encodes to about 180 bytes with the previous hash, so it is hashed in one
+ * update. */
 #define ENC_BUF_LEN 256
 
 /* The encoding on its way into the hash: bytes gather in buf, longer fields go straight in. */

@@ -14,7 +14,7 @@ _Static_assert(LEDGER_HASH_BYTES == LEDGER_HASH_LEN, "one hash size");
 /* The columns event_read() takes, in its order. */
 #define EVENT_SELECT                                                                               \
 	"SELECT e." LEDGER_EVENT_COLUMNS_E ", e.hash, COALESCE(m.card_code, ''),"                  \
-	" COALESCE(m.erased_us, 0)"                                                                \
+	" COALESCE(m.erased_us, 0), e.rule, e.ref, e.lot_us"                                       \
 	" FROM events e LEFT JOIN members m ON m.member_id = e.member_id "
 
 #define LEDGER_EVENT_COLUMNS_E                                                                     \
@@ -43,6 +43,9 @@ static void event_read(sqlite3_stmt *st, struct ledger_event *ev)
 		memcpy(ev->hash, sqlite3_column_blob(st, 9), LEDGER_HASH_LEN);
 	if (!sqlite3_column_int64(st, 11))
 		copy_text(ev->card_code, sizeof(ev->card_code), sqlite3_column_text(st, 10));
+	copy_text(ev->rule, sizeof(ev->rule), sqlite3_column_text(st, 12));
+	copy_text(ev->ref, sizeof(ev->ref), sqlite3_column_text(st, 13));
+	ev->lot_us = sqlite3_column_int64(st, 14);
 }
 
 int ledger_for_each_event(struct ledger *ledger, int64_t from_seq, int64_t limit,

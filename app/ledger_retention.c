@@ -46,6 +46,7 @@ void ledger_member_fold_from_row(sqlite3_stmt *st, struct ledger_member_fold *re
 	ret->fold_balance_pts = sqlite3_column_int64(st, 4);
 	ret->fold_visits = sqlite3_column_int64(st, 5);
 	ret->fold_last_visit_us = sqlite3_column_int64(st, 6);
+	ret->lots_pts = sqlite3_column_int64(st, 7);
 }
 
 static int run(struct ledger *l, const char *sql)
@@ -195,6 +196,7 @@ int ledger_erase_member(struct ledger *ledger, int64_t member_id, int64_t now_us
 	/* the card code is the public card link: replaced by a value no card code can take */
 	if ((r = run_ints(l,
 			  "UPDATE members SET pseudonym = NULL, card_code = '~' || member_id,"
+			  " birth_month = 0, birth_day = 0,"
 			  " erased_us = COALESCE(erased_us, ?2) WHERE member_id = ?1",
 			  2, args)) < 0 ||
 	    (r = run(l, "COMMIT")) < 0)

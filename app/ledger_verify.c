@@ -122,10 +122,11 @@ static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, in
 	if (v[0] == 0 || (v[1] == base + 1 && v[2] - base == v[0]))
 		return STEP_OK;
 	if (v[1] != base + 1)
-		return problem(rep, LEDGER_PROBLEM_MISSING, base + 1, 0,
-			       "event %lld is missing: the ledger starts at event %lld (events were "
-			       "deleted)",
-			       (long long) (base + 1), (long long) v[1]);
+		return problem(
+		    rep, LEDGER_PROBLEM_MISSING, base + 1, 0,
+		    "event %lld is missing: the ledger starts at event %lld (events were "
+		    "deleted)",
+		    (long long) (base + 1), (long long) v[1]);
 	r = read_ints(l, rep,
 		      "SELECT seq FROM events e WHERE seq < ?1 AND NOT EXISTS"
 		      " (SELECT 1 FROM events n WHERE n.seq = e.seq + 1) ORDER BY seq LIMIT 1",
@@ -173,7 +174,7 @@ static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_hash_event ev;
 		ledger_event_from_row(st, 0, &ev);
-		const void *stored = sqlite3_column_blob(st, 9);
+		const void *stored = sqlite3_column_blob(st, LEDGER_EVENT_NCOLUMNS);
 		if (ev.seq != expect) {
 			r = problem(rep, LEDGER_PROBLEM_MISSING, expect, 0,
 				    "event %lld is missing: after event %lld comes event %lld",
@@ -182,7 +183,7 @@ static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64
 			break;
 		}
 		expect++;
-		if (sqlite3_column_bytes(st, 9) != LEDGER_HASH_LEN || !stored) {
+		if (sqlite3_column_bytes(st, LEDGER_EVENT_NCOLUMNS) != LEDGER_HASH_LEN || !stored) {
 			r = problem(rep, LEDGER_PROBLEM_HASH, ev.seq, ev.member_id,
 				    "event %lld has no hash (it was written or changed outside "
 				    "loyaltyd)",
@@ -212,7 +213,8 @@ static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64
 	return r;
 }
 
-/* Every event's member exists, and each member's balance is the sum of its events' points. */
+/* Every event's member exists, and each member's balance is the sum of its events' points and of
+ * its points lots. */
 static int check_members(struct ledger *l, struct ledger_verify_report *rep)
 {
 	sqlite3_stmt *st;
@@ -257,6 +259,14 @@ static int check_members(struct ledger *l, struct ledger_verify_report *rep)
 			    (long long) f.fold_balance_pts);
 			break;
 		}
+		if (f.lots_pts != f.balance_pts) {
+			r = problem(rep, LEDGER_PROBLEM_BALANCE, 0, f.member_id,
+				    "member %lld has a balance of %lld pts but its points lots add "
+				    "up to %lld pts (the lots were changed)",
+				    (long long) f.member_id, (long long) f.balance_pts,
+				    (long long) f.lots_pts);
+			break;
+		}
 		if (f.visits != f.fold_visits || f.last_visit_us != f.fold_last_visit_us) {
 			r = problem(rep, LEDGER_PROBLEM_BALANCE, 0, f.member_id,
 				    "member %lld's visits or last visit differ from its events "
@@ -290,8 +300,8 @@ static int verify(struct ledger *l, bool quick, struct ledger_verify_report *ret
 		int64_t first = cp.seq + 1;
 		if (quick && last - QUICK_CHAIN_EVENTS + 1 > first)
 			first = last - QUICK_CHAIN_EVENTS + 1;
-		if ((r = check_chain(l, &rep, first, first == cp.seq + 1 && cp.seq ? cp.hash : NULL)) ==
-		    STEP_OK)
+		if ((r = check_chain(l, &rep, first,
+				     first == cp.seq + 1 && cp.seq ? cp.hash : NULL)) == STEP_OK)
 			r = check_members(l, &rep);
 	}
 	(void) sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);

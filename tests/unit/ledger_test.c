@@ -87,8 +87,8 @@ static int64_t check_chain(const char *path)
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db,
 					    "SELECT seq, event_id, terminal_id, kind, member_id,"
-					    " points, amount_gr, receipt_no, time_us, hash"
-					    " FROM events ORDER BY seq",
+					    " points, amount_gr, receipt_no, time_us, hash,"
+					    " rule, ref, lot_us FROM events ORDER BY seq",
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -106,6 +106,11 @@ static int64_t check_chain(const char *path)
 		    .receipt_no = (const char *) sqlite3_column_text(st, 7),
 		    .receipt_no_len = (size_t) sqlite3_column_bytes(st, 7),
 		    .time_us = sqlite3_column_int64(st, 8),
+		    .rule = (const char *) sqlite3_column_text(st, 10),
+		    .rule_len = (size_t) sqlite3_column_bytes(st, 10),
+		    .ref = (const char *) sqlite3_column_text(st, 11),
+		    .ref_len = (size_t) sqlite3_column_bytes(st, 11),
+		    .lot_us = sqlite3_column_int64(st, 12),
 		};
 		assert_int_equal(ev.seq, n + 1);
 		assert_int_equal(ledger_hash_event(&ev, chain, chain), 0);
@@ -290,6 +295,7 @@ static void test_hash_vectors(void **state)
 	    .receipt_no = "T1-000001",
 	    .receipt_no_len = 9,
 	    .time_us = INT64_C(1795000000000000),
+	    .encoding = LEDGER_HASH_ENCODING_V1,
 	};
 	struct ledger_hash_event e2 = {
 	    .seq = 2,
@@ -305,6 +311,7 @@ static void test_hash_vectors(void **state)
 	    .receipt_no = "T1-000002",
 	    .receipt_no_len = 9,
 	    .time_us = INT64_C(1795000000000001),
+	    .encoding = LEDGER_HASH_ENCODING_V1,
 	};
 	assert_int_equal(ledger_hash_event(&e1, zero, h1), 0);
 	unhex("c8844ffcd3f7cdbd41b11a996865c5f6da04c0090f17783a952b8c1370019283", want, 32);
@@ -319,6 +326,34 @@ static void test_hash_vectors(void **state)
 	e1.points = 12;
 	e1.event_id = NULL;
 	assert_int_equal(ledger_hash_event(&e1, zero, h2), -EINVAL);
+	e1.event_id = id1;
+
+	/* encoding version 2 (schema 4): rule, ref and lot_us after time_us */
+	e1.encoding = 0; /* the current version */
+	e1.rule = "earn";
+	e1.rule_len = 4;
+	e1.ref = "";
+	e1.lot_us = INT64_C(1795000000000000);
+	assert_int_equal(ledger_hash_event(&e1, zero, h1), 0);
+	unhex("5b6625455f6bb67e21a1c2eab6128f783ba8864af4dabfe811abd2d8da65b2e2", want, 32);
+	assert_memory_equal(h1, want, LEDGER_HASH_LEN);
+	e2.encoding = 2;
+	e2.kind = "coupon_issue";
+	e2.kind_len = 12;
+	e2.member_id = 7;
+	e2.points = 0;
+	e2.rule = "first_purchase";
+	e2.rule_len = 14;
+	e2.ref = "C-1";
+	e2.ref_len = 3;
+	assert_int_equal(ledger_hash_event(&e2, h1, h2), 0);
+	unhex("e754ea5e093167fe5164fdef7c43776e198f91093f6ea0e3c5c5e7aa5ef35626", want, 32);
+	assert_memory_equal(h2, want, LEDGER_HASH_LEN);
+	e2.lot_us = 1;
+	assert_int_equal(ledger_hash_event(&e2, h1, h1), 0);
+	assert_memory_not_equal(h1, h2, LEDGER_HASH_LEN);
+	e2.encoding = 3;
+	assert_int_equal(ledger_hash_event(&e2, h1, h2), -EINVAL);
 }
 
 static void test_chain_after_sales(void **state)
