@@ -60,7 +60,7 @@ check_true "export keeps microseconds exact" grep -q '"time_us":1795780800000000
 run csv ctl ledger export --format csv --from-seq 2
 check "csv export exits 0" 0 "$rc"
 check "csv has a header and events 2.." "$n" "$(wc -l <"$work/csv.out")"
-check_true "csv header" grep -q '^seq,event_id,terminal_id,kind,member_id,card_code,points,amount_gr,receipt_no,time_us,time_utc,hash$' "$work/csv.out"
+check_true "csv header" grep -q '^seq,event_id,terminal_id,kind,member_id,card_code,points,amount_gr,receipt_no,time_us,time_utc,rule,ref,lot_us,hash$' "$work/csv.out"
 run badfmt ctl ledger export --format xml
 check "an unknown export format is a usage error" 2 "$rc"
 echo "not a database" >"$work/junk.sqlite"

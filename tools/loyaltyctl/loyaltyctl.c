@@ -447,7 +447,11 @@ static int export_event(void *userdata, const struct ledger_event *ev)
 		printf(",%s,%lld,%s,%lld,%lld,", ev->kind, (long long) ev->member_id, ev->card_code,
 		       (long long) ev->points, (long long) ev->amount_gr);
 		csv_field(ev->receipt_no);
-		printf(",%lld,%s,%s\n", (long long) ev->time_us, when, hash);
+		printf(",%lld,%s,", (long long) ev->time_us, when);
+		csv_field(ev->rule);
+		putchar(',');
+		csv_field(ev->ref);
+		printf(",%lld,%s\n", (long long) ev->lot_us, hash);
 		return 0;
 	}
 	/* printed by hand: 64-bit integers stay exact (cJSON keeps numbers as double) */
@@ -460,8 +464,11 @@ static int export_event(void *userdata, const struct ledger_event *ev)
 	printf(",\"points\":%lld,\"amount_gr\":%lld,\"receipt_no\":", (long long) ev->points,
 	       (long long) ev->amount_gr);
 	json_str(ev->receipt_no);
-	printf(",\"time_us\":%lld,\"time_utc\":\"%s\",\"hash\":\"%s\"}\n", (long long) ev->time_us,
-	       when, hash);
+	printf(",\"time_us\":%lld,\"time_utc\":\"%s\",\"rule\":", (long long) ev->time_us, when);
+	json_str(ev->rule);
+	printf(",\"ref\":");
+	json_str(ev->ref);
+	printf(",\"lot_us\":%lld,\"hash\":\"%s\"}\n", (long long) ev->lot_us, hash);
 	return 0;
 }
 
@@ -472,7 +479,8 @@ static int cmd_ledger_export(int argc, char **argv)
 	    "Usage: loyaltyctl ledger export [--db PATH] [--format jsonl|csv] [--from-seq N]\n"
 	    "Write the ledger's events in seq order to standard output, for support and audits:\n"
 	    "seq, event id, terminal, kind, member id, card code (empty once erased), points,\n"
-	    "amount in grosze, receipt number, time (UTC) and hash. Opens the file read-only.\n"
+	    "amount in grosze, receipt number, time (UTC), rule, reference, lot time and hash\n"
+	    "(every field the hash covers, so an auditor can recompute the chain). Read-only.\n"
 	    "  --db PATH        the ledger file (default <state>/ledger.sqlite)\n"
 	    "  --format FORMAT  jsonl (default: one JSON object per line) or csv (with a header)\n"
 	    "  --from-seq N     start at event N (default 1)\n";
@@ -517,7 +525,7 @@ static int cmd_ledger_export(int argc, char **argv)
 	}
 	if (csv)
 		printf("seq,event_id,terminal_id,kind,member_id,card_code,points,amount_gr,"
-		       "receipt_no,time_us,time_utc,hash\n");
+		       "receipt_no,time_us,time_utc,rule,ref,lot_us,hash\n");
 	r = ledger_for_each_event(l, from, 0, export_event, &csv);
 	ledger_close(l);
 	if (fflush(stdout) != 0 || r < 0) {
