@@ -517,8 +517,10 @@ static int cmd_ledger_export(int argc, char **argv)
 	r = ledger_open_readonly(path, &l);
 	if (r < 0) {
 		fprintf(stderr, "loyaltyctl: cannot read the ledger %s: %s\n", path,
-			r == -ENOENT	? "no such file"
-			: r == -EPROTO	? "not a ledger of this firmware's schema version"
+			r == -ENOENT ? "no such file"
+			: r == -EPROTO
+			    ? "another schema version (start loyaltyd once to migrate an "
+			      "older ledger; a newer one needs its own loyaltyctl)"
 			: r == -EBADMSG ? "not a ledger database (damaged or another file)"
 					: strerror(-r));
 		return 1;
