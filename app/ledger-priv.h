@@ -38,6 +38,8 @@ int ledger_sql_fail(struct ledger *l, const char *what);
 int ledger_errno_of(int sqlite_code);
 
 /* Run sql (no parameters, no rows); a negative errno on failure. */
+/* BEGIN IMMEDIATE, after ending a transaction an earlier failure left open. */
+int ledger_begin(struct ledger *l);
 int ledger_exec(struct ledger *l, const char *sql);
 
 /* Where the chain stands inside a booking transaction: the last event and its hash. */

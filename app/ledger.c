@@ -241,6 +241,19 @@ int ledger_sql_fail(struct ledger *l, const char *what)
 	return ledger_errno_of(sqlite3_extended_errcode(l->db));
 }
 
+int ledger_begin(struct ledger *l)
+{
+	/* a ROLLBACK that itself failed (no memory) leaves the transaction open and the write
+	 * lock held: end it before starting anew, or every later booking would fail */
+	if (!sqlite3_get_autocommit(l->db)) {
+		log_debug("ledger: rolling back a transaction left open by an earlier failure");
+		int r = ledger_exec(l, "ROLLBACK");
+		if (r < 0)
+			return r;
+	}
+	return ledger_exec(l, "BEGIN IMMEDIATE");
+}
+
 int ledger_exec(struct ledger *l, const char *sql)
 {
 	char *err = NULL;
@@ -716,7 +729,8 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 	if (!ledger || !sale || sale->amount_gr <= 0 || sale->earn_pts < 0)
 		return -EINVAL;
 	struct ledger *l = ledger;
-	int r = ledger_exec(l, "BEGIN IMMEDIATE");
+	struct ledger_receipt booked;
+	int r = ledger_begin(l);
 	if (r < 0)
 		return r;
 	int64_t member_id = 0;
@@ -754,9 +768,12 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 	};
 	if ((r = ledger_sale_insert(l, receipt_no, member_id, &rec)) < 0)
 		goto rollback;
-	if ((r = ledger_exec(l, "COMMIT")) < 0)
+	/* read what was booked before committing: once committed, the call must not fail */
+	if ((r = ledger_get_receipt(l, receipt_no, &booked)) < 0 ||
+	    (r = ledger_exec(l, "COMMIT")) < 0)
 		goto rollback;
-	return ledger_get_receipt(l, receipt_no, ret_receipt);
+	*ret_receipt = booked;
+	return 0;
 rollback:
 	(void) ledger_exec(l, "ROLLBACK");
 	return r;

@@ -481,7 +481,7 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 	    res->refusal != RULES_OK || res->n_events > RULES_EVENTS_MAX ||
 	    booking->prog->n_stamps > PROGRAMME_STAMPS_MAX)
 		return -EINVAL;
-	if ((r = ledger_exec(l, "BEGIN IMMEDIATE")) < 0)
+	if ((r = ledger_begin(l)) < 0)
 		return r;
 	/* the result must be about this card's member (member 0 for a card not enrolled yet) */
 	r = ledger_member_by_pseudonym(l, pseudonym, &found);
@@ -567,12 +567,15 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 		if ((r = ledger_sale_insert(l, receipt_no, member_id, &rec)) < 0)
 			goto rollback;
 	}
-	if ((r = ledger_exec(l, "COMMIT")) < 0)
+	/* read what was booked before committing: once committed, the call must not fail */
+	struct ledger_receipt booked;
+	r = sale ? ledger_get_receipt(l, receipt_no, &booked)
+		 : receipt_of(l, receipt_no, first_seq, member_id, booking->time_us, 0, points,
+			      is_new, &booked);
+	if (r < 0 || (r = ledger_exec(l, "COMMIT")) < 0)
 		goto rollback;
-	if (sale)
-		return ledger_get_receipt(l, receipt_no, ret_receipt);
-	return receipt_of(l, receipt_no, first_seq, member_id, booking->time_us, 0, points, is_new,
-			  ret_receipt);
+	*ret_receipt = booked;
+	return 0;
 rollback:
 	(void) ledger_exec(l, "ROLLBACK");
 	return r;
@@ -593,7 +596,7 @@ int ledger_book_refund(struct ledger *ledger, const char *receipt_no,
 	    strlen(receipt_no) > LEDGER_RECEIPT_NO_MAX || res->refusal != RULES_OK ||
 	    res->n_events == 0 || res->n_events > RULES_EVENTS_MAX)
 		return -EINVAL;
-	if ((r = ledger_exec(l, "BEGIN IMMEDIATE")) < 0)
+	if ((r = ledger_begin(l)) < 0)
 		return r;
 	if ((r = sale_read(l, receipt_no, &old, &member_id)) < 0)
 		goto rollback;
@@ -650,10 +653,14 @@ int ledger_book_refund(struct ledger *ledger, const char *receipt_no,
 	sqlite3_bind_int64(st, 6, nr->recredited_pts);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "update sale");
 	sqlite3_finalize(st);
-	if (r < 0 || (r = ledger_exec(l, "COMMIT")) < 0)
+	struct ledger_receipt booked;
+	if (r < 0 ||
+	    (r = receipt_of(l, refund_no, first_seq, member_id, now_us, amount_gr, points, false,
+			    &booked)) < 0 ||
+	    (r = ledger_exec(l, "COMMIT")) < 0)
 		goto rollback;
-	return receipt_of(l, refund_no, first_seq, member_id, now_us, amount_gr, points, false,
-			  ret_receipt);
+	*ret_receipt = booked;
+	return 0;
 rollback:
 	(void) ledger_exec(l, "ROLLBACK");
 	return r;

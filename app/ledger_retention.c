@@ -96,7 +96,7 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 	    retention_days > 100000)
 		return -EINVAL;
 	cutoff = now_us - (int64_t) retention_days * US_PER_DAY;
-	if ((r = run(l, "BEGIN IMMEDIATE")) < 0)
+	if ((r = ledger_begin(l)) < 0)
 		return r;
 	if ((r = ledger_checkpoint_read(l, &cp)) < 0)
 		goto rollback;
@@ -184,7 +184,7 @@ int ledger_erase_member(struct ledger *ledger, int64_t member_id, int64_t now_us
 	int r;
 	if (!l || member_id <= 0)
 		return -EINVAL;
-	if ((r = run(l, "BEGIN IMMEDIATE")) < 0)
+	if ((r = ledger_begin(l)) < 0)
 		return r;
 	if ((r = read_int(l, "SELECT COUNT(*) FROM members WHERE member_id = ?1", 1, args,
 			  &found)) < 0)
@@ -216,7 +216,7 @@ int ledger_rebuild(struct ledger *ledger, struct ledger_rebuild_report *ret_repo
 
 	if (!l || !ret_report)
 		return -EINVAL;
-	if ((r = run(l, "BEGIN IMMEDIATE")) < 0)
+	if ((r = ledger_begin(l)) < 0)
 		return r;
 	if (sqlite3_prepare_v2(l->db, LEDGER_MEMBER_FOLD_SQL, -1, &st, NULL) != SQLITE_OK) {
 		r = ledger_sql_fail(l, "prepare fold");
