@@ -40,6 +40,13 @@ int ledger_errno_of(int sqlite_code);
 /* Run sql (no parameters, no rows); a negative errno on failure. */
 /* BEGIN IMMEDIATE, after ending a transaction an earlier failure left open. */
 int ledger_begin(struct ledger *l);
+
+/* Run sql with n integer parameters to completion; *ret_changes (may be NULL) gets the rows. */
+int ledger_run_ints(struct ledger *l, const char *sql, int n, const int64_t *v,
+		    int64_t *ret_changes);
+
+/* The first column of the first row of sql with n integer parameters; -ENOENT for no row. */
+int ledger_read_int(struct ledger *l, const char *sql, int n, const int64_t *v, int64_t *ret);
 int ledger_exec(struct ledger *l, const char *sql);
 
 /* Where the chain stands inside a booking transaction: the last event and its hash. */

@@ -241,6 +241,40 @@ int ledger_sql_fail(struct ledger *l, const char *what)
 	return ledger_errno_of(sqlite3_extended_errcode(l->db));
 }
 
+/* Run sql with n integer parameters to completion; *ret_changes (may be NULL) gets the rows. */
+int ledger_run_ints(struct ledger *l, const char *sql, int n, const int64_t *v,
+		    int64_t *ret_changes)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, sql);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
+	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, sql);
+	sqlite3_finalize(st);
+	if (r == 0 && ret_changes)
+		*ret_changes = sqlite3_changes64(l->db);
+	return r;
+}
+
+int ledger_read_int(struct ledger *l, const char *sql, int n, const int64_t *v, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, sql);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
+	int r, s = sqlite3_step(st);
+	if (s == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else {
+		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(l, sql);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
 int ledger_begin(struct ledger *l)
 {
 	/* a ROLLBACK that itself failed (no memory) leaves the transaction open and the write

@@ -17,40 +17,6 @@
 
 #define US_PER_DAY INT64_C(86400000000)
 
-/* Run sql with n integer parameters to completion; *ret_changes (may be NULL) gets the rows. */
-static int run(struct ledger *l, const char *sql, int n, const int64_t *v, int64_t *ret_changes)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return ledger_sql_fail(l, sql);
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_int64(st, i + 1, v[i]);
-	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, sql);
-	sqlite3_finalize(st);
-	if (r == 0 && ret_changes)
-		*ret_changes = sqlite3_changes64(l->db);
-	return r;
-}
-
-/* The first column of the first row, or -ENOENT when there is no row. */
-static int read_int(struct ledger *l, const char *sql, int n, const int64_t *v, int64_t *ret)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return ledger_sql_fail(l, sql);
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_int64(st, i + 1, v[i]);
-	int r, s = sqlite3_step(st);
-	if (s == SQLITE_ROW) {
-		*ret = sqlite3_column_int64(st, 0);
-		r = 0;
-	} else {
-		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(l, sql);
-	}
-	sqlite3_finalize(st);
-	return r;
-}
-
 /*
  * Credit pts to a lot earned at t, as rules.c does: a lot of the same time takes them; when the
  * member holds RULES_LOTS_MAX lots they join the nearest older lot (or the oldest).
@@ -58,17 +24,19 @@ static int read_int(struct ledger *l, const char *sql, int n, const int64_t *v, 
 static int lot_credit(struct ledger *l, int64_t member_id, int64_t t, int64_t pts)
 {
 	int64_t v[3] = {pts, member_id, t}, changes, count, at;
-	int r = run(l, "UPDATE lots SET pts = pts + ?1 WHERE member_id = ?2 AND earned_us = ?3", 3,
-		    v, &changes);
+	int r = ledger_run_ints(
+	    l, "UPDATE lots SET pts = pts + ?1 WHERE member_id = ?2 AND earned_us = ?3", 3, v,
+	    &changes);
 	if (r < 0 || changes)
 		return r;
-	if ((r = read_int(l, "SELECT COUNT(*) FROM lots WHERE member_id = ?1", 1, &member_id,
-			  &count)) < 0)
+	if ((r = ledger_read_int(l, "SELECT COUNT(*) FROM lots WHERE member_id = ?1", 1, &member_id,
+				 &count)) < 0)
 		return r;
 	if (count < RULES_LOTS_MAX)
-		return run(l, "INSERT INTO lots (pts, member_id, earned_us) VALUES (?1, ?2, ?3)", 3,
-			   v, NULL);
-	r = read_int(
+		return ledger_run_ints(
+		    l, "INSERT INTO lots (pts, member_id, earned_us) VALUES (?1, ?2, ?3)", 3, v,
+		    NULL);
+	r = ledger_read_int(
 	    l,
 	    "SELECT COALESCE((SELECT MAX(earned_us) FROM lots WHERE member_id = ?1"
 	    "  AND earned_us < ?2), (SELECT MIN(earned_us) FROM lots WHERE member_id = ?1))",
@@ -76,8 +44,9 @@ static int lot_credit(struct ledger *l, int64_t member_id, int64_t t, int64_t pt
 	if (r < 0)
 		return r;
 	v[2] = at;
-	return run(l, "UPDATE lots SET pts = pts + ?1 WHERE member_id = ?2 AND earned_us = ?3", 3,
-		   v, NULL);
+	return ledger_run_ints(
+	    l, "UPDATE lots SET pts = pts + ?1 WHERE member_id = ?2 AND earned_us = ?3", 3, v,
+	    NULL);
 }
 
 /* Take pts from the oldest lots first, partly from the last one touched. */
@@ -115,12 +84,14 @@ static int lot_debit(struct ledger *l, int64_t member_id, int64_t pts)
 			  (long long) member_id, (long long) pts);
 		return -EBADMSG;
 	}
-	if (gone_before && (r = run(l, "DELETE FROM lots WHERE member_id = ?1 AND earned_us < ?2",
-				    2, (int64_t[]){member_id, gone_before}, NULL)) < 0)
+	if (gone_before &&
+	    (r = ledger_run_ints(l, "DELETE FROM lots WHERE member_id = ?1 AND earned_us < ?2", 2,
+				 (int64_t[]){member_id, gone_before}, NULL)) < 0)
 		return r;
 	if (part)
-		r = run(l, "UPDATE lots SET pts = ?3 WHERE member_id = ?1 AND earned_us = ?2", 3,
-			(int64_t[]){member_id, part_at, part_left}, NULL);
+		r = ledger_run_ints(
+		    l, "UPDATE lots SET pts = ?3 WHERE member_id = ?1 AND earned_us = ?2", 3,
+		    (int64_t[]){member_id, part_at, part_left}, NULL);
 	return r;
 }
 
@@ -131,10 +102,10 @@ int ledger_apply_event(struct ledger *l, const struct ledger_new_event *ev)
 	if (!m)
 		return 0;
 	if (ev->points) {
-		if ((r = run(l,
-			     "UPDATE members SET balance_pts = balance_pts + ?2"
-			     " WHERE member_id = ?1",
-			     2, (int64_t[]){m, ev->points}, NULL)) < 0)
+		if ((r = ledger_run_ints(l,
+					 "UPDATE members SET balance_pts = balance_pts + ?2"
+					 " WHERE member_id = ?1",
+					 2, (int64_t[]){m, ev->points}, NULL)) < 0)
 			return r;
 		r = ev->points > 0
 			? lot_credit(l, m, ev->lot_us ? ev->lot_us : ev->time_us, ev->points)
@@ -143,7 +114,7 @@ int ledger_apply_event(struct ledger *l, const struct ledger_new_event *ev)
 			return r;
 	}
 	if (strcmp(ev->kind, "earn") == 0)
-		return run(
+		return ledger_run_ints(
 		    l,
 		    "UPDATE members SET visits = visits + 1, first_purchase_done = 1,"
 		    " last_visit_us = MAX(last_visit_us, ?2), monetary_gr = monetary_gr + ?3,"
@@ -151,9 +122,9 @@ int ledger_apply_event(struct ledger *l, const struct ledger_new_event *ev)
 		    "  ELSE first_visit_us END WHERE member_id = ?1",
 		    3, (int64_t[]){m, ev->time_us, ev->amount_gr}, NULL);
 	if (strcmp(ev->kind, "refund") == 0)
-		return run(l,
-			   "UPDATE members SET monetary_gr = monetary_gr + ?2 WHERE member_id = ?1",
-			   2, (int64_t[]){m, ev->amount_gr}, NULL);
+		return ledger_run_ints(
+		    l, "UPDATE members SET monetary_gr = monetary_gr + ?2 WHERE member_id = ?1", 2,
+		    (int64_t[]){m, ev->amount_gr}, NULL);
 	if (strcmp(ev->kind, "coupon_use") == 0) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(l->db,
@@ -180,10 +151,10 @@ int ledger_apply_event(struct ledger *l, const struct ledger_new_event *ev)
 static int coupon_issue(struct ledger *l, int64_t member_id, const struct rules_coupon *c,
 			int64_t t)
 {
-	int r = run(l,
-		    "DELETE FROM coupons WHERE member_id = ?1"
-		    " AND (used_us IS NOT NULL OR expires_us <= ?2)",
-		    2, (int64_t[]){member_id, t}, NULL);
+	int r = ledger_run_ints(l,
+				"DELETE FROM coupons WHERE member_id = ?1"
+				" AND (used_us IS NOT NULL OR expires_us <= ?2)",
+				2, (int64_t[]){member_id, t}, NULL);
 	if (r < 0)
 		return r;
 	sqlite3_stmt *st;
@@ -205,8 +176,8 @@ static int coupon_issue(struct ledger *l, int64_t member_id, const struct rules_
 	sqlite3_finalize(st);
 	if (r < 0)
 		return r;
-	return run(l, "UPDATE members SET last_coupon_us = ?2 WHERE member_id = ?1", 2,
-		   (int64_t[]){member_id, t}, NULL);
+	return ledger_run_ints(l, "UPDATE members SET last_coupon_us = ?2 WHERE member_id = ?1", 2,
+			       (int64_t[]){member_id, t}, NULL);
 }
 
 int ledger_sale_insert(struct ledger *l, const char *receipt_no, int64_t member_id,
@@ -528,13 +499,13 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 	}
 	/* the member facts the rules decided that no event amount carries */
 	const struct rules_member *m = &res->member;
-	if ((r = run(l,
-		     "UPDATE members SET welcomed = ?2, birthday_bonus_year = ?3,"
-		     " offline_redeemed_pts = ?4 WHERE member_id = ?1",
-		     4,
-		     (int64_t[]){member_id, m->welcomed, m->birthday_bonus_year,
-				 m->offline_redeemed_pts},
-		     NULL)) < 0)
+	if ((r = ledger_run_ints(l,
+				 "UPDATE members SET welcomed = ?2, birthday_bonus_year = ?3,"
+				 " offline_redeemed_pts = ?4 WHERE member_id = ?1",
+				 4,
+				 (int64_t[]){member_id, m->welcomed, m->birthday_bonus_year,
+					     m->offline_redeemed_pts},
+				 NULL)) < 0)
 		goto rollback;
 	for (size_t k = 0; k < booking->prog->n_stamps; k++) {
 		sqlite3_stmt *st;

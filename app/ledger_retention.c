@@ -57,32 +57,6 @@ static int run(struct ledger *l, const char *sql)
 }
 
 /* Run a statement with up to three integer parameters to completion. */
-static int run_ints(struct ledger *l, const char *sql, int n, const int64_t *v)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return ledger_sql_fail(l, sql);
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_int64(st, i + 1, v[i]);
-	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, sql);
-	sqlite3_finalize(st);
-	return r;
-}
-
-static int read_int(struct ledger *l, const char *sql, int n, const int64_t *v, int64_t *ret)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return ledger_sql_fail(l, sql);
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_int64(st, i + 1, v[i]);
-	int r = sqlite3_step(st) == SQLITE_ROW ? 0 : ledger_sql_fail(l, sql);
-	if (r == 0)
-		*ret = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return r;
-}
-
 int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 		 struct ledger_purge_report *ret_report)
 {
@@ -102,11 +76,11 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 		goto rollback;
 	/* the longest prefix of events that are all acknowledged and older than the cutoff */
 	int64_t args[2] = {cutoff, 0};
-	if ((r = read_int(l,
-			  "SELECT COALESCE((SELECT MIN(seq) FROM events WHERE time_us >= ?1"
-			  "   OR seq > (SELECT acked_seq FROM outbox)),"
-			  "  (SELECT MAX(seq) FROM events) + 1, 0) - 1",
-			  1, args, &upto)) < 0)
+	if ((r = ledger_read_int(l,
+				 "SELECT COALESCE((SELECT MIN(seq) FROM events WHERE time_us >= ?1"
+				 "   OR seq > (SELECT acked_seq FROM outbox)),"
+				 "  (SELECT MAX(seq) FROM events) + 1, 0) - 1",
+				 1, args, &upto)) < 0)
 		goto rollback;
 	rep.checkpoint_seq = cp.seq;
 	if (upto <= cp.seq) {
@@ -136,7 +110,7 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 	 * lets through only synced events behind the checkpoint) */
 	args[0] = cp.seq;
 	args[1] = upto;
-	if ((r = run_ints(
+	if ((r = ledger_run_ints(
 		 l,
 		 "INSERT INTO checkpoint_members (member_id, points, visits, last_visit_us)"
 		 " SELECT member_id, SUM(points), SUM(kind = 'earn'),"
@@ -146,7 +120,7 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 		 " ON CONFLICT (member_id) DO UPDATE SET points = points + excluded.points,"
 		 "  visits = visits + excluded.visits,"
 		 "  last_visit_us = MAX(last_visit_us, excluded.last_visit_us)",
-		 2, args)) < 0)
+		 2, args, NULL)) < 0)
 		goto rollback;
 	rep.purged_events = upto - cp.seq;
 	cp.purged_events += rep.purged_events;
@@ -166,7 +140,7 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 	sqlite3_finalize(st);
 	if (r < 0)
 		goto rollback;
-	if ((r = run_ints(l, "DELETE FROM events WHERE seq <= ?1", 1, &upto)) < 0 ||
+	if ((r = ledger_run_ints(l, "DELETE FROM events WHERE seq <= ?1", 1, &upto, NULL)) < 0 ||
 	    (r = run(l, "COMMIT")) < 0)
 		goto rollback;
 	rep.checkpoint_seq = upto;
@@ -186,19 +160,20 @@ int ledger_erase_member(struct ledger *ledger, int64_t member_id, int64_t now_us
 		return -EINVAL;
 	if ((r = ledger_begin(l)) < 0)
 		return r;
-	if ((r = read_int(l, "SELECT COUNT(*) FROM members WHERE member_id = ?1", 1, args,
-			  &found)) < 0)
+	if ((r = ledger_read_int(l, "SELECT COUNT(*) FROM members WHERE member_id = ?1", 1, args,
+				 &found)) < 0)
 		goto rollback;
 	if (!found) {
 		r = -ENOENT;
 		goto rollback;
 	}
 	/* the card code is the public card link: replaced by a value no card code can take */
-	if ((r = run_ints(l,
-			  "UPDATE members SET pseudonym = NULL, card_code = '~' || member_id,"
-			  " birth_month = 0, birth_day = 0,"
-			  " erased_us = COALESCE(erased_us, ?2) WHERE member_id = ?1",
-			  2, args)) < 0 ||
+	if ((r = ledger_run_ints(
+		 l,
+		 "UPDATE members SET pseudonym = NULL, card_code = '~' || member_id,"
+		 " birth_month = 0, birth_day = 0,"
+		 " erased_us = COALESCE(erased_us, ?2) WHERE member_id = ?1",
+		 2, args, NULL)) < 0 ||
 	    (r = run(l, "COMMIT")) < 0)
 		goto rollback;
 	return 0;
