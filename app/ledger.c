@@ -832,8 +832,13 @@ int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 		"     WHERE y.member_id = e.member_id AND y.seq <= (SELECT MAX(z.seq)"
 		"       FROM events z WHERE z.receipt_no = e.receipt_no))"
 		"  + COALESCE((SELECT c.points FROM checkpoint_members c"
-		"     WHERE c.member_id = e.member_id), 0)"
+		"     WHERE c.member_id = e.member_id), 0),"
+		"  (SELECT COALESCE(SUM(b.points), 0) FROM events b WHERE b.receipt_no ="
+		"     e.receipt_no AND b.kind = 'bonus' AND b.member_id = e.member_id),"
+		"  k.id, k.percent_bp, k.min_basket_gr, k.expires_us"
 		" FROM events e JOIN members m ON m.member_id = e.member_id"
+		" LEFT JOIN coupons k ON k.id = (SELECT i.ref FROM events i"
+		"   WHERE i.receipt_no = e.receipt_no AND i.kind = 'coupon_issue' LIMIT 1)"
 		" WHERE e.receipt_no = ?1 AND e.kind = 'earn'",
 		-1, &st, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "prepare receipt query");
@@ -854,6 +859,14 @@ int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 		snprintf(rc.card_code, sizeof(rc.card_code), "%s", code ? code : "");
 		rc.new_member = sqlite3_column_int64(st, 7) > 0;
 		rc.balance_pts = sqlite3_column_int64(st, 8);
+		rc.bonus_pts = sqlite3_column_int64(st, 9);
+		const char *coupon = (const char *) sqlite3_column_text(st, 10);
+		if (coupon) {
+			snprintf(rc.coupon_id, sizeof(rc.coupon_id), "%s", coupon);
+			rc.coupon_percent_bp = (int32_t) sqlite3_column_int64(st, 11);
+			rc.coupon_min_basket_gr = sqlite3_column_int64(st, 12);
+			rc.coupon_expires_us = sqlite3_column_int64(st, 13);
+		}
 		*ret_receipt = rc;
 	} else if (s == SQLITE_DONE) {
 		r = -ENOENT;

@@ -53,6 +53,12 @@ struct ledger_receipt {
 	int64_t member_id;
 	char card_code[LEDGER_CARD_CODE_LEN + 1];
 	uint8_t event_id[LEDGER_EVENT_ID_LEN];
+	int64_t bonus_pts; /* the member's bonus events of this receipt (welcome, birthday, ...) */
+	/* the coupon this sale issued; coupon_id "" when none */
+	char coupon_id[LEDGER_RECEIPT_NO_MAX + 1];
+	int32_t coupon_percent_bp;
+	int64_t coupon_min_basket_gr;
+	int64_t coupon_expires_us; /* the first instant it is no longer valid */
 };
 
 struct ledger_member {

@@ -64,9 +64,36 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 	snprintf(value, sizeof(value), "+%lld pkt", (long long) f->earned_pts);
 	TRY(layout_pair(l, LAYOUT_BOLD, "Punkty za zakup:", value));
 	TRY(layout_text(l, LAYOUT_LEFT, 0, "(1 pkt za każdy pełny 1 zł)"));
+	if (f->bonus_pts) {
+		snprintf(value, sizeof(value), "+%lld pkt", (long long) f->bonus_pts);
+		TRY(layout_pair(l, LAYOUT_BOLD,
+				f->first_visit ? "Premia powitalna:" : "Premia:", value));
+	}
 	snprintf(value, sizeof(value), "%lld pkt", (long long) f->balance_pts);
 	TRY(layout_pair(l, LAYOUT_BOLD, "Saldo punktów:", value));
 	TRY(layout_rule(l));
+	if (f->coupon_percent_bp > 0) {
+		/* the last valid day is the one before the first invalid instant, in Warsaw */
+		struct wartime last;
+		wartime_from_utc(f->coupon_expires_us / 1000000 - 1, &last);
+		TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, "KUPON"));
+		snprintf(line, sizeof(line), "-%d%% na kolejne zakupy",
+			 (int) (f->coupon_percent_bp / 100));
+		TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, line));
+		money_format(f->coupon_min_basket_gr, 1, value, sizeof(value) - 4);
+		snprintf(line, sizeof(line), "przy zakupach od %s zł", value);
+		TRY(layout_text(l, LAYOUT_CENTER, 0, line));
+		snprintf(line, sizeof(line), "ważny do %04d-%02d-%02d włącznie", last.year,
+			 last.month, last.day);
+		TRY(layout_text(l, LAYOUT_CENTER, 0, line));
+		TRY(layout_text(l, LAYOUT_CENTER, 0, "jednorazowy, nie łączy się"));
+		TRY(layout_text(l, LAYOUT_CENTER, 0, "z płatnością punktami"));
+		if (f->coupon_id && *f->coupon_id) {
+			snprintf(line, sizeof(line), "kod kuponu: %s", f->coupon_id);
+			TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, line));
+		}
+		TRY(layout_rule(l));
+	}
 	TRY(layout_text(l, LAYOUT_CENTER, 0, "Zeskanuj kod telefonem:"));
 	TRY(layout_text(l, LAYOUT_CENTER, 0, "Twoja karta, punkty i nagrody"));
 	TRY(layout_qr(l, url));

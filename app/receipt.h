@@ -26,6 +26,12 @@ struct receipt_facts {
 	int64_t balance_pts;
 	bool first_visit;
 	const char *card_code;
+	int64_t bonus_pts; /* welcome, birthday, referral points of this sale; 0: none */
+	/* a coupon the sale issued: coupon_percent_bp 0 when none */
+	const char *coupon_id;
+	int32_t coupon_percent_bp;
+	int64_t coupon_min_basket_gr;
+	int64_t coupon_expires_us; /* the first instant it is no longer valid */
 };
 
 /* The card page URL printed in the QR: card_url_base + card_code. -ENOBUFS when too long. */

@@ -9,33 +9,32 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: loyaltyd --board FILE [options]\n"
-		   "\n"
-		   "The counter loyalty terminal daemon.\n"
-		   "\n"
-		   "  --board FILE       board profile (e.g. board/sim/board.json)\n"
-		   "  --state DIR        state folder: ledger, keys, control socket\n"
-		   "                     (default /var/lib/loyaltyd)\n"
-		   "  --terminal FILE    terminal config (default <state>/terminal.json)\n"
-		   "  --headless         no cashier console on this terminal (simulated keypad)\n"
-		   "  --log-level LEVEL  err, warn, info (default) or debug\n"
-		   "  --syslog           log to syslog instead of stderr\n"
-		   "  --version          print the version\n"
-		   "  --help             this text\n");
+	fprintf(f,
+		"Usage: loyaltyd --board FILE [options]\n"
+		"\n"
+		"The counter loyalty terminal daemon.\n"
+		"\n"
+		"  --board FILE       board profile (e.g. board/sim/board.json)\n"
+		"  --state DIR        state folder: ledger, keys, control socket\n"
+		"                     (default /var/lib/loyaltyd)\n"
+		"  --terminal FILE    terminal config (default <state>/terminal.json)\n"
+		"  --programme FILE   loyalty programme (default <state>/programme.json if\n"
+		"                     present, else the built-in default, board/programme.json)\n"
+		"  --headless         no cashier console on this terminal (simulated keypad)\n"
+		"  --log-level LEVEL  err, warn, info (default) or debug\n"
+		"  --syslog           log to syslog instead of stderr\n"
+		"  --version          print the version\n"
+		"  --help             this text\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"board", required_argument, NULL, 'b'},
-	    {"state", required_argument, NULL, 's'},
-	    {"terminal", required_argument, NULL, 't'},
-	    {"headless", no_argument, NULL, 'H'},
-	    {"log-level", required_argument, NULL, 'l'},
-	    {"syslog", no_argument, NULL, 'S'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"board", required_argument, NULL, 'b'},	{"state", required_argument, NULL, 's'},
+	    {"terminal", required_argument, NULL, 't'}, {"programme", required_argument, NULL, 'p'},
+	    {"headless", no_argument, NULL, 'H'},	{"log-level", required_argument, NULL, 'l'},
+	    {"syslog", no_argument, NULL, 'S'},		{"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
 	};
 	struct terminal_options opt = {.state_dir = "/var/lib/loyaltyd"};
 	enum log_level level;
@@ -51,6 +50,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			opt.terminal_path = optarg;
+			break;
+		case 'p':
+			opt.programme_path = optarg;
 			break;
 		case 'H':
 			opt.headless = true;

@@ -18,16 +18,17 @@
 #include "clock.h"
 #include "console.h"
 #include "ctl.h"
-#include "earn.h"
 #include "escpos.h"
 #include "ledger.h"
 #include "log.h"
 #include "money.h"
 #include "nfc.h"
 #include "printer.h"
+#include "programme.h"
 #include "pseudonym.h"
 #include "random.h"
 #include "receipt.h"
+#include "rules.h"
 #include "sale.h"
 #include "uid.h"
 
@@ -36,6 +37,7 @@
 struct terminal {
 	struct board_profile board;
 	struct terminal_config cfg;
+	struct programme programme;
 	char state_dir[PATH_MAX];
 	char printer_dir[PATH_MAX];
 	bool headless;
@@ -169,6 +171,11 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc, co
 	    .balance_pts = rc->balance_pts,
 	    .first_visit = rc->new_member,
 	    .card_code = rc->card_code,
+	    .bonus_pts = rc->bonus_pts,
+	    .coupon_id = rc->coupon_id,
+	    .coupon_percent_bp = rc->coupon_id[0] ? rc->coupon_percent_bp : 0,
+	    .coupon_min_basket_gr = rc->coupon_min_basket_gr,
+	    .coupon_expires_us = rc->coupon_expires_us,
 	};
 	struct layout *layout = malloc(sizeof(*layout));
 	struct buf out;
@@ -210,6 +217,9 @@ static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc)
 	cJSON_AddStringToObject(o, "receipt", rc->receipt_no);
 	cJSON_AddNumberToObject(o, "amount_gr", (double) rc->amount_gr);
 	cJSON_AddNumberToObject(o, "earned_pts", (double) rc->earned_pts);
+	cJSON_AddNumberToObject(o, "bonus_pts", (double) rc->bonus_pts);
+	if (rc->coupon_id[0])
+		cJSON_AddStringToObject(o, "coupon", rc->coupon_id);
 	cJSON_AddNumberToObject(o, "balance_pts", (double) rc->balance_pts);
 	cJSON_AddBoolToObject(o, "new_member", rc->new_member);
 	if (receipt_card_url(&store, rc->card_code, url, sizeof(url)) == 0)
@@ -273,17 +283,77 @@ static const char *sale_start(struct terminal *t, const char *amount_text, unsig
 	return NULL;
 }
 
+/* A fresh coupon id: 10 Crockford base32 characters (50 random bits). */
+static int make_coupon_id(char id[11])
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	uint8_t rnd[10];
+	int r = hal_random_bytes(rnd, sizeof(rnd));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		id[i] = alphabet[rnd[i] & 31];
+	id[10] = '\0';
+	return 0;
+}
+
+/*
+ * Apply the programme to the waiting sale for this card and book the result in one
+ * transaction. Returns 0, a negative errno (storage; nothing booked), or 1 with *refusal set
+ * when the programme refuses the sale (nothing booked).
+ */
+static int book_sale(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN], int64_t now_us,
+		     struct ledger_receipt *ret_receipt, char *refusal, size_t refusal_size)
+{
+	struct rules_member *state = calloc(1, sizeof(*state));
+	struct rules_result *res = calloc(1, sizeof(*res));
+	struct ledger_member m;
+	int64_t member_id = 0;
+	char coupon_id[11];
+	int r;
+
+	if (!state || !res) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = ledger_member_by_pseudonym(t->ledger, pseudonym, &m);
+	if (r == 0)
+		member_id = m.member_id;
+	else if (r != -ENOENT)
+		goto out;
+	if ((r = ledger_member_state(t->ledger, member_id, &t->programme, now_us, state)) < 0 ||
+	    (r = make_coupon_id(coupon_id)) < 0)
+		goto out;
+	/* the keypad gives a total only: one line that earns */
+	struct rules_line line = {.qty = 1, .unit_gr = t->sale_amount_gr};
+	struct rules_basket basket = {.lines = &line, .n_lines = 1};
+	/* no server yet: the terminal is offline (this matters for redemption only) */
+	struct rules_request req = {.new_coupon_id = coupon_id, .offline = true};
+	if ((r = rules_apply(&t->programme, state, &basket, &req, now_us, res)) < 0)
+		goto out;
+	if (res->refusal != RULES_OK) {
+		snprintf(refusal, refusal_size, "%s", res->refusal_text);
+		r = 1;
+		goto out;
+	}
+	struct ledger_booking booking = {
+	    .prog = &t->programme,
+	    .time_us = now_us,
+	    .eligible_basket_gr = t->sale_amount_gr,
+	};
+	r = ledger_book(t->ledger, pseudonym, res, &booking, ret_receipt);
+out:
+	free(state);
+	free(res);
+	return r;
+}
+
 /* Book the waiting sale for the card, then print. Returns the outcome for the tapper. */
 static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 {
-	struct ledger_sale sale = {
-	    .amount_gr = t->sale_amount_gr,
-	    .earn_pts = earn_base_points(t->sale_amount_gr),
-	    .time_us = hal_clock_now_us(t->clock),
-	};
 	struct ledger_receipt rc;
+	char refusal[RULES_TEXT_MAX];
 	int64_t mono = hal_clock_mono_us(t->clock);
-	memcpy(sale.pseudonym, pseudonym, PSEUDONYM_LEN);
 	/* nothing to offer yet (no redemption): the tap confirms the sale */
 	if (sale_feed(&t->sale, SALE_EV_CARD, mono) < 0 ||
 	    sale_feed(&t->sale, SALE_EV_NO_OFFER, mono) < 0 ||
@@ -291,7 +361,18 @@ static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_
 		log_err("sale flow out of step in state %s", sale_state_name(t->sale.state));
 		return NULL;
 	}
-	int r = ledger_commit_sale(t->ledger, &sale, &rc);
+	int r = book_sale(t, pseudonym, hal_clock_now_us(t->clock), &rc, refusal, sizeof(refusal));
+	if (r == 1) {
+		/* the programme refused: nothing booked, the sale ends */
+		sale_step(t, SALE_EV_BOOK_FAILED);
+		log_info("sale refused by the programme: %s", refusal);
+		show(t, "Sale refused:", refusal, NULL);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", false);
+		cJSON_AddStringToObject(o, "error", refusal);
+		sale_finish(t, cJSON_Duplicate(o, true));
+		return o;
+	}
 	sale_step(t, r < 0 ? SALE_EV_BOOK_FAILED : SALE_EV_BOOKED);
 	if (r < 0) {
 		const char *why = r == -ENOSPC	  ? "the terminal's disk is full"
@@ -326,8 +407,8 @@ static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_
 
 	char l1[64], l2[64];
 	snprintf(l1, sizeof(l1), "Receipt %s", rc.receipt_no);
-	snprintf(l2, sizeof(l2), "+%lld pts, balance %lld pts", (long long) rc.earned_pts,
-		 (long long) rc.balance_pts);
+	snprintf(l2, sizeof(l2), "+%lld pts, balance %lld pts",
+		 (long long) (rc.earned_pts + rc.bonus_pts), (long long) rc.balance_pts);
 	show(t, l1, l2,
 	     pr < 0	     ? "PRINT FAILED: fix, then reprint"
 	     : rc.new_member ? "New card: welcome!"
@@ -721,6 +802,50 @@ static void retention_purge(struct terminal *t)
 
 /* ---- set-up ---- */
 
+/*
+ * The programme: the given file, else <state>/programme.json when present, else the built-in
+ * default (the same as board/programme.json). A file that does not parse stops the start.
+ */
+static int load_programme(struct terminal *t, const char *given)
+{
+	char path[PATH_MAX + 32], err[256];
+	struct stat st;
+	if (given)
+		snprintf(path, sizeof(path), "%s", given);
+	else
+		snprintf(path, sizeof(path), "%s/programme.json", t->state_dir);
+	if (!given && stat(path, &st) < 0 && errno == ENOENT) {
+		programme_default(&t->programme);
+		log_info("programme: the built-in default (no %s)", path);
+		return 0;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(-errno, "programme %s", path);
+	size_t cap = 256 * 1024, len = 0;
+	char *text = malloc(cap + 1);
+	ssize_t n = 0;
+	while (text && len <= cap && (n = read(fd, text + len, cap + 1 - len)) > 0)
+		len += (size_t) n;
+	close(fd);
+	if (!text || n < 0 || len > cap) {
+		free(text);
+		log_err("programme %s: %s", path,
+			!text	? "out of memory"
+			: n < 0 ? strerror(errno)
+				: "larger than 256 KiB");
+		return -EINVAL;
+	}
+	int r = programme_parse(text, len, &t->programme, err, sizeof(err));
+	free(text);
+	if (r < 0) {
+		log_err("programme %s: %s", path, err);
+		return r;
+	}
+	log_info("programme: %s", path);
+	return 0;
+}
+
 static int open_devices(struct terminal *t)
 {
 	struct hal_nfc_config nfc_cfg = {
@@ -800,6 +925,8 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 				path);
 		goto fail;
 	}
+	if ((r = load_programme(t, opt->programme_path)) < 0)
+		goto fail;
 	if (mkdir(t->state_dir, 0750) < 0 && errno != EEXIST) {
 		r = log_errno(-errno, "create state folder %s", t->state_dir);
 		goto fail;

@@ -17,8 +17,9 @@
 struct terminal_options {
 	const char *board_path;
 	const char *state_dir;
-	const char *terminal_path; /* NULL: <state_dir>/terminal.json */
-	bool headless;		   /* the console is the "sim" driver whatever the board says */
+	const char *terminal_path;  /* NULL: <state_dir>/terminal.json */
+	const char *programme_path; /* NULL: <state_dir>/programme.json, or the built-in default */
+	bool headless;		    /* the console is the "sim" driver whatever the board says */
 };
 
 struct terminal;

@@ -63,13 +63,13 @@ ctl sale --amount 10 --no-wait >/dev/null
 expect "sale with no paper is booked, print failed" 0 "PRINT FAILED: printer out of paper" \
 	ctl sim tap --uid 04BBBBBBBBBBBB
 ctl sim remove >/dev/null
-check "the unprinted sale is in the ledger" "2" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
+check "the unprinted sale is in the ledger (enrol, earn, welcome bonus, coupon)" "4" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
 check_true "no receipt file while out of paper" test ! -e "$state/printer/SIM1-000001.escpos"
 expect "reprint while out of paper fails" 1 "printer out of paper" ctl reprint
 ctl sim printer --state ready >/dev/null
 expect "reprint once paper is back" 0 "reprinted receipt SIM1-000001" ctl reprint
 check_true "the receipt is printed" test -s "$state/printer/SIM1-000001.escpos"
-check "reprint booked nothing" "2" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
+check "reprint booked nothing" "4" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
 expect "the daemon still runs" 0 "sale        idle" ctl status
 
 # A sale waiting for a card is cancelled at its deadline (120 s on the simulated clock), and
@@ -125,8 +125,8 @@ check "console names the amount problems" "2" "$(grep -c 'invalid amount' "$work
 printf '12,34\n' >&3
 sleep 0.3
 ctl sim tap --uid 04A1B2C3D4E5F6 >/dev/null
-check "console sale goes through after refusals" "1" "$(grep -c 'Receipt SIM1-000003' "$work/display.txt")"
-check "only that sale was booked (2 events: enrol, earn)" "4" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
+check "console sale goes through after refusals" "1" "$(grep -c 'Receipt SIM1-000005' "$work/display.txt")"
+check "only that sale was booked (4 more events: enrol, earn, bonus, coupon)" "8" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
 exec 3>&-
 stop_daemon
 

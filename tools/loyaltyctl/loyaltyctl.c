@@ -155,6 +155,10 @@ static void print_sale(const char *title, const cJSON *s)
 	printf("  amount      %s zł\n", amount);
 	printf("  earned      +%lld pts%s\n", num(s, "earned_pts"),
 	       cJSON_IsTrue(cJSON_GetObjectItem(s, "new_member")) ? " (new card)" : "");
+	if (num(s, "bonus_pts"))
+		printf("  bonus       +%lld pts\n", num(s, "bonus_pts"));
+	if (*str(s, "coupon"))
+		printf("  coupon      %s issued\n", str(s, "coupon"));
 	printf("  balance     %lld pts\n", num(s, "balance_pts"));
 	printf("  card page   %s\n", str(s, "card_url"));
 	printf("  printed to  %s%s%s\n", str(s, "printed_to"),
