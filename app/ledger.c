@@ -206,6 +206,9 @@ static const struct migration {
      rehash_v2, EVENTS_IMMUTABLE_TRIGGER EVENTS_UNDELETABLE_TRIGGER},
 };
 
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
+
 #define MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(MIGRATIONS == LEDGER_SCHEMA_VERSION, "one migration per schema version");
 
@@ -417,7 +420,8 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 		goto fail;
 	}
 	sqlite3_finalize(st);
-	if ((r = ledger_exec(l, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")) < 0)
+	if ((r = ledger_exec(l, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+				"PRAGMA cache_size = -" STRINGIFY(LEDGER_CACHE_KIB) ";")) < 0)
 		goto fail;
 	if ((r = migrate(l)) < 0 || (r = bind_terminal(l)) < 0)
 		goto fail;
@@ -470,6 +474,7 @@ void ledger_close(struct ledger *ledger)
 {
 	if (!ledger)
 		return;
+	sqlite3_finalize(ledger->member_by_pseudonym);
 	sqlite3_close(ledger->db);
 	free(ledger);
 }
@@ -803,7 +808,7 @@ int ledger_commit_sale(struct ledger *ledger, const struct ledger_sale *sale,
 	if ((r = ledger_sale_insert(l, receipt_no, member_id, &rec)) < 0)
 		goto rollback;
 	/* read what was booked before committing: once committed, the call must not fail */
-	if ((r = ledger_get_receipt(l, receipt_no, &booked)) < 0 ||
+	if ((r = ledger_receipt_read(l, receipt_no, true, &booked)) < 0 ||
 	    (r = ledger_exec(l, "COMMIT")) < 0)
 		goto rollback;
 	*ret_receipt = booked;
@@ -813,34 +818,46 @@ rollback:
 	return r;
 }
 
+#define RECEIPT_SELECT_HEAD                                                                        \
+	"SELECT e.seq, e.time_us, e.amount_gr, e.points, e.member_id, e.event_id,"                 \
+	"  m.card_code,"                                                                           \
+	"  (SELECT COUNT(*) FROM events x WHERE x.receipt_no = e.receipt_no"                       \
+	"     AND x.kind = 'enrol'),"
+#define RECEIPT_SELECT_TAIL                                                                        \
+	"  (SELECT COALESCE(SUM(b.points), 0) FROM events b WHERE b.receipt_no ="                  \
+	"     e.receipt_no AND b.kind = 'bonus' AND b.member_id = e.member_id),"                   \
+	"  k.id, k.percent_bp, k.min_basket_gr, k.expires_us"                                      \
+	" FROM events e JOIN members m ON m.member_id = e.member_id"                               \
+	" LEFT JOIN coupons k ON k.id = (SELECT i.ref FROM events i"                               \
+	"   WHERE i.receipt_no = e.receipt_no AND i.kind = 'coupon_issue' LIMIT 1)"                \
+	" WHERE e.receipt_no = ?1 AND e.kind = 'earn'"
+
 int ledger_get_receipt(struct ledger *ledger, const char *receipt_no,
 		       struct ledger_receipt *ret_receipt)
+{
+	return ledger_receipt_read(ledger, receipt_no, false, ret_receipt);
+}
+
+int ledger_receipt_read(struct ledger *ledger, const char *receipt_no, bool just_booked,
+			struct ledger_receipt *ret_receipt)
 {
 	if (!ledger || !receipt_no || strlen(receipt_no) > LEDGER_RECEIPT_NO_MAX)
 		return -EINVAL;
 	struct ledger *l = ledger;
 	sqlite3_stmt *st;
 	/* The sale's earn event, whether an enrol event came first, and the member's balance
-	 * as the sum of its events up to this sale. */
-	if (sqlite3_prepare_v2(
-		l->db,
-		"SELECT e.seq, e.time_us, e.amount_gr, e.points, e.member_id, e.event_id,"
-		"  m.card_code,"
-		"  (SELECT COUNT(*) FROM events x WHERE x.receipt_no = e.receipt_no"
-		"     AND x.kind = 'enrol'),"
-		"  (SELECT COALESCE(SUM(points), 0) FROM events y"
-		"     WHERE y.member_id = e.member_id AND y.seq <= (SELECT MAX(z.seq)"
-		"       FROM events z WHERE z.receipt_no = e.receipt_no))"
-		"  + COALESCE((SELECT c.points FROM checkpoint_members c"
-		"     WHERE c.member_id = e.member_id), 0),"
-		"  (SELECT COALESCE(SUM(b.points), 0) FROM events b WHERE b.receipt_no ="
-		"     e.receipt_no AND b.kind = 'bonus' AND b.member_id = e.member_id),"
-		"  k.id, k.percent_bp, k.min_basket_gr, k.expires_us"
-		" FROM events e JOIN members m ON m.member_id = e.member_id"
-		" LEFT JOIN coupons k ON k.id = (SELECT i.ref FROM events i"
-		"   WHERE i.receipt_no = e.receipt_no AND i.kind = 'coupon_issue' LIMIT 1)"
-		" WHERE e.receipt_no = ?1 AND e.kind = 'earn'",
-		-1, &st, NULL) != SQLITE_OK)
+	 * after it: for a sale just booked (still inside its transaction) the member's balance as
+	 * it stands; for an older receipt the sum of the member's events up to this sale. */
+	static const char *const sql[2] = {
+	    RECEIPT_SELECT_HEAD
+	    "  (SELECT COALESCE(SUM(points), 0) FROM events y"
+	    "     WHERE y.member_id = e.member_id AND y.seq <= (SELECT MAX(z.seq)"
+	    "       FROM events z WHERE z.receipt_no = e.receipt_no))"
+	    "  + COALESCE((SELECT c.points FROM checkpoint_members c"
+	    "     WHERE c.member_id = e.member_id), 0)," RECEIPT_SELECT_TAIL,
+	    RECEIPT_SELECT_HEAD "  m.balance_pts," RECEIPT_SELECT_TAIL,
+	};
+	if (sqlite3_prepare_v2(l->db, sql[just_booked], -1, &st, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "prepare receipt query");
 	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
 	int s = sqlite3_step(st);
@@ -897,45 +914,62 @@ int ledger_last_receipt_no(struct ledger *ledger, char *buf, size_t size)
 	return r;
 }
 
-/* Read one member row selected by st (prepared from MEMBER_SELECT, bound); finalizes st. */
+/* The member columns member_from_row() reads, in its order. */
 #define MEMBER_SELECT                                                                              \
 	"SELECT member_id, balance_pts, visits, created_us, last_visit_us, card_code,"             \
 	" COALESCE(erased_us, 0) FROM members "
 
-static int member_read(struct ledger *l, sqlite3_stmt *st, struct ledger_member *ret_member)
-{
-	int s = sqlite3_step(st);
-	int r = 0;
-	if (s == SQLITE_ROW) {
-		struct ledger_member m = {0};
-		m.member_id = sqlite3_column_int64(st, 0);
-		m.balance_pts = sqlite3_column_int64(st, 1);
-		m.visits = sqlite3_column_int64(st, 2);
-		m.created_us = sqlite3_column_int64(st, 3);
-		m.last_visit_us = sqlite3_column_int64(st, 4);
-		m.erased_us = sqlite3_column_int64(st, 6);
-		const char *code = (const char *) sqlite3_column_text(st, 5);
-		if (!m.erased_us)
-			snprintf(m.card_code, sizeof(m.card_code), "%s", code ? code : "");
-		*ret_member = m;
-	} else {
-		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(l, "member query");
-	}
-	sqlite3_finalize(st);
-	return r;
-}
+static int member_from_row(sqlite3_stmt *st, struct ledger_member *ret_member);
 
 int ledger_member_by_pseudonym(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 			       struct ledger_member *ret_member)
 {
-	sqlite3_stmt *st;
 	if (!ledger || !pseudonym || !ret_member)
 		return -EINVAL;
-	if (sqlite3_prepare_v2(ledger->db, MEMBER_SELECT "WHERE pseudonym = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
+	/* prepared once per connection; reset, not finalized, after each use */
+	if (!ledger->member_by_pseudonym &&
+	    sqlite3_prepare_v3(ledger->db, MEMBER_SELECT "WHERE pseudonym = ?1", -1,
+			       SQLITE_PREPARE_PERSISTENT, &ledger->member_by_pseudonym,
+			       NULL) != SQLITE_OK)
 		return ledger_sql_fail(ledger, "prepare member query");
+	sqlite3_stmt *st = ledger->member_by_pseudonym;
 	sqlite3_bind_blob(st, 1, pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
-	return member_read(ledger, st, ret_member);
+	int s = sqlite3_step(st);
+	int r = 0;
+	if (s == SQLITE_ROW)
+		r = member_from_row(st, ret_member);
+	else
+		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(ledger, "member query");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static int member_from_row(sqlite3_stmt *st, struct ledger_member *ret_member)
+{
+	struct ledger_member m = {0};
+	m.member_id = sqlite3_column_int64(st, 0);
+	m.balance_pts = sqlite3_column_int64(st, 1);
+	m.visits = sqlite3_column_int64(st, 2);
+	m.created_us = sqlite3_column_int64(st, 3);
+	m.last_visit_us = sqlite3_column_int64(st, 4);
+	m.erased_us = sqlite3_column_int64(st, 6);
+	const char *code = (const char *) sqlite3_column_text(st, 5);
+	if (!m.erased_us)
+		snprintf(m.card_code, sizeof(m.card_code), "%s", code ? code : "");
+	*ret_member = m;
+	return 0;
+}
+
+/* Read one member row selected by st (prepared from MEMBER_SELECT, bound); finalizes st. */
+static int member_read(struct ledger *l, sqlite3_stmt *st, struct ledger_member *ret_member)
+{
+	int s = sqlite3_step(st);
+	int r = s == SQLITE_ROW	   ? member_from_row(st, ret_member)
+		: s == SQLITE_DONE ? -ENOENT
+				   : ledger_sql_fail(l, "member query");
+	sqlite3_finalize(st);
+	return r;
 }
 
 int ledger_member_by_id(struct ledger *ledger, int64_t member_id, struct ledger_member *ret_member)

@@ -540,7 +540,7 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 	}
 	/* read what was booked before committing: once committed, the call must not fail */
 	struct ledger_receipt booked;
-	r = sale ? ledger_get_receipt(l, receipt_no, &booked)
+	r = sale ? ledger_receipt_read(l, receipt_no, true, &booked)
 		 : receipt_of(l, receipt_no, first_seq, member_id, booking->time_us, 0, points,
 			      is_new, &booked);
 	if (r < 0 || (r = ledger_exec(l, "COMMIT")) < 0)
