@@ -301,6 +301,15 @@ __attribute__((warn_unused_result)) int
 ledger_member_state(struct ledger *ledger, int64_t member_id, const struct programme *prog,
 		    int64_t now_us, struct rules_member *ret_state);
 
+/*
+ * How many coupons of campaign this ledger issued from since_us on (for the programme's daily
+ * campaign caps). Reads the coupons table whole: call it once a day and count on from there.
+ */
+__attribute__((warn_unused_result)) int ledger_coupons_issued_since(struct ledger *ledger,
+								    const char *campaign,
+								    int64_t since_us,
+								    int64_t *ret_count);
+
 /* What a sale booked with ledger_book() needs besides the rules' result. */
 struct ledger_booking {
 	const struct programme *prog; /* the programme the result came from (stamp card ids) */

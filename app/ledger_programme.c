@@ -636,3 +636,22 @@ rollback:
 	(void) ledger_exec(l, "ROLLBACK");
 	return r;
 }
+
+int ledger_coupons_issued_since(struct ledger *ledger, const char *campaign, int64_t since_us,
+				int64_t *ret_count)
+{
+	sqlite3_stmt *st;
+	if (!ledger || !campaign || !ret_count)
+		return -EINVAL;
+	if (sqlite3_prepare_v2(
+		ledger->db, "SELECT COUNT(*) FROM coupons WHERE campaign = ?1 AND issued_us >= ?2",
+		-1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(ledger, "prepare coupon count");
+	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since_us);
+	int r = sqlite3_step(st) == SQLITE_ROW ? 0 : ledger_sql_fail(ledger, "coupon count");
+	if (r == 0)
+		*ret_count = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return r;
+}

@@ -60,6 +60,10 @@ struct terminal {
 	int64_t sale_amount_gr;
 	unsigned sale_client; /* the control client waiting for the sale's end */
 
+	/* coupons issued today (Warsaw day) per campaign, for the programme's daily caps */
+	int64_t coupon_day_us;
+	int32_t issued_first_purchase, issued_reactivation;
+
 	struct uid last_tap;
 	int64_t last_tap_mono_us;
 	bool card_present;
@@ -297,6 +301,23 @@ static int make_coupon_id(char id[11])
 	return 0;
 }
 
+/* The day's coupon counts: read from the ledger when the Warsaw day changes, then kept. */
+static int coupon_counts(struct terminal *t, int64_t now_us)
+{
+	int64_t day = rules_warsaw_day_start_us(now_us, 0), first, react;
+	if (day == t->coupon_day_us)
+		return 0;
+	int r = ledger_coupons_issued_since(t->ledger, "first_purchase", day, &first);
+	if (r == 0)
+		r = ledger_coupons_issued_since(t->ledger, "reactivation", day, &react);
+	if (r < 0)
+		return r;
+	t->coupon_day_us = day;
+	t->issued_first_purchase = (int32_t) first;
+	t->issued_reactivation = (int32_t) react;
+	return 0;
+}
+
 /*
  * Apply the programme to the waiting sale for this card and book the result in one
  * transaction. Returns 0, a negative errno (storage; nothing booked), or 1 with *refusal set
@@ -322,13 +343,18 @@ static int book_sale(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN],
 	else if (r != -ENOENT)
 		goto out;
 	if ((r = ledger_member_state(t->ledger, member_id, &t->programme, now_us, state)) < 0 ||
-	    (r = make_coupon_id(coupon_id)) < 0)
+	    (r = make_coupon_id(coupon_id)) < 0 || (r = coupon_counts(t, now_us)) < 0)
 		goto out;
 	/* the keypad gives a total only: one line that earns */
 	struct rules_line line = {.qty = 1, .unit_gr = t->sale_amount_gr};
 	struct rules_basket basket = {.lines = &line, .n_lines = 1};
 	/* no server yet: the terminal is offline (this matters for redemption only) */
-	struct rules_request req = {.new_coupon_id = coupon_id, .offline = true};
+	struct rules_request req = {
+	    .new_coupon_id = coupon_id,
+	    .offline = true,
+	    .issued_today_first_purchase = t->issued_first_purchase,
+	    .issued_today_reactivation = t->issued_reactivation,
+	};
 	if ((r = rules_apply(&t->programme, state, &basket, &req, now_us, res)) < 0)
 		goto out;
 	if (res->refusal != RULES_OK) {
@@ -342,6 +368,14 @@ static int book_sale(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN],
 	    .eligible_basket_gr = t->sale_amount_gr,
 	};
 	r = ledger_book(t->ledger, pseudonym, res, &booking, ret_receipt);
+	if (r == 0 && res->coupon_issued) {
+		if (!strcmp(res->coupon.campaign, "first_purchase"))
+			t->issued_first_purchase++;
+		else if (!strcmp(res->coupon.campaign, "reactivation"))
+			t->issued_reactivation++;
+	}
+	if (r == 0 && res->coupon_withheld)
+		log_info("no coupon for this sale: %s", res->coupon_withheld);
 out:
 	free(state);
 	free(res);
