@@ -293,7 +293,8 @@ out:
 	return r;
 }
 
-static int load_file(const char *path, char **ret_text, size_t *ret_len, char *err, size_t err_size)
+int config_read_file(const char *path, size_t max, char **ret_text, size_t *ret_len, char *err,
+		     size_t err_size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -301,14 +302,14 @@ static int load_file(const char *path, char **ret_text, size_t *ret_len, char *e
 		fail(err, err_size, "%s: %s", path, strerror(errno));
 		return r;
 	}
-	char *text = malloc(CONFIG_FILE_MAX + 1);
+	char *text = malloc(max + 1);
 	if (!text) {
 		close(fd);
 		return -ENOMEM;
 	}
 	size_t len = 0;
 	for (;;) {
-		ssize_t n = read(fd, text + len, CONFIG_FILE_MAX + 1 - len);
+		ssize_t n = read(fd, text + len, max + 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -321,11 +322,10 @@ static int load_file(const char *path, char **ret_text, size_t *ret_len, char *e
 		if (n == 0)
 			break;
 		len += (size_t) n;
-		if (len > CONFIG_FILE_MAX) {
+		if (len > max) {
 			free(text);
 			close(fd);
-			return fail(err, err_size, "%s: larger than %d bytes", path,
-				    CONFIG_FILE_MAX);
+			return fail(err, err_size, "%s: larger than %zu bytes", path, max);
 		}
 	}
 	close(fd);
@@ -339,7 +339,7 @@ int board_profile_load(const char *path, struct board_profile *ret_profile, char
 {
 	char *text, why[CONFIG_ERR_MAX];
 	size_t len;
-	int r = load_file(path, &text, &len, err, err_size);
+	int r = config_read_file(path, CONFIG_FILE_MAX, &text, &len, err, err_size);
 	if (r < 0)
 		return r;
 	r = board_profile_parse(text, len, ret_profile, why, sizeof(why));
@@ -354,7 +354,7 @@ int terminal_config_load(const char *path, struct terminal_config *ret_config, c
 {
 	char *text, why[CONFIG_ERR_MAX];
 	size_t len;
-	int r = load_file(path, &text, &len, err, err_size);
+	int r = config_read_file(path, CONFIG_FILE_MAX, &text, &len, err, err_size);
 	if (r < 0)
 		return r;
 	r = terminal_config_parse(text, len, ret_config, why, sizeof(why));

@@ -44,6 +44,13 @@ int board_profile_parse(const char *text, size_t len, struct board_profile *ret_
 int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
 			  char *err, size_t err_size);
 
+/*
+ * Read a whole file of at most max bytes into a new buffer (the caller frees
+ * it). Returns 0, -EINVAL past max, or a negative errno; err names the path and the problem.
+ */
+int config_read_file(const char *path, size_t max, char **ret_text, size_t *ret_len, char *err,
+		     size_t err_size);
+
 /* Read and parse a file (at most CONFIG_FILE_MAX bytes); err names the path and the problem. */
 int board_profile_load(const char *path, struct board_profile *ret_profile, char *err,
 		       size_t err_size);

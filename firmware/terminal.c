@@ -853,24 +853,14 @@ static int load_programme(struct terminal *t, const char *given)
 		log_info("programme: the built-in default (no %s)", path);
 		return 0;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return log_errno(-errno, "programme %s", path);
-	size_t cap = 256 * 1024, len = 0;
-	char *text = malloc(cap + 1);
-	ssize_t n = 0;
-	while (text && len <= cap && (n = read(fd, text + len, cap + 1 - len)) > 0)
-		len += (size_t) n;
-	close(fd);
-	if (!text || n < 0 || len > cap) {
-		free(text);
-		log_err("programme %s: %s", path,
-			!text	? "out of memory"
-			: n < 0 ? strerror(errno)
-				: "larger than 256 KiB");
-		return -EINVAL;
+	char *text;
+	size_t len;
+	int r = config_read_file(path, PROGRAMME_TEXT_MAX, &text, &len, err, sizeof(err));
+	if (r < 0) {
+		log_err("programme %s", err);
+		return r;
 	}
-	int r = programme_parse(text, len, &t->programme, err, sizeof(err));
+	r = programme_parse(text, len, &t->programme, err, sizeof(err));
 	free(text);
 	if (r < 0) {
 		log_err("programme %s: %s", path, err);
