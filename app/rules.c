@@ -163,6 +163,7 @@ static void add_event(struct rules_event *evs, size_t *n, enum rules_event_kind 
 	e->points = pts;
 	e->amount_gr = amount_gr;
 	e->lot_us = lot_us;
+	e->items = e->progress = 0;
 	set_str(e->rule, sizeof(e->rule), rule);
 	set_str(e->ref, sizeof(e->ref), ref);
 }
@@ -414,12 +415,13 @@ int rules_apply(const struct programme *prog, const struct rules_member *state,
 		net[i] = line_gr[i];
 	for (size_t k = 0; k < prog->n_stamps; k++) {
 		const struct programme_stamp_card *card = &prog->stamps[k];
-		int64_t count = m->stamps[k], free_gr = 0;
+		int64_t count = m->stamps[k], free_gr = 0, counted = 0;
 		int32_t free_n = 0;
 		for (size_t i = 0; i < basket->n_lines; i++) {
 			const struct rules_line *l = &basket->lines[i];
 			if (l->gift_card || strcmp(l->category, card->category) != 0)
 				continue;
+			counted += l->qty;
 			int64_t f = (count + l->qty) / card->every;
 			count = (count + l->qty) % card->every;
 			net[i] -= f * l->unit_gr;
@@ -429,9 +431,12 @@ int rules_apply(const struct programme *prog, const struct rules_member *state,
 		m->stamps[k] = (int32_t) count;
 		r->stamps_free[k] = free_n;
 		stamp_gr += free_gr;
-		if (free_n)
+		if (counted) {
 			add_event(r->events, &r->n_events, RULES_EV_STAMP, m->member_id, 0, free_gr,
 				  0, card->id, card->id);
+			r->events[r->n_events - 1].items = counted;
+			r->events[r->n_events - 1].progress = count;
+		}
 	}
 	r->stamp_discount_gr = stamp_gr;
 	int64_t discountable = goods_gr - stamp_gr;

@@ -107,7 +107,8 @@ enum rules_event_kind {
 	RULES_EV_REDEEM,       /* points spent (negative); amount_gr: the discount */
 	RULES_EV_DONATE,       /* points given to the cause (negative) */
 	RULES_EV_EXPIRE,       /* points expired (negative) */
-	RULES_EV_STAMP,	       /* free items of a stamp card; amount_gr: the discount */
+	RULES_EV_STAMP,	       /* items counted on a stamp card (items, progress); amount_gr:
+				  the discount of its free items (0 when none) */
 	RULES_EV_COUPON_USE,   /* ref: the coupon; amount_gr: the discount */
 	RULES_EV_COUPON_ISSUE, /* ref: the coupon */
 	RULES_EV_REFUND,       /* money back (amount_gr negative) */
@@ -128,6 +129,8 @@ struct rules_event {
 			      from it); 0 for a debit (taken from the oldest lots first) */
 	char rule[PROGRAMME_ID_MAX + 1];   /* the rule that made it */
 	char ref[RULES_COUPON_ID_MAX + 1]; /* coupon id, stamp card id, cause; "" when none */
+	int64_t items;	  /* stamp: items of the card's category the sale counted; 0 otherwise */
+	int64_t progress; /* stamp: the card's count after them (0..every-1); 0 otherwise */
 };
 
 /* One step of the points arithmetic, for "why these points". */

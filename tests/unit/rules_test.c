@@ -377,6 +377,26 @@ static void test_stamps(void **state)
 	apply(&l, 1, NULL, now);
 	assert_int_equal(res.stamps_free[0], 2);
 	assert_int_equal(res.member.stamps[0], 5);
+	const struct rules_event *ev = find_event(RULES_EV_STAMP, NULL);
+	assert_non_null(ev);
+	assert_int_equal(ev->items, 25);
+	assert_int_equal(ev->progress, 5);
+	assert_int_equal(ev->amount_gr, 2000);
+	/* a sale that counts items but frees none still books them (the ledger folds them) */
+	mem = res.member;
+	l.qty = 2;
+	apply(&l, 1, NULL, now);
+	assert_int_equal(res.stamps_free[0], 0);
+	ev = find_event(RULES_EV_STAMP, NULL);
+	assert_non_null(ev);
+	assert_int_equal(ev->items, 2);
+	assert_int_equal(ev->progress, 7);
+	assert_int_equal(ev->amount_gr, 0);
+	assert_string_equal(ev->ref, prog.stamps[0].id);
+	/* no item of the card's category: no stamp event */
+	struct rules_line food = line("food", 1, 1000, false, false);
+	apply(&food, 1, NULL, now);
+	assert_null(find_event(RULES_EV_STAMP, NULL));
 }
 
 /* ---- redemption ---- */
