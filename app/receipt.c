@@ -22,6 +22,16 @@ static const char *url_readable(const char *url)
 	return p ? p + 3 : url;
 }
 
+/* "label   -12,34 zł" */
+static int discount_line(struct layout *l, const char *label, int64_t gr)
+{
+	char value[40];
+	value[0] = '-';
+	money_format(gr, 1, value + 1, sizeof(value) - 5);
+	strcat(value, " zł");
+	return layout_pair(l, 0, label, value);
+}
+
 int receipt_build(const struct receipt_facts *f, const struct receipt_store *store, int columns,
 		  struct layout *l)
 {
@@ -61,6 +71,28 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 	money_format(f->amount_gr, 1, value, sizeof(value) - 4);
 	strcat(value, " zł");
 	TRY(layout_pair(l, 0, "Kwota zakupu:", value));
+	if (f->stamp_discount_gr || f->coupon_discount_gr || f->points_discount_gr) {
+		int64_t paid = f->amount_gr;
+		if (f->stamp_discount_gr) {
+			TRY(discount_line(l, "Gratis (karta pieczątek):", f->stamp_discount_gr));
+			paid -= f->stamp_discount_gr;
+		}
+		if (f->coupon_discount_gr) {
+			snprintf(line, sizeof(line),
+				 "Kupon %s:", f->coupon_used ? f->coupon_used : "");
+			TRY(discount_line(l, line, f->coupon_discount_gr));
+			paid -= f->coupon_discount_gr;
+		}
+		if (f->points_discount_gr) {
+			snprintf(line, sizeof(line),
+				 "Zapłacono %lld pkt:", (long long) f->redeemed_pts);
+			TRY(discount_line(l, line, f->points_discount_gr));
+			paid -= f->points_discount_gr;
+		}
+		money_format(paid, 1, value, sizeof(value) - 4);
+		strcat(value, " zł");
+		TRY(layout_pair(l, LAYOUT_BOLD, "Do zapłaty:", value));
+	}
 	snprintf(value, sizeof(value), "+%lld pkt", (long long) f->earned_pts);
 	TRY(layout_pair(l, LAYOUT_BOLD, "Punkty za zakup:", value));
 	TRY(layout_text(l, LAYOUT_LEFT, 0, "(1 pkt za każdy pełny 1 zł)"));

@@ -32,6 +32,11 @@ struct receipt_facts {
 	int32_t coupon_percent_bp;
 	int64_t coupon_min_basket_gr;
 	int64_t coupon_expires_us; /* the first instant it is no longer valid */
+	/* what the sale paid other than with money; all 0 when nothing */
+	int64_t redeemed_pts, points_discount_gr; /* points turned into a discount */
+	const char *coupon_used;		   /* the coupon used, NULL or "" when none */
+	int64_t coupon_discount_gr;
+	int64_t stamp_discount_gr; /* free items of stamp cards */
 };
 
 /* The card page URL printed in the QR: card_url_base + card_code. -ENOBUFS when too long. */

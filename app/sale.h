@@ -3,6 +3,7 @@
  *
  *   IDLE --amount--> AMOUNT --card--> IDENTIFIED --(offer?)--> OFFER --answer--> CONFIRM
  *                                              \--(nothing to offer)-----------> CONFIRM
+ *   CONFIRM --answer--> CONFIRM (the customer changed the answer; the deadline restarts)
  *   CONFIRM --confirm--> COMMITTING --booked--> COMMITTED --printed/print failed--> PRINTED
  *   PRINTED --(next amount or done)--> IDLE
  *
