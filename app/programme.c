@@ -30,6 +30,47 @@ static int fail(struct ctx *c, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* The keys of segments.messages, in the order of enum segment_kind (segment.h). */
+static const char *const segment_keys[PROGRAMME_SEGMENTS_MAX + 1] = {"new", "returning", "vip",
+								     "dormant", NULL};
+static const char *const lang_keys[PROGRAMME_LANG_MAX + 1] = {"pl", "en", NULL};
+
+/*
+ * Defaults for a bakery or a small shop chain, where regulars come weekly or more often and a
+ * basket is some 20 zł: recency 5 within a week, 4 within two, 3 within a month, 2 within two
+ * months; frequency 2 from the second visit, 3 from 5, 4 from 12, 5 from 30 (weekly for over
+ * half a year); monetary 2 from 50 zł, 3 from 200 zł, 4 from 500 zł, 5 from 1000 zł lifetime.
+ */
+static void segments_default(struct programme_segments *s)
+{
+	static const char *const msg[PROGRAMME_SEGMENTS_MAX][PROGRAMME_LANG_MAX] = {
+	    {"Cieszymy się, że do nas dołączasz!", "We are glad you joined us!"},
+	    {"Dziękujemy, że jesteś z nami.", "Thank you for staying with us."},
+	    {"Jesteś jednym z naszych najwierniejszych klientów. Dziękujemy!",
+	     "You are one of our most loyal customers. Thank you!"},
+	    {"Stęskniliśmy się! Dziękujemy, że do nas wracasz.",
+	     "We missed you! Thank you for coming back."},
+	};
+	static const int32_t recency[PROGRAMME_RFM_BREAKS] = {7, 14, 30, 60};
+	static const int64_t frequency[PROGRAMME_RFM_BREAKS] = {2, 5, 12, 30};
+	static const int64_t monetary[PROGRAMME_RFM_BREAKS] = {5000, 20000, 50000, 100000};
+
+	s->dormant_days = 90;
+	s->vip_top_tier = true;
+	s->vip_rfm = true;
+	s->vip_min_recency = 4;
+	s->vip_min_frequency = 5;
+	s->vip_min_monetary = 5;
+	for (size_t i = 0; i < PROGRAMME_RFM_BREAKS; i++) {
+		s->recency_days[i] = recency[i];
+		s->frequency_visits[i] = frequency[i];
+		s->monetary_gr[i] = monetary[i];
+	}
+	for (size_t k = 0; k < PROGRAMME_SEGMENTS_MAX; k++)
+		for (size_t l = 0; l < PROGRAMME_LANG_MAX; l++)
+			snprintf(s->message[k][l], sizeof(s->message[k][l]), "%s", msg[k][l]);
+}
+
 void programme_default(struct programme *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -81,6 +122,7 @@ void programme_default(struct programme *ret)
 	ret->offline_terminal_budget_pts = 20000;
 	ret->offline_member_cap_pts = 1000;
 	ret->offline_max_age_s = 72 * 3600;
+	segments_default(&ret->segments);
 }
 
 size_t programme_tier_for(const struct programme *p, int64_t spend_gr)
@@ -184,6 +226,57 @@ static int get_str(struct ctx *c, const cJSON *obj, const char *where, const cha
 				    id ? "only letters, digits and punctuation, no spaces"
 				       : "must not hold control characters");
 	}
+	memcpy(out, v->valuestring, n + 1);
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at s (a scalar value, shortest form), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		unsigned lo = s[0] == 0xe0 ? 0xa0 : 0x80, hi = s[0] == 0xed ? 0x9f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		unsigned lo = s[0] == 0xf0 ? 0x90 : 0x80, hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80
+			   ? 4
+			   : 0;
+	}
+	return 0;
+}
+
+/*
+ * Free text for people (a receipt message): 0..size-1 bytes of valid UTF-8 without control
+ * characters (C0, DEL, C1). Empty is allowed and means "none".
+ */
+static int get_text(struct ctx *c, const cJSON *obj, const char *where, const char *key, char *out,
+		    size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char f[96];
+	join(f, sizeof(f), where, key);
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v))
+		return fail(c, "%s: must be a string", f);
+	const unsigned char *t = (const unsigned char *) v->valuestring;
+	size_t n = strlen(v->valuestring);
+	if (n >= size)
+		return fail(c, "%s: longer than %zu bytes", f, size - 1);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(t + i);
+		if (k == 0)
+			return fail(c, "%s: must be valid UTF-8", f);
+		if (t[i] < 0x20 || t[i] == 0x7f || (t[i] == 0xc2 && t[i + 1] < 0xa0))
+			return fail(c, "%s: must not hold control characters", f);
+		i += k;
+	}
+	memset(out, 0, size); /* the whole field, so equal programmes compare equal */
 	memcpy(out, v->valuestring, n + 1);
 	return 0;
 }
@@ -408,12 +501,105 @@ static int parse_coupon(struct ctx *c, const cJSON *o, const char *w, bool react
 	return 0;
 }
 
+/*
+ * An array of exactly PROGRAMME_RFM_BREAKS whole numbers in [min, max], strictly ascending;
+ * absent: out unchanged.
+ */
+static int get_breaks(struct ctx *c, const cJSON *obj, const char *where, const char *key,
+		      int64_t min, int64_t max, int64_t out[PROGRAMME_RFM_BREAKS])
+{
+	const cJSON *arr;
+	size_t n = 0;
+	char f[96];
+	int r;
+	join(f, sizeof(f), where, key);
+	if ((r = get_array(c, obj, where, key, PROGRAMME_RFM_BREAKS, &arr, &n)) < 0)
+		return r;
+	if (!arr)
+		return 0;
+	if (n != PROGRAMME_RFM_BREAKS)
+		return fail(c, "%s: must have %d entries", f, PROGRAMME_RFM_BREAKS);
+	int64_t v[PROGRAMME_RFM_BREAKS];
+	size_t i = 0;
+	for (const cJSON *it = arr->child; it; it = it->next, i++) {
+		char w[112];
+		snprintf(w, sizeof(w), "%s[%zu]", f, i);
+		if (!cJSON_IsNumber(it))
+			return fail(c, "%s: must be a number", w);
+		double d = it->valuedouble;
+		if (!(d >= -(double) MAX_SAFE_INT && d <= (double) MAX_SAFE_INT) ||
+		    (double) (int64_t) d != d)
+			return fail(c, "%s: must be a whole number", w);
+		v[i] = (int64_t) d;
+		if (v[i] < min || v[i] > max)
+			return fail(c, "%s: must be from %lld to %lld", w, (long long) min,
+				    (long long) max);
+		if (i > 0 && v[i] <= v[i - 1])
+			return fail(c, "%s: must be > %s[%zu]", w, f, i - 1);
+	}
+	memcpy(out, v, sizeof(v));
+	return 0;
+}
+
+static int parse_segments(struct ctx *c, const cJSON *o, struct programme_segments *s)
+{
+	static const char *const vip_keys[] = {"top_tier",	"rfm",		"min_recency",
+					       "min_frequency", "min_monetary", NULL};
+	static const char *const rfm_keys[] = {"recency_days", "frequency_visits", "monetary_gr",
+					       NULL};
+	const cJSON *v, *m;
+	int64_t rec[PROGRAMME_RFM_BREAKS];
+	int r;
+
+	if ((r = get_i32(c, o, "segments", "dormant_days", false, 1, 3660, &s->dormant_days)) < 0 ||
+	    (r = get_obj(c, o, "segments", "vip", vip_keys, &v)) < 0 ||
+	    (v && ((r = get_bool(c, v, "segments.vip", "top_tier", &s->vip_top_tier)) < 0 ||
+		   (r = get_bool(c, v, "segments.vip", "rfm", &s->vip_rfm)) < 0 ||
+		   (r = get_i32(c, v, "segments.vip", "min_recency", false, 1, 5,
+				&s->vip_min_recency)) < 0 ||
+		   (r = get_i32(c, v, "segments.vip", "min_frequency", false, 1, 5,
+				&s->vip_min_frequency)) < 0 ||
+		   (r = get_i32(c, v, "segments.vip", "min_monetary", false, 1, 5,
+				&s->vip_min_monetary)) < 0)))
+		return r;
+
+	if ((r = get_obj(c, o, "segments", "rfm", rfm_keys, &v)) < 0)
+		return r;
+	if (v) {
+		for (size_t i = 0; i < PROGRAMME_RFM_BREAKS; i++)
+			rec[i] = s->recency_days[i];
+		if ((r = get_breaks(c, v, "segments.rfm", "recency_days", 1, 3660, rec)) < 0 ||
+		    (r = get_breaks(c, v, "segments.rfm", "frequency_visits", 1, 1000000,
+				    s->frequency_visits)) < 0 ||
+		    (r = get_breaks(c, v, "segments.rfm", "monetary_gr", 1, GR_MAX,
+				    s->monetary_gr)) < 0)
+			return r;
+		for (size_t i = 0; i < PROGRAMME_RFM_BREAKS; i++)
+			s->recency_days[i] = (int32_t) rec[i];
+	}
+
+	if ((r = get_obj(c, o, "segments", "messages", segment_keys, &m)) < 0)
+		return r;
+	for (size_t k = 0; m && k < PROGRAMME_SEGMENTS_MAX; k++) {
+		char w[48];
+		snprintf(w, sizeof(w), "segments.messages.%s", segment_keys[k]);
+		if ((r = get_obj(c, m, "segments.messages", segment_keys[k], lang_keys, &v)) < 0)
+			return r;
+		for (size_t l = 0; v && l < PROGRAMME_LANG_MAX; l++)
+			if ((r = get_text(c, v, w, lang_keys[l], s->message[k][l],
+					  sizeof(s->message[k][l]))) < 0)
+				return r;
+	}
+	return 0;
+}
+
 static int parse_root(struct ctx *c, const cJSON *root, struct programme *p)
 {
 	static const char *const keys[] = {
-	    "version",	"id",	  "terms_url",	      "earn",	"welcome", "birthday", "referral",
-	    "survey",	"tiers",  "tier_window_days", "stamps", "coupons", "expiry",   "redemption",
-	    "donation", "refund", "offline",	      NULL};
+	    "version",	"id",	    "terms_url", "earn",       "welcome",
+	    "birthday", "referral", "survey",	 "tiers",      "tier_window_days",
+	    "stamps",	"coupons",  "expiry",	 "redemption", "donation",
+	    "refund",	"offline",  "segments",	 NULL};
 	static const char *const earn_keys[] = {"gr_per_point", "multipliers", "promotions", NULL};
 	static const char *const pts_keys[] = {"points", NULL};
 	static const char *const ref_keys[] = {"referrer_points", "referred_points", NULL};
@@ -432,6 +618,7 @@ static int parse_root(struct ctx *c, const cJSON *root, struct programme *p)
 	static const char *const refund_keys[] = {"redeemed_points", NULL};
 	static const char *const off_keys[] = {"terminal_budget_points", "member_cap_points",
 					       "max_age_s", NULL};
+	static const char *const seg_keys[] = {"dormant_days", "vip", "rfm", "messages", NULL};
 	const cJSON *o, *arr, *o2;
 	size_t n = 0;
 	int r;
@@ -557,6 +744,10 @@ static int parse_root(struct ctx *c, const cJSON *root, struct programme *p)
 	if (p->offline_member_cap_pts > p->offline_terminal_budget_pts)
 		return fail(c, "offline.member_cap_points: must be <= "
 			       "offline.terminal_budget_points");
+
+	if ((r = get_obj(c, root, "", "segments", seg_keys, &o)) < 0 ||
+	    (o && (r = parse_segments(c, o, &p->segments)) < 0))
+		return r;
 	return 0;
 }
 

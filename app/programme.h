@@ -25,6 +25,9 @@
 #define PROGRAMME_TIERS_MAX	  4
 #define PROGRAMME_STAMPS_MAX	  8
 #define PROGRAMME_PERMILLE_MAX	  5000 /* x5: the largest multiplier a rule may set */
+#define PROGRAMME_RFM_BREAKS	  4    /* breakpoints between the RFM scores 1..5 */
+#define PROGRAMME_SEGMENTS_MAX	  4    /* new, returning, vip, dormant: enum segment_kind */
+#define PROGRAMME_MESSAGE_MAX	  127  /* bytes of UTF-8 of a receipt's thank-you message */
 
 /* A category or product multiplier: lines of the category (or the product) earn x permille/1000. */
 struct programme_multiplier {
@@ -72,6 +75,28 @@ struct programme_coupon_rule {
 	bool combinable;       /* with points redemption in the same sale */
 	int32_t daily_cap;     /* coupons of this campaign per terminal per day; 0: no cap */
 	int32_t dormant_days;  /* reactivation only: days since the last visit */
+};
+
+/* The languages of the texts the programme holds; receipts are in Polish by default. */
+enum programme_lang { PROGRAMME_LANG_PL, PROGRAMME_LANG_EN, PROGRAMME_LANG_MAX };
+
+/*
+ * Customer segments and RFM scores (segment.h applies them; docs/rules.md, "Segments").
+ * Breakpoints are strictly ascending. Recency counts whole days of 24 h since the last visit:
+ * the score is 5 below recency_days[0], 4 from it, ... 1 from recency_days[3] (and with no
+ * visit). Frequency (visits) and monetary (lifetime spend) score 1 below their [0], 2 from
+ * it, ... 5 from their [3].
+ */
+struct programme_segments {
+	int32_t dormant_days; /* a member whose last visit is this many days ago or more */
+	bool vip_top_tier;    /* VIP: the member is in the top tier (with 2 tiers or more) ... */
+	bool vip_rfm;	      /* ... or every score reaches its minimum below */
+	int32_t vip_min_recency, vip_min_frequency, vip_min_monetary; /* 1..5 */
+	int32_t recency_days[PROGRAMME_RFM_BREAKS];
+	int64_t frequency_visits[PROGRAMME_RFM_BREAKS];
+	int64_t monetary_gr[PROGRAMME_RFM_BREAKS];
+	/* the receipt's thank-you message per segment (enum segment_kind) and language; "": none */
+	char message[PROGRAMME_SEGMENTS_MAX][PROGRAMME_LANG_MAX][PROGRAMME_MESSAGE_MAX + 1];
 };
 
 enum programme_refund_policy {
@@ -129,6 +154,8 @@ struct programme {
 	int64_t offline_terminal_budget_pts;
 	int64_t offline_member_cap_pts;
 	int64_t offline_max_age_s;
+
+	struct programme_segments segments;
 };
 
 /* The default programme of PRODUCT.md (the same as board/programme.json). */

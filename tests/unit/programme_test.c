@@ -65,6 +65,19 @@ static void test_shipped_default(void **state)
 	assert_int_equal(p.redeem_min_pts, 100);
 	assert_int_equal(p.redeem_max_basket_bp, 5000);
 	assert_int_equal(p.refund_policy, PROGRAMME_REFUND_RECREDIT);
+	assert_int_equal(p.segments.dormant_days, 90);
+	assert_true(p.segments.vip_top_tier && p.segments.vip_rfm);
+	assert_int_equal(p.segments.vip_min_recency, 4);
+	assert_int_equal(p.segments.vip_min_frequency, 5);
+	assert_int_equal(p.segments.vip_min_monetary, 5);
+	assert_int_equal(p.segments.recency_days[0], 7);
+	assert_int_equal(p.segments.recency_days[3], 60);
+	assert_int_equal(p.segments.frequency_visits[3], 30);
+	assert_int_equal(p.segments.monetary_gr[3], 100000);
+	assert_string_equal(p.segments.message[0][PROGRAMME_LANG_PL],
+			    "Cieszymy się, że do nas dołączasz!");
+	assert_string_equal(p.segments.message[3][PROGRAMME_LANG_EN],
+			    "We missed you! Thank you for coming back.");
 }
 
 static void test_minimal_is_default(void **state)
@@ -106,6 +119,51 @@ static void test_rules_parse(void **state)
 	assert_int_equal(p.refund_policy, PROGRAMME_REFUND_FORFEIT);
 	assert_int_equal(programme_tier_for(&p, 49999), 0);
 	assert_int_equal(programme_tier_for(&p, 50000), 1);
+}
+
+static void test_segments_parse(void **state)
+{
+	(void) state;
+	struct programme p, d;
+	char err[PROGRAMME_ERR_MAX];
+	const char *t = "{\"version\":1,\"segments\":{\"dormant_days\":60,"
+			"\"vip\":{\"top_tier\":false,\"min_frequency\":3},"
+			"\"rfm\":{\"recency_days\":[1,2,3,4],\"monetary_gr\":[1,2,3,4e6]},"
+			"\"messages\":{\"returning\":{\"pl\":\"\",\"en\":\"Hi \\u00e9\"},"
+			"\"vip\":{\"en\":\"Top \\ud83d\\ude00\"}}}}";
+	if (programme_parse(t, strlen(t), &p, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	programme_default(&d);
+	assert_int_equal(p.segments.dormant_days, 60);
+	assert_false(p.segments.vip_top_tier);
+	assert_true(p.segments.vip_rfm); /* left out: default */
+	assert_int_equal(p.segments.vip_min_frequency, 3);
+	assert_int_equal(p.segments.vip_min_recency, 4);
+	assert_int_equal(p.segments.recency_days[2], 3);
+	assert_int_equal(p.segments.monetary_gr[3], 4000000);
+	assert_memory_equal(p.segments.frequency_visits, d.segments.frequency_visits,
+			    sizeof(d.segments.frequency_visits));
+	assert_string_equal(p.segments.message[1][PROGRAMME_LANG_PL], ""); /* none */
+	assert_string_equal(p.segments.message[1][PROGRAMME_LANG_EN], "Hi \xc3\xa9");
+	assert_string_equal(p.segments.message[2][PROGRAMME_LANG_EN], "Top \xf0\x9f\x98\x80");
+	assert_string_equal(p.segments.message[2][PROGRAMME_LANG_PL],
+			    d.segments.message[2][PROGRAMME_LANG_PL]);
+	/* a shorter text leaves nothing of the default behind it */
+	for (size_t i = strlen("Hi \xc3\xa9"); i <= PROGRAMME_MESSAGE_MAX; i++)
+		assert_int_equal(p.segments.message[1][PROGRAMME_LANG_EN][i], 0);
+
+	/* a message of exactly PROGRAMME_MESSAGE_MAX bytes fits, one more does not */
+	char big[PROGRAMME_MESSAGE_MAX + 128];
+	int n = snprintf(big, sizeof(big),
+			 "{\"version\":1,\"segments\":{\"messages\":{\"new\":{\"pl\":\"%0*d\"}}}}",
+			 PROGRAMME_MESSAGE_MAX, 0);
+	assert_int_equal(programme_parse(big, (size_t) n, &p, err, sizeof(err)), 0);
+	assert_int_equal(strlen(p.segments.message[0][PROGRAMME_LANG_PL]), PROGRAMME_MESSAGE_MAX);
+	n = snprintf(big, sizeof(big),
+		     "{\"version\":1,\"segments\":{\"messages\":{\"new\":{\"pl\":\"%0*d\"}}}}",
+		     PROGRAMME_MESSAGE_MAX + 1, 0);
+	assert_int_equal(programme_parse(big, (size_t) n, &p, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "segments.messages.new.pl: longer than 127 bytes");
 }
 
 struct bad {
@@ -174,6 +232,58 @@ static const struct bad bads[] = {
      "offline.member_cap_points: must be <= offline.terminal_budget_points"},
     {"{\"version\":1,\"terms_url\":\"http://x\"}", "terms_url: must be an https:// URL"},
     {"{\"version\":1,\"donation\":{\"cause\":\"\"}}", "donation.cause: must not be empty"},
+    {"{\"version\":1,\"segments\":[]}", "segments: must be an object"},
+    {"{\"version\":1,\"segments\":{\"dormant\":90}}", "segments.dormant: unknown key"},
+    {"{\"version\":1,\"segments\":{\"dormant_days\":0}}",
+     "segments.dormant_days: must be from 1 to 3660"},
+    {"{\"version\":1,\"segments\":{\"dormant_days\":90.5}}",
+     "segments.dormant_days: must be a whole number"},
+    {"{\"version\":1,\"segments\":{\"vip\":{\"top_tier\":\"yes\"}}}",
+     "segments.vip.top_tier: must be true or false"},
+    {"{\"version\":1,\"segments\":{\"vip\":{\"min_recency\":6}}}",
+     "segments.vip.min_recency: must be from 1 to 5"},
+    {"{\"version\":1,\"segments\":{\"vip\":{\"min_monetary\":0}}}",
+     "segments.vip.min_monetary: must be from 1 to 5"},
+    {"{\"version\":1,\"segments\":{\"vip\":{\"tier\":\"Gold\"}}}",
+     "segments.vip.tier: unknown key"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"recency_days\":7}}}",
+     "segments.rfm.recency_days: must be an array"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"recency_days\":[7,14,30]}}}",
+     "segments.rfm.recency_days: must have 4 entries"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"recency_days\":[7,14,30,60,90]}}}",
+     "segments.rfm.recency_days: more than 4 entries"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"recency_days\":[7,14,14,60]}}}",
+     "segments.rfm.recency_days[2]: must be > segments.rfm.recency_days[1]"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"recency_days\":[0,14,30,60]}}}",
+     "segments.rfm.recency_days[0]: must be from 1 to 3660"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"frequency_visits\":[2,5,\"12\",30]}}}",
+     "segments.rfm.frequency_visits[2]: must be a number"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"frequency_visits\":[2,5,12,30.5]}}}",
+     "segments.rfm.frequency_visits[3]: must be a whole number"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"monetary_gr\":[5000,4000,50000,100000]}}}",
+     "segments.rfm.monetary_gr[1]: must be > segments.rfm.monetary_gr[0]"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"monetary_gr\":[-1,4000,50000,100000]}}}",
+     "segments.rfm.monetary_gr[0]: must be from 1 to 100000000000"},
+    {"{\"version\":1,\"segments\":{\"rfm\":{\"monetary\":[1,2,3,4]}}}",
+     "segments.rfm.monetary: unknown key"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"loyal\":{}}}}",
+     "segments.messages.loyal: unknown key"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"new\":\"Hej\"}}}",
+     "segments.messages.new: must be an object"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"vip\":{\"de\":\"Danke\"}}}}",
+     "segments.messages.vip.de: unknown key"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"dormant\":{\"en\":5}}}}",
+     "segments.messages.dormant.en: must be a string"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"new\":{\"pl\":\"a\\nb\"}}}}",
+     "segments.messages.new.pl: must not hold control characters"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"new\":{\"pl\":\"a\\u0085b\"}}}}",
+     "segments.messages.new.pl: must not hold control characters"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"new\":{\"pl\":\"Dzi\xc4\"}}}}",
+     "segments.messages.new.pl: must be valid UTF-8"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"new\":{\"pl\":\"\xc0\xaf\"}}}}",
+     "segments.messages.new.pl: must be valid UTF-8"},
+    {"{\"version\":1,\"segments\":{\"messages\":{\"new\":{\"pl\":\"\xed\xa0\x80\"}}}}",
+     "segments.messages.new.pl: must be valid UTF-8"},
 };
 
 static void test_refusals_name_the_field(void **state)
@@ -206,8 +316,11 @@ static void test_too_big(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_shipped_default), cmocka_unit_test(test_minimal_is_default),
-	    cmocka_unit_test(test_rules_parse),	    cmocka_unit_test(test_refusals_name_the_field),
+	    cmocka_unit_test(test_shipped_default),
+	    cmocka_unit_test(test_minimal_is_default),
+	    cmocka_unit_test(test_rules_parse),
+	    cmocka_unit_test(test_segments_parse),
+	    cmocka_unit_test(test_refusals_name_the_field),
 	    cmocka_unit_test(test_too_big),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
