@@ -1,8 +1,9 @@
 /*
  * programme_fuzz: programme_parse() on arbitrary bytes. It must not crash; on success the
  * programme holds its invariants (tiers ascending from 0, multipliers within their range,
- * redemption minimum a multiple of the unit) and rules_apply() runs on it for a small basket;
- * on failure it returns -EINVAL or -EFBIG with a message and leaves the result alone.
+ * redemption minimum a multiple of the unit, RFM breakpoints ascending, messages within their cap)
+ * and rules_apply() runs on it for a small basket, segment_of() on the member before and after; on
+ * failure it returns -EINVAL or -EFBIG with a message and leaves the result alone.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 
 #include "programme.h"
 #include "rules.h"
+#include "segment.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -61,5 +63,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(res.refusal == RULES_OK);
 	CHECK(res.balance_pts == res.earned_pts + res.bonus_pts);
 	CHECK(res.earned_pts >= res.eligible_gr / p.earn_gr_per_point);
+
+	for (size_t i = 1; i < PROGRAMME_RFM_BREAKS; i++) {
+		CHECK(p.segments.recency_days[i] > p.segments.recency_days[i - 1]);
+		CHECK(p.segments.frequency_visits[i] > p.segments.frequency_visits[i - 1]);
+		CHECK(p.segments.monetary_gr[i] > p.segments.monetary_gr[i - 1]);
+	}
+	CHECK(p.segments.dormant_days >= 1);
+	struct segment s;
+	CHECK(segment_of(&p, &m, INT64_C(1749549600000000), &s) == 0);
+	CHECK(s.kind == SEGMENT_NEW && s.recency == 1 && s.frequency == 1 && s.monetary == 1);
+	CHECK(segment_of(&p, &res.member, INT64_C(1749549600000000), &s) == 0);
+	CHECK(s.kind == SEGMENT_RETURNING || s.kind == SEGMENT_VIP);
+	CHECK(s.recency == 5 && s.days_since_visit == 0);
+	CHECK(s.frequency >= 1 && s.frequency <= 5 && s.monetary >= 1 && s.monetary <= 5);
+	int64_t later = INT64_C(1749549600000000) + p.segments.dormant_days * INT64_C(86400000000);
+	CHECK(segment_of(&p, &res.member, later, &s) == 0);
+	CHECK(s.kind == SEGMENT_DORMANT && s.days_since_visit == p.segments.dormant_days);
+	for (int k = 0; k < SEGMENT_MAX; k++)
+		for (int l = 0; l < PROGRAMME_LANG_MAX; l++) {
+			const char *msg =
+			    segment_message(&p, (enum segment_kind) k, (enum programme_lang) l);
+			CHECK(msg && strlen(msg) <= PROGRAMME_MESSAGE_MAX);
+		}
 	return 0;
 }
