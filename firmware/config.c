@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cjson/cJSON.h>
 
@@ -239,8 +241,9 @@ out:
 int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
 			  char *err, size_t err_size)
 {
-	static const char *const keys[] = {"version",	    "terminal_id",    "store",
-					   "card_url_base", "retention_days", NULL};
+	static const char *const keys[] = {
+	    "version", "terminal_id", "store", "card_url_base", "retention_days", "register", NULL};
+	static const char *const register_keys[] = {"listen", "token", NULL};
 	static const char *const store_keys[] = {"name", "address", NULL};
 	struct terminal_config t = {0};
 	const cJSON *store;
@@ -285,6 +288,35 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
 		if ((r = get_int(root, "", "retention_days", LEDGER_RETENTION_DAYS_MIN, 36500,
 				 &t.retention_days, err, err_size)) < 0)
 			goto out;
+	}
+	const cJSON *reg = cJSON_GetObjectItemCaseSensitive(root, "register");
+	if (reg) {
+		if (!(reg = get_object(root, "register", err, err_size)) ||
+		    (r = only_keys(reg, "register", register_keys, err, err_size)) < 0 ||
+		    (r = get_string(reg, "register", "listen", true, t.register_listen,
+				    sizeof(t.register_listen), err, err_size)) < 0 ||
+		    (r = get_string(reg, "register", "token", false, t.register_token,
+				    sizeof(t.register_token), err, err_size)) < 0) {
+			r = -EINVAL;
+			goto out;
+		}
+		bool loopback;
+		if ((r = config_listen_parse(t.register_listen, NULL, &loopback)) < 0) {
+			fail(err, err_size,
+			     "register.listen: must be an IP address and port, like 127.0.0.1:8731 "
+			     "or [::1]:8731, got '%s'",
+			     t.register_listen);
+			goto out;
+		}
+		if (t.register_token[0] && strlen(t.register_token) < 16) {
+			r = fail(err, err_size, "register.token: must be at least 16 characters");
+			goto out;
+		}
+		if (!loopback && !t.register_token[0]) {
+			r = fail(err, err_size,
+				 "register.token: required when register.listen is not loopback");
+			goto out;
+		}
 	}
 	*ret_config = t;
 	r = 0;
@@ -362,4 +394,49 @@ int terminal_config_load(const char *path, struct terminal_config *ret_config, c
 	if (r < 0)
 		snprintf(err, err_size, "%s: %s", path, why);
 	return r;
+}
+
+int config_listen_parse(const char *text, struct sockaddr_storage *ret_addr, bool *ret_loopback)
+{
+	char host[64];
+	const char *colon;
+	struct sockaddr_storage ss = {0};
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || close[1] != ':' || (size_t) (close - text - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, (size_t) (close - text - 1));
+		host[close - text - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || (size_t) (colon - text) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, (size_t) (colon - text));
+		host[colon - text] = '\0';
+	}
+	char *end;
+	if (!colon[1] || colon[1] == '-' || colon[1] == '+')
+		return -EINVAL;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (*end || errno || port > 65535)
+		return -EINVAL;
+	struct sockaddr_in *in4 = (struct sockaddr_in *) &ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+	if (text[0] != '[' && inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t) port);
+		*ret_loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+	} else if (text[0] == '[' && inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t) port);
+		*ret_loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	} else {
+		return -EINVAL;
+	}
+	if (ret_addr)
+		*ret_addr = ss;
+	return 0;
 }

@@ -10,7 +10,9 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "printer_profile.h"
 
@@ -34,6 +36,10 @@ struct terminal_config {
 	char store_address[96];
 	char card_url_base[96];
 	int retention_days; /* synced events older than this are purged; default 730 */
+	/* the cash register's HTTP API: "" when off, else an IP literal and port ("127.0.0.1:8731",
+	 * "[::1]:8731"; port 0: any free port); a token is required off loopback */
+	char register_listen[64];
+	char register_token[96];
 };
 
 #define CONFIG_RETENTION_DAYS_DEFAULT 730
@@ -56,3 +62,10 @@ int board_profile_load(const char *path, struct board_profile *ret_profile, char
 		       size_t err_size);
 int terminal_config_load(const char *path, struct terminal_config *ret_config, char *err,
 			 size_t err_size);
+
+/*
+ * Parse "a.b.c.d:port" or "[v6]:port" (IP literals only: no name lookups at start). Returns 0
+ * with the address (when ret_addr is not NULL) and whether it is a loopback address, or
+ * -EINVAL.
+ */
+int config_listen_parse(const char *text, struct sockaddr_storage *ret_addr, bool *ret_loopback);

@@ -37,6 +37,8 @@ static const char *const cmd_names[CTL_CMD_MAX] = {
     [CTL_CANCEL] = "cancel",	   [CTL_REPRINT] = "reprint",
     [CTL_SIM_TAP] = "sim_tap",	   [CTL_SIM_REMOVE] = "sim_remove",
     [CTL_SIM_CLOCK] = "sim_clock", [CTL_SIM_PRINTER] = "sim_printer",
+    [CTL_ANSWER] = "answer",	   [CTL_CONFIRM] = "confirm",
+    [CTL_REFUND] = "refund",	   [CTL_EXPLAIN] = "explain",
 };
 
 static int copy_string(const cJSON *root, const char *key, bool required, char *out, size_t size,
@@ -62,6 +64,38 @@ static int copy_string(const cJSON *root, const char *key, bool required, char *
 	return 0;
 }
 
+/* "redeem": whole points from 0, or "max" (-1). */
+static int get_redeem(const cJSON *root, int64_t *ret_pts, char *err, size_t err_size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "redeem");
+	*ret_pts = 0;
+	if (!v)
+		return 0;
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "max")) {
+		*ret_pts = -1;
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e12 ||
+	    v->valuedouble != (double) (int64_t) v->valuedouble) {
+		snprintf(err, err_size, "'redeem' must be whole points from 0, or \"max\"");
+		return -EINVAL;
+	}
+	*ret_pts = (int64_t) v->valuedouble;
+	return 0;
+}
+
+static int get_bool(const cJSON *root, const char *key, bool *ret, char *err, size_t err_size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	if (v && !cJSON_IsBool(v)) {
+		snprintf(err, err_size, "'%s' must be true or false", key);
+		return -EINVAL;
+	}
+	if (v)
+		*ret = cJSON_IsTrue(v);
+	return 0;
+}
+
 static int check_keys(const cJSON *root, const char *const *allowed, char *err, size_t err_size)
 {
 	for (const cJSON *it = root->child; it; it = it->next) {
@@ -80,7 +114,9 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 		      size_t err_size)
 {
 	static const char *const none[] = {NULL};
-	static const char *const sale_keys[] = {"amount", "wait", NULL};
+	static const char *const sale_keys[] = {"amount", "wait", "ask", "redeem", "coupon", NULL};
+	static const char *const answer_keys[] = {"redeem", "coupon", NULL};
+	static const char *const refund_keys[] = {"receipt", "amount", "whole", NULL};
 	static const char *const tap_keys[] = {"uid", NULL};
 	static const char *const reprint_keys[] = {"receipt", NULL};
 	static const char *const clock_keys[] = {"utc_us", "freeze", "advance_s", NULL};
@@ -110,23 +146,52 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 	switch (req.cmd) {
 	case CTL_STATUS:
 	case CTL_CANCEL:
+	case CTL_CONFIRM:
 	case CTL_SIM_REMOVE:
 		r = check_keys(root, none, err, err_size);
 		break;
-	case CTL_SALE: {
+	case CTL_SALE:
 		if ((r = check_keys(root, sale_keys, err, err_size)) < 0 ||
 		    (r = copy_string(root, "amount", true, req.amount, sizeof(req.amount), err,
 				     err_size)) < 0)
 			break;
-		const cJSON *wait = cJSON_GetObjectItemCaseSensitive(root, "wait");
-		if (wait && !cJSON_IsBool(wait)) {
-			snprintf(err, err_size, "'wait' must be true or false");
-			r = -EINVAL;
+		if ((r = get_bool(root, "wait", &req.wait, err, err_size)) < 0 ||
+		    (r = get_bool(root, "ask", &req.ask, err, err_size)) < 0)
 			break;
+		/* the answer given up front */
+		/* fall through */
+	case CTL_ANSWER:
+		if ((req.cmd == CTL_ANSWER &&
+		     (r = check_keys(root, answer_keys, err, err_size)) < 0) ||
+		    (r = get_redeem(root, &req.redeem_pts, err, err_size)) < 0 ||
+		    (r = copy_string(root, "coupon", false, req.coupon, sizeof(req.coupon), err,
+				     err_size)) < 0)
+			break;
+		req.coupon_set = cJSON_GetObjectItemCaseSensitive(root, "coupon") != NULL;
+		if (req.ask && (req.redeem_pts || req.coupon_set)) {
+			snprintf(err, err_size, "'ask' and an answer up front exclude each other");
+			r = -EINVAL;
 		}
-		req.wait = !wait || cJSON_IsTrue(wait);
 		break;
-	}
+	case CTL_REFUND:
+		if ((r = check_keys(root, refund_keys, err, err_size)) < 0 ||
+		    (r = copy_string(root, "receipt", true, req.receipt_no, sizeof(req.receipt_no),
+				     err, err_size)) < 0 ||
+		    (r = copy_string(root, "amount", false, req.amount, sizeof(req.amount), err,
+				     err_size)) < 0 ||
+		    (r = get_bool(root, "whole", &req.whole, err, err_size)) < 0)
+			break;
+		if (req.whole == (req.amount[0] != '\0')) {
+			snprintf(err, err_size, "give either 'amount' or \"whole\":true");
+			r = -EINVAL;
+		}
+		break;
+	case CTL_EXPLAIN:
+		if ((r = check_keys(root, reprint_keys, err, err_size)) < 0)
+			break;
+		r = copy_string(root, "receipt", true, req.receipt_no, sizeof(req.receipt_no), err,
+				err_size);
+		break;
 	case CTL_REPRINT:
 		if ((r = check_keys(root, reprint_keys, err, err_size)) < 0)
 			break;

@@ -9,6 +9,12 @@
  *   {"cmd":"status"}
  *   {"cmd":"sale","amount":"12.34","wait":true}
  *   {"cmd":"cancel"}
+ *   {"cmd":"sale","amount":"12.34","redeem":"max","coupon":"auto"}   the answer given up front
+ *   {"cmd":"sale","amount":"12.34","ask":true}   stop for the answer and the confirmation
+ *   {"cmd":"answer","redeem":500,"coupon":"7KQ2M9XW4T"}   ("redeem": points or "max")
+ *   {"cmd":"confirm"}
+ *   {"cmd":"refund","receipt":"T1-000003","amount":"5.00"} or {..., "whole":true}
+ *   {"cmd":"explain","receipt":"T1-000003"}
  *   {"cmd":"reprint"} or {"cmd":"reprint","receipt":"T1-000003"}
  *   {"cmd":"sim_tap","uid":"04A1B2C3D4E5F6"}, {"cmd":"sim_remove"}   (simulated reader only)
  *   {"cmd":"sim_clock","utc_us":1795000000000000,"freeze":true}       (simulated clock only)
@@ -36,19 +42,28 @@ enum ctl_cmd {
 	CTL_SIM_REMOVE,
 	CTL_SIM_CLOCK,
 	CTL_SIM_PRINTER,
+	CTL_ANSWER,
+	CTL_CONFIRM,
+	CTL_REFUND,
+	CTL_EXPLAIN,
 	CTL_CMD_MAX
 };
 
 struct ctl_request {
 	enum ctl_cmd cmd;
-	char amount[32];	/* CTL_SALE: decimal text, parsed by the sale */
-	bool wait;		/* CTL_SALE: answer when the sale ends (default true) */
-	char uid[48];		/* CTL_SIM_TAP: hex text, parsed by the terminal */
-	char receipt_no[48];	/* CTL_REPRINT: empty for the last receipt */
-	int64_t utc_us;		/* CTL_SIM_CLOCK */
-	bool freeze;		/* CTL_SIM_CLOCK */
-	int64_t advance_us;	/* CTL_SIM_CLOCK: > 0 moves the clocks forward instead */
+	char amount[32];     /* CTL_SALE: decimal text, parsed by the sale */
+	bool wait;	     /* CTL_SALE: answer when the sale ends (default true) */
+	char uid[48];	     /* CTL_SIM_TAP: hex text, parsed by the terminal */
+	char receipt_no[48]; /* CTL_REPRINT: empty for the last receipt; CTL_REFUND, CTL_EXPLAIN */
+	int64_t utc_us;	     /* CTL_SIM_CLOCK */
+	bool freeze;	     /* CTL_SIM_CLOCK */
+	int64_t advance_us;  /* CTL_SIM_CLOCK: > 0 moves the clocks forward instead */
 	char printer_state[16]; /* CTL_SIM_PRINTER: ready, paper_out or offline */
+	bool ask;		/* CTL_SALE: stop for the answer and the confirmation */
+	int64_t redeem_pts;	/* CTL_SALE, CTL_ANSWER: points, -1: as many as allowed */
+	char coupon[32];	/* CTL_SALE, CTL_ANSWER: "" none, "auto" the best usable */
+	bool coupon_set;
+	bool whole; /* CTL_REFUND: everything still refundable (else amount) */
 };
 
 /* Parse one request line. Returns 0, or -EINVAL with err set to a message for the client. */

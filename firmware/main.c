@@ -21,6 +21,8 @@ static void usage(FILE *f)
 		"  --programme FILE   loyalty programme (default <state>/programme.json if\n"
 		"                     present, else the built-in default, board/programme.json)\n"
 		"  --headless         no cashier console on this terminal (simulated keypad)\n"
+		"  --register ADDR    the register API on ADDR (127.0.0.1:8731, [::1]:0, ...) or\n"
+		"                     \"off\", instead of the terminal config's register.listen\n"
 		"  --log-level LEVEL  err, warn, info (default) or debug\n"
 		"  --syslog           log to syslog instead of stderr\n"
 		"  --version          print the version\n"
@@ -30,11 +32,17 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"board", required_argument, NULL, 'b'},	{"state", required_argument, NULL, 's'},
-	    {"terminal", required_argument, NULL, 't'}, {"programme", required_argument, NULL, 'p'},
-	    {"headless", no_argument, NULL, 'H'},	{"log-level", required_argument, NULL, 'l'},
-	    {"syslog", no_argument, NULL, 'S'},		{"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    {"board", required_argument, NULL, 'b'},
+	    {"state", required_argument, NULL, 's'},
+	    {"terminal", required_argument, NULL, 't'},
+	    {"programme", required_argument, NULL, 'p'},
+	    {"headless", no_argument, NULL, 'H'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {"syslog", no_argument, NULL, 'S'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"register", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct terminal_options opt = {.state_dir = "/var/lib/loyaltyd"};
 	enum log_level level;
@@ -56,6 +64,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			opt.headless = true;
+			break;
+		case 'r':
+			opt.register_listen = optarg;
 			break;
 		case 'l':
 			if (log_level_from_name(optarg, &level) < 0) {

@@ -1,8 +1,9 @@
-/* terminal: wiring of devices, ledger and control socket; the sale flow; the main loop. */
+/* terminal: wiring of devices, ledger, control socket and register API; the main loop. */
 #include "terminal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,83 +16,23 @@
 
 #include <cjson/cJSON.h>
 
-#include "clock.h"
-#include "console.h"
-#include "ctl.h"
-#include "escpos.h"
-#include "ledger.h"
 #include "log.h"
 #include "money.h"
-#include "nfc.h"
-#include "printer.h"
-#include "programme.h"
-#include "pseudonym.h"
 #include "random.h"
-#include "receipt.h"
-#include "rules.h"
-#include "sale.h"
-#include "uid.h"
-
-#define NO_CLIENT 0u
-
-struct terminal {
-	struct board_profile board;
-	struct terminal_config cfg;
-	struct programme programme;
-	char state_dir[PATH_MAX];
-	char printer_dir[PATH_MAX];
-	bool headless;
-
-	struct hal_clock *clock;
-	struct hal_nfc *nfc;
-	struct hal_printer *printer;
-	struct hal_console *console;
-	struct ledger *ledger;
-	struct ctl *ctl;
-	int signal_fd;
-
-	uint8_t pseudonym_key[PSEUDONYM_KEY_LEN];
-	int64_t started_mono_us;
-	int64_t last_purge_mono_us;
-	bool nfc_connected;
-	bool quit;
-
-	struct sale sale;
-	int64_t sale_amount_gr;
-	unsigned sale_client; /* the control client waiting for the sale's end */
-
-	/* coupons issued today (Warsaw day) per campaign, for the programme's daily caps */
-	int64_t coupon_day_us;
-	int32_t issued_first_purchase, issued_reactivation;
-
-	struct uid last_tap;
-	int64_t last_tap_mono_us;
-	bool card_present;
-
-	char line[64]; /* what the cashier is typing */
-	size_t line_len;
-};
+#include "terminal-priv.h"
 
 /* ---- display ---- */
 
-static void show(struct terminal *t, const char *l1, const char *l2, const char *l3)
+void terminal_show(struct terminal *t, const char *l1, const char *l2, const char *l3)
 {
 	const char *lines[3] = {l1, l2 ? l2 : "", l3 ? l3 : ""};
 	size_t n = l3 ? 3 : l2 ? 2 : 1;
 	(void) hal_console_show(t->console, lines, n);
 }
 
-static void show_idle(struct terminal *t)
+void terminal_show_idle(struct terminal *t)
 {
-	show(t, "Ready. Type the amount, Enter", "? = help", NULL);
-}
-
-static void show_waiting(struct terminal *t)
-{
-	char l1[48], amount[24];
-	money_format(t->sale_amount_gr, 1, amount, sizeof(amount));
-	snprintf(l1, sizeof(l1), "Amount: %s zł", amount);
-	show(t, l1, "Tap the customer's card", "Esc or c = cancel");
+	terminal_show(t, "Ready. Type the amount, Enter", "? = help", NULL);
 }
 
 /* ---- keys ---- */
@@ -149,308 +90,6 @@ static int load_pseudonym_key(struct terminal *t, int64_t known_cards)
 	return 0;
 }
 
-/* ---- receipts ---- */
-
-static void receipt_file_path(struct terminal *t, const char *receipt_no, char *buf, size_t size)
-{
-	if (hal_printer_is_sim(t->printer))
-		snprintf(buf, size, "%s/%s.escpos", t->printer_dir, receipt_no);
-	else
-		snprintf(buf, size, "%s", t->board.printer_path);
-}
-
-/* Render and print the receipt of a booked sale. 0 or a negative errno; *why on failure. */
-static int print_receipt(struct terminal *t, const struct ledger_receipt *rc, const char **why)
-{
-	struct receipt_store store = {
-	    .name = t->cfg.store_name,
-	    .address = t->cfg.store_address,
-	    .card_url_base = t->cfg.card_url_base,
-	};
-	struct receipt_facts facts = {
-	    .receipt_no = rc->receipt_no,
-	    .time_us = rc->time_us,
-	    .amount_gr = rc->amount_gr,
-	    .earned_pts = rc->earned_pts,
-	    .balance_pts = rc->balance_pts,
-	    .first_visit = rc->new_member,
-	    .card_code = rc->card_code,
-	    .bonus_pts = rc->bonus_pts,
-	    .coupon_id = rc->coupon_id,
-	    .coupon_percent_bp = rc->coupon_id[0] ? rc->coupon_percent_bp : 0,
-	    .coupon_min_basket_gr = rc->coupon_min_basket_gr,
-	    .coupon_expires_us = rc->coupon_expires_us,
-	};
-	struct layout *layout = malloc(sizeof(*layout));
-	struct buf out;
-	struct escpos_stats stats;
-	int r;
-
-	if (!layout)
-		return -ENOMEM;
-	buf_init(&out, ESCPOS_RECEIPT_MAX);
-	if ((r = receipt_build(&facts, &store, t->board.printer.columns, layout)) < 0) {
-		*why = "receipt layout failed";
-		goto out;
-	}
-	if ((r = escpos_encode(layout, &t->board.printer, &out, &stats)) < 0) {
-		*why = "receipt encoding failed";
-		goto out;
-	}
-	if (stats.replaced_chars)
-		log_warn("receipt %s: %zu characters the printer's code page cannot show",
-			 rc->receipt_no, stats.replaced_chars);
-	if ((r = hal_printer_print(t->printer, rc->receipt_no, out.data, out.len)) < 0) {
-		*why = r == -ENOSPC ? "printer out of paper" : "printer not answering";
-		goto out;
-	}
-	log_info("receipt %s printed (%zu bytes)", rc->receipt_no, out.len);
-out:
-	if (r < 0)
-		log_errno(r, "receipt %s: %s", rc->receipt_no, *why);
-	buf_free(&out);
-	free(layout);
-	return r;
-}
-
-static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc)
-{
-	char url[256], file[PATH_MAX + 64];
-	struct receipt_store store = {.card_url_base = t->cfg.card_url_base};
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "receipt", rc->receipt_no);
-	cJSON_AddNumberToObject(o, "amount_gr", (double) rc->amount_gr);
-	cJSON_AddNumberToObject(o, "earned_pts", (double) rc->earned_pts);
-	cJSON_AddNumberToObject(o, "bonus_pts", (double) rc->bonus_pts);
-	if (rc->coupon_id[0])
-		cJSON_AddStringToObject(o, "coupon", rc->coupon_id);
-	cJSON_AddNumberToObject(o, "balance_pts", (double) rc->balance_pts);
-	cJSON_AddBoolToObject(o, "new_member", rc->new_member);
-	if (receipt_card_url(&store, rc->card_code, url, sizeof(url)) == 0)
-		cJSON_AddStringToObject(o, "card_url", url);
-	receipt_file_path(t, rc->receipt_no, file, sizeof(file));
-	cJSON_AddStringToObject(o, "printed_to", file);
-	return o;
-}
-
-/* ---- the sale ---- */
-
-/* A transition the flow guarantees; one refused means a bug, logged loudly. */
-static void sale_step(struct terminal *t, enum sale_event ev)
-{
-	if (sale_feed(&t->sale, ev, hal_clock_mono_us(t->clock)) < 0)
-		log_err("sale flow: event %d not allowed in state %s", (int) ev,
-			sale_state_name(t->sale.state));
-}
-
-static void sale_finish(struct terminal *t, cJSON *answer)
-{
-	if (t->sale_client != NO_CLIENT)
-		(void) ctl_reply(t->ctl, t->sale_client, answer);
-	else
-		cJSON_Delete(answer);
-	t->sale_client = NO_CLIENT;
-}
-
-static void sale_cancel(struct terminal *t, const char *why)
-{
-	if (sale_feed(&t->sale, SALE_EV_CANCEL, hal_clock_mono_us(t->clock)) < 0)
-		return;
-	log_info("sale cancelled: %s", why);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddBoolToObject(o, "ok", false);
-	cJSON_AddStringToObject(o, "error", why);
-	sale_finish(t, o);
-}
-
-/*
- * Start a sale of amount_text. Returns NULL, or the reason it was refused (nothing changes).
- */
-static const char *sale_start(struct terminal *t, const char *amount_text, unsigned client)
-{
-	static char why[96];
-	const char *reason;
-	int64_t gr;
-
-	if (sale_cancellable(&t->sale))
-		return "a sale is already waiting for a card (cancel it first)";
-	if (money_parse(amount_text, &gr, &reason) < 0) {
-		snprintf(why, sizeof(why), "invalid amount: %s", reason);
-		return why;
-	}
-	if (sale_feed(&t->sale, SALE_EV_AMOUNT, hal_clock_mono_us(t->clock)) < 0)
-		return "the terminal is busy finishing the last sale";
-	t->sale_amount_gr = gr;
-	t->sale_client = client;
-	log_info("sale of %lld gr waiting for a card", (long long) gr);
-	show_waiting(t);
-	return NULL;
-}
-
-/* A fresh coupon id: 10 Crockford base32 characters (50 random bits). */
-static int make_coupon_id(char id[11])
-{
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint8_t rnd[10];
-	int r = hal_random_bytes(rnd, sizeof(rnd));
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		id[i] = alphabet[rnd[i] & 31];
-	id[10] = '\0';
-	return 0;
-}
-
-/* The day's coupon counts: read from the ledger when the Warsaw day changes, then kept. */
-static int coupon_counts(struct terminal *t, int64_t now_us)
-{
-	int64_t day = rules_warsaw_day_start_us(now_us, 0), first, react;
-	if (day == t->coupon_day_us)
-		return 0;
-	int r = ledger_coupons_issued_since(t->ledger, "first_purchase", day, &first);
-	if (r == 0)
-		r = ledger_coupons_issued_since(t->ledger, "reactivation", day, &react);
-	if (r < 0)
-		return r;
-	t->coupon_day_us = day;
-	t->issued_first_purchase = (int32_t) first;
-	t->issued_reactivation = (int32_t) react;
-	return 0;
-}
-
-/*
- * Apply the programme to the waiting sale for this card and book the result in one
- * transaction. Returns 0, a negative errno (storage; nothing booked), or 1 with *refusal set
- * when the programme refuses the sale (nothing booked).
- */
-static int book_sale(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN], int64_t now_us,
-		     struct ledger_receipt *ret_receipt, char *refusal, size_t refusal_size)
-{
-	struct rules_member *state = calloc(1, sizeof(*state));
-	struct rules_result *res = calloc(1, sizeof(*res));
-	struct ledger_member m;
-	int64_t member_id = 0;
-	char coupon_id[11];
-	int r;
-
-	if (!state || !res) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = ledger_member_by_pseudonym(t->ledger, pseudonym, &m);
-	if (r == 0)
-		member_id = m.member_id;
-	else if (r != -ENOENT)
-		goto out;
-	if ((r = ledger_member_state(t->ledger, member_id, &t->programme, now_us, state)) < 0 ||
-	    (r = make_coupon_id(coupon_id)) < 0 || (r = coupon_counts(t, now_us)) < 0)
-		goto out;
-	/* the keypad gives a total only: one line that earns */
-	struct rules_line line = {.qty = 1, .unit_gr = t->sale_amount_gr};
-	struct rules_basket basket = {.lines = &line, .n_lines = 1};
-	/* no server yet: the terminal is offline (this matters for redemption only) */
-	struct rules_request req = {
-	    .new_coupon_id = coupon_id,
-	    .offline = true,
-	    .issued_today_first_purchase = t->issued_first_purchase,
-	    .issued_today_reactivation = t->issued_reactivation,
-	};
-	if ((r = rules_apply(&t->programme, state, &basket, &req, now_us, res)) < 0)
-		goto out;
-	if (res->refusal != RULES_OK) {
-		snprintf(refusal, refusal_size, "%s", res->refusal_text);
-		r = 1;
-		goto out;
-	}
-	struct ledger_booking booking = {
-	    .prog = &t->programme,
-	    .time_us = now_us,
-	    .eligible_basket_gr = t->sale_amount_gr,
-	};
-	r = ledger_book(t->ledger, pseudonym, res, &booking, ret_receipt);
-	if (r == 0 && res->coupon_issued) {
-		if (!strcmp(res->coupon.campaign, "first_purchase"))
-			t->issued_first_purchase++;
-		else if (!strcmp(res->coupon.campaign, "reactivation"))
-			t->issued_reactivation++;
-	}
-	if (r == 0 && res->coupon_withheld)
-		log_info("no coupon for this sale: %s", res->coupon_withheld);
-out:
-	free(state);
-	free(res);
-	return r;
-}
-
-/* Book the waiting sale for the card, then print. Returns the outcome for the tapper. */
-static cJSON *sale_commit(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
-{
-	struct ledger_receipt rc;
-	char refusal[RULES_TEXT_MAX];
-	int64_t mono = hal_clock_mono_us(t->clock);
-	/* nothing to offer yet (no redemption): the tap confirms the sale */
-	if (sale_feed(&t->sale, SALE_EV_CARD, mono) < 0 ||
-	    sale_feed(&t->sale, SALE_EV_NO_OFFER, mono) < 0 ||
-	    sale_feed(&t->sale, SALE_EV_CONFIRM, mono) < 0) {
-		log_err("sale flow out of step in state %s", sale_state_name(t->sale.state));
-		return NULL;
-	}
-	int r = book_sale(t, pseudonym, hal_clock_now_us(t->clock), &rc, refusal, sizeof(refusal));
-	if (r == 1) {
-		/* the programme refused: nothing booked, the sale ends */
-		sale_step(t, SALE_EV_BOOK_FAILED);
-		log_info("sale refused by the programme: %s", refusal);
-		show(t, "Sale refused:", refusal, NULL);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o, "ok", false);
-		cJSON_AddStringToObject(o, "error", refusal);
-		sale_finish(t, cJSON_Duplicate(o, true));
-		return o;
-	}
-	sale_step(t, r < 0 ? SALE_EV_BOOK_FAILED : SALE_EV_BOOKED);
-	if (r < 0) {
-		const char *why = r == -ENOSPC	  ? "the terminal's disk is full"
-				  : r == -EBUSY	  ? "the ledger is locked by another program"
-				  : r == -EBADMSG ? "the ledger file is damaged"
-						  : "the ledger could not be written";
-		char msg[160];
-		log_errno(r, "booking the sale failed (%s); nothing was booked",
-			  ledger_errmsg(t->ledger));
-		show(t, "ERROR: sale NOT booked", why, "Call support; take the sale by hand");
-		snprintf(msg, sizeof(msg), "%s; nothing was booked", why);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddBoolToObject(o, "ok", false);
-		cJSON_AddStringToObject(o, "error", msg);
-		sale_finish(t, cJSON_Duplicate(o, true));
-		return o;
-	}
-	log_info("sale booked: receipt %s, +%lld pts%s", rc.receipt_no, (long long) rc.earned_pts,
-		 rc.new_member ? ", new card" : "");
-	const char *why = NULL;
-	int pr = print_receipt(t, &rc, &why);
-	sale_step(t, pr < 0 ? SALE_EV_PRINT_FAILED : SALE_EV_PRINTED);
-	sale_step(t, SALE_EV_DONE);
-
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddBoolToObject(o, "ok", true);
-	cJSON *s = receipt_json(t, &rc);
-	cJSON_AddBoolToObject(s, "printed", pr == 0);
-	if (pr < 0)
-		cJSON_AddStringToObject(s, "print_error", why);
-	cJSON_AddItemToObject(o, "sale", s);
-
-	char l1[64], l2[64];
-	snprintf(l1, sizeof(l1), "Receipt %s", rc.receipt_no);
-	snprintf(l2, sizeof(l2), "+%lld pts, balance %lld pts",
-		 (long long) (rc.earned_pts + rc.bonus_pts), (long long) rc.balance_pts);
-	show(t, l1, l2,
-	     pr < 0	     ? "PRINT FAILED: fix, then reprint"
-	     : rc.new_member ? "New card: welcome!"
-			     : "Thank you!");
-	sale_finish(t, cJSON_Duplicate(o, true));
-	return o;
-}
-
 /* A tap with no sale waiting: show the card's balance. */
 static cJSON *card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 {
@@ -462,11 +101,12 @@ static cJSON *card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM
 	if (r == 0) {
 		char l1[48];
 		snprintf(l1, sizeof(l1), "Card balance: %lld pts", (long long) m.balance_pts);
-		show(t, l1, "Type an amount to start a sale", NULL);
+		terminal_show(t, l1, "Type an amount to start a sale", NULL);
 		cJSON_AddBoolToObject(c, "known", true);
 		cJSON_AddNumberToObject(c, "balance_pts", (double) m.balance_pts);
 	} else {
-		show(t, "New card (not enrolled yet)", "Type an amount to start a sale", NULL);
+		terminal_show(t, "New card (not enrolled yet)", "Type an amount to start a sale",
+			      NULL);
 		cJSON_AddBoolToObject(c, "known", false);
 	}
 	return o;
@@ -497,7 +137,7 @@ static cJSON *on_tap(struct terminal *t, const struct uid *uid)
 	pseudonym_tag(pseudonym, tag);
 	log_info("card %s tapped", tag);
 	if (t->sale.state == SALE_AMOUNT)
-		return sale_commit(t, pseudonym);
+		return checkout_card(t, pseudonym);
 	return card_inquiry(t, pseudonym);
 }
 
@@ -559,10 +199,7 @@ static cJSON *status_json(struct terminal *t)
 	cJSON_AddNumberToObject(
 	    o, "uptime_s", (double) ((hal_clock_mono_us(t->clock) - t->started_mono_us) / 1000000));
 	cJSON_AddNumberToObject(o, "now_utc_us", (double) hal_clock_now_us(t->clock));
-	cJSON *sale = cJSON_AddObjectToObject(o, "sale");
-	cJSON_AddStringToObject(sale, "state", sale_state_name(t->sale.state));
-	if (sale_cancellable(&t->sale))
-		cJSON_AddNumberToObject(sale, "amount_gr", (double) t->sale_amount_gr);
+	cJSON_AddItemToObject(o, "sale", checkout_json(t));
 	if (ledger_counts(t->ledger, &counts) == 0) {
 		cJSON *l = cJSON_AddObjectToObject(o, "ledger");
 		cJSON_AddNumberToObject(l, "events", (double) counts.events);
@@ -589,39 +226,6 @@ static cJSON *status_json(struct terminal *t)
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "console"), "driver",
 				t->console->ops->name);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "clock"), "driver", t->clock->ops->name);
-	return o;
-}
-
-/* Reprint receipt_no (empty: the last one). Returns the answer for the requester. */
-static cJSON *reprint(struct terminal *t, const char *receipt_no)
-{
-	char last[LEDGER_RECEIPT_NO_MAX + 1];
-	struct ledger_receipt rc;
-	const char *why = NULL;
-	cJSON *o = cJSON_CreateObject();
-	int r = 0;
-
-	if (!receipt_no[0]) {
-		r = ledger_last_receipt_no(t->ledger, last, sizeof(last));
-		receipt_no = last;
-		why = r == -ENOENT ? "no receipt to reprint yet" : "ledger read failed";
-	}
-	if (r == 0) {
-		r = ledger_get_receipt(t->ledger, receipt_no, &rc);
-		why = r == -ENOENT   ? "no such receipt"
-		      : r == -EINVAL ? "invalid receipt number"
-				     : "ledger read failed";
-	}
-	if (r == 0)
-		r = print_receipt(t, &rc, &why);
-	cJSON_AddBoolToObject(o, "ok", r == 0);
-	if (r < 0) {
-		cJSON_AddStringToObject(o, "error", why);
-		show(t, "Reprint failed:", why, NULL);
-	} else {
-		cJSON_AddItemToObject(o, "reprint", receipt_json(t, &rc));
-		show(t, "Reprinted", rc.receipt_no, NULL);
-	}
 	return o;
 }
 
@@ -663,26 +267,64 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 	case CTL_STATUS:
 		o = status_json(t);
 		break;
-	case CTL_SALE:
-		why = sale_start(t, req->amount, req->wait ? client : NO_CLIENT);
-		if (!why && req->wait)
-			return; /* answered when the sale ends */
-		if (!why) {
-			o = ok_answer();
-			cJSON_AddStringToObject(o, "sale", "waiting for card");
+	case CTL_SALE: {
+		int64_t gr;
+		const char *reason;
+		if (money_parse(req->amount, &gr, &reason) < 0) {
+			snprintf(msg, sizeof(msg), "invalid amount: %s", reason);
+			why = msg;
+			break;
 		}
+		struct checkout_start s = {
+		    .origin = ORIGIN_CTL,
+		    .total_gr = gr,
+		    .ask = req->ask,
+		    .redeem_pts = req->redeem_pts,
+		    .coupon = req->coupon_set ? req->coupon : NULL,
+		    .ctl_client = req->wait && !req->ask ? client : NO_CLIENT,
+		};
+		if ((why = checkout_begin(t, &s)))
+			break;
+		if (s.ctl_client != NO_CLIENT)
+			return; /* answered when the sale ends */
+		o = ok_answer();
+		cJSON_AddItemToObject(o, "sale", checkout_json(t));
+		break;
+	}
+	case CTL_ANSWER:
+		if ((why =
+			 checkout_answer(t, req->redeem_pts, req->coupon_set ? req->coupon : NULL)))
+			break;
+		o = ok_answer();
+		cJSON_AddItemToObject(o, "sale", checkout_json(t));
+		break;
+	case CTL_CONFIRM:
+		o = checkout_confirm(t);
 		break;
 	case CTL_CANCEL:
-		if (t->sale.state != SALE_AMOUNT) {
+		if (!checkout_cancel(t, "sale cancelled")) {
 			why = "no sale to cancel";
 			break;
 		}
-		sale_cancel(t, "sale cancelled");
-		show_idle(t);
+		terminal_show_idle(t);
 		o = ok_answer();
 		break;
 	case CTL_REPRINT:
-		o = reprint(t, req->receipt_no);
+		o = checkout_reprint(t, req->receipt_no);
+		break;
+	case CTL_REFUND: {
+		struct checkout_refund rf = {.receipt_no = req->receipt_no, .whole = req->whole};
+		const char *reason;
+		if (!req->whole && money_parse(req->amount, &rf.amount_gr, &reason) < 0) {
+			snprintf(msg, sizeof(msg), "invalid amount: %s", reason);
+			why = msg;
+			break;
+		}
+		o = checkout_refund(t, &rf);
+		break;
+	}
+	case CTL_EXPLAIN:
+		o = checkout_explain(t, req->receipt_no);
 		break;
 	case CTL_SIM_TAP:
 		o = sim_tap(t, req->uid, &why);
@@ -733,37 +375,130 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 
 static void console_help(struct terminal *t)
 {
-	show(t, "12,34 Enter: sale  c: cancel", "p: reprint  s: status  q: quit",
-	     hal_nfc_is_sim(t->nfc) ? "t <UID>: tap card  r: remove card" : NULL);
+	terminal_show(t, "12,34 Enter: sale  c: cancel  p [no]: reprint",
+		      "z <receipt> [amount]: refund  x <receipt>: explain  s: status  q: quit",
+		      hal_nfc_is_sim(t->nfc) ? "t <UID>: tap card  u: remove card" : NULL);
+}
+
+/* "r" / "r 500": redeem the most allowed, or these points. */
+static const char *console_redeem(struct terminal *t, const char *arg)
+{
+	int64_t pts = -1;
+	if (arg && *arg) {
+		char *end;
+		long long v = strtoll(arg, &end, 10);
+		if (*end || v < 0)
+			return "points must be a whole number";
+		pts = v;
+	}
+	/* a coupon already chosen stays */
+	return checkout_answer(t, pts, t->sale.state == SALE_CONFIRM ? checkout_coupon(t) : NULL);
+}
+
+/* "k" / "k CODE": use the best usable coupon, or this one (keeping the points asked). */
+static const char *console_coupon(struct terminal *t, const char *arg)
+{
+	/* points already asked for stay */
+	int64_t pts = t->sale.state == SALE_CONFIRM ? checkout_redeem_pts(t) : 0;
+	return checkout_answer(t, pts, arg && *arg ? arg : "auto");
+}
+
+static void show_outcome(struct terminal *t, cJSON *o, const char *what)
+{
+	const cJSON *ok = cJSON_GetObjectItem(o, "ok");
+	const cJSON *err = cJSON_GetObjectItem(o, "error");
+	if (!cJSON_IsTrue(ok))
+		terminal_show(t, what, cJSON_IsString(err) ? err->valuestring : "failed", NULL);
+	cJSON_Delete(o);
 }
 
 static void console_line(struct terminal *t, char *line)
 {
 	char *arg = strchr(line, ' ');
 	const char *why = NULL;
+	char msg[96];
 	if (arg) {
 		*arg++ = '\0';
 		while (*arg == ' ')
 			arg++;
 	}
+	bool in_sale = sale_cancellable(&t->sale);
 	if (!line[0]) {
-		if (t->sale.state == SALE_AMOUNT)
-			show_waiting(t);
+		/* Enter: no thanks to the offer, or confirm */
+		if (t->sale.state == SALE_OFFER && !(why = checkout_answer(t, 0, NULL)))
+			show_outcome(t, checkout_confirm(t), "Sale NOT booked:");
+		else if (t->sale.state == SALE_CONFIRM)
+			show_outcome(t, checkout_confirm(t), "Sale NOT booked:");
+		else if (in_sale)
+			checkout_show(t);
 		else
-			show_idle(t);
+			terminal_show_idle(t);
 	} else if ((line[0] >= '0' && line[0] <= '9') || line[0] == '-' || line[0] == '+' ||
 		   line[0] == '.' || line[0] == ',') {
-		why = sale_start(t, line, NO_CLIENT);
+		int64_t gr;
+		const char *reason;
+		if (money_parse(line, &gr, &reason) < 0) {
+			snprintf(msg, sizeof(msg), "invalid amount: %s", reason);
+			why = msg;
+		} else {
+			struct checkout_start s = {
+			    .origin = ORIGIN_CONSOLE,
+			    .total_gr = gr,
+			    .ask = true,
+			    .confirm_alone = true,
+			};
+			why = checkout_begin(t, &s);
+		}
 	} else if (!strcmp(line, "c") || !strcmp(line, "cancel")) {
-		if (t->sale.state == SALE_AMOUNT)
-			sale_cancel(t, "sale cancelled at the console");
-		show_idle(t);
+		checkout_cancel(t, "sale cancelled at the console");
+		terminal_show_idle(t);
+	} else if (!strcmp(line, "r") || !strcmp(line, "redeem")) {
+		why = console_redeem(t, arg);
+	} else if (!strcmp(line, "k") || !strcmp(line, "coupon")) {
+		why = console_coupon(t, arg);
+	} else if (!strcmp(line, "n") || !strcmp(line, "none")) {
+		why = checkout_answer(t, 0, NULL);
 	} else if (!strcmp(line, "p") || !strcmp(line, "reprint")) {
-		cJSON_Delete(reprint(t, arg ? arg : ""));
+		show_outcome(t, checkout_reprint(t, arg ? arg : ""), "Reprint failed:");
+	} else if (!strcmp(line, "z") || !strcmp(line, "refund")) {
+		char *amount = arg ? strchr(arg, ' ') : NULL;
+		struct checkout_refund rf = {.receipt_no = arg ? arg : "", .whole = true};
+		const char *reason;
+		if (amount) {
+			*amount++ = '\0';
+			rf.whole = false;
+			if (money_parse(amount, &rf.amount_gr, &reason) < 0) {
+				snprintf(msg, sizeof(msg), "invalid amount: %s", reason);
+				why = msg;
+			}
+		}
+		if (!why && !rf.receipt_no[0])
+			why = "refund: give the receipt number";
+		else if (!why)
+			show_outcome(t, checkout_refund(t, &rf), "Refund refused:");
+	} else if (!strcmp(line, "x") || !strcmp(line, "explain")) {
+		cJSON *o = checkout_explain(t, arg ? arg : "");
+		const cJSON *evs = cJSON_GetObjectItem(o, "events");
+		if (cJSON_IsArray(evs)) {
+			char l1[96] = "", part[48];
+			const cJSON *e;
+			cJSON_ArrayForEach(e, evs)
+			{
+				snprintf(part, sizeof(part), "%s %+lld ",
+					 cJSON_GetObjectItem(e, "kind")->valuestring,
+					 (long long) cJSON_GetObjectItem(e, "points")->valuedouble);
+				if (strlen(l1) + strlen(part) < sizeof(l1))
+					strcat(l1, part);
+			}
+			terminal_show(t, arg, l1, NULL);
+			cJSON_Delete(o);
+		} else {
+			show_outcome(t, o, "Explain failed:");
+		}
 	} else if (!strcmp(line, "t") || !strcmp(line, "tap")) {
 		cJSON *o = sim_tap(t, arg ? arg : "", &why);
 		cJSON_Delete(o);
-	} else if (!strcmp(line, "r") || !strcmp(line, "remove")) {
+	} else if (!strcmp(line, "u") || !strcmp(line, "remove")) {
 		if (hal_nfc_sim_remove(t->nfc) < 0)
 			why = "the NFC reader is not simulated on this board";
 		else
@@ -778,7 +513,7 @@ static void console_line(struct terminal *t, char *line)
 				 (long long) c.members);
 		else
 			snprintf(l2, sizeof(l2), "ledger unreadable");
-		show(t, l1, l2, t->nfc_connected ? "NFC reader OK" : "NFC reader LOST");
+		terminal_show(t, l1, l2, t->nfc_connected ? "NFC reader OK" : "NFC reader LOST");
 	} else if (!strcmp(line, "q") || !strcmp(line, "quit")) {
 		t->quit = true;
 	} else if (!strcmp(line, "?") || !strcmp(line, "h") || !strcmp(line, "help")) {
@@ -787,8 +522,8 @@ static void console_line(struct terminal *t, char *line)
 		why = "unknown command (? = help)";
 	}
 	if (why)
-		show(t, "Refused:", why,
-		     t->sale.state == SALE_AMOUNT ? "Sale still waiting" : NULL);
+		terminal_show(t, "Refused:", why,
+			      sale_cancellable(&t->sale) ? "The sale is still open" : NULL);
 }
 
 static void console_keys(struct terminal *t)
@@ -801,9 +536,8 @@ static void console_keys(struct terminal *t)
 			console_line(t, t->line);
 		} else if (key == HAL_KEY_CANCEL) {
 			t->line_len = 0;
-			if (t->sale.state == SALE_AMOUNT)
-				sale_cancel(t, "sale cancelled at the console");
-			show_idle(t);
+			checkout_cancel(t, "sale cancelled at the console");
+			terminal_show_idle(t);
 		} else if (key == HAL_KEY_BACKSPACE) {
 			if (t->line_len)
 				t->line_len--;
@@ -927,6 +661,10 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 	t->signal_fd = -1;
 	t->headless = opt->headless;
 	sale_init(&t->sale, NULL);
+	if (checkout_new(&t->co) < 0) {
+		free(t);
+		return -ENOMEM;
+	}
 	if (strlen(opt->state_dir) > PATH_MAX - 64) {
 		free(t);
 		log_err("state folder path too long");
@@ -948,6 +686,21 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 			log_err("provision the terminal: write %s (see board/sim/terminal.json)",
 				path);
 		goto fail;
+	}
+	if (opt->register_listen) {
+		bool loopback;
+		if (!strcmp(opt->register_listen, "off")) {
+			t->cfg.register_listen[0] = '\0';
+		} else if (strlen(opt->register_listen) >= sizeof(t->cfg.register_listen) ||
+			   config_listen_parse(opt->register_listen, NULL, &loopback) < 0) {
+			log_err("--register: '%s' is not an IP address and port (127.0.0.1:8731)",
+				opt->register_listen);
+			r = -EINVAL;
+			goto fail;
+		} else {
+			snprintf(t->cfg.register_listen, sizeof(t->cfg.register_listen), "%s",
+				 opt->register_listen);
+		}
 	}
 	if ((r = load_programme(t, opt->programme_path)) < 0)
 		goto fail;
@@ -990,6 +743,8 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 		log_errno(r, "control socket in %s", t->state_dir);
 		goto fail;
 	}
+	if ((r = reg_open(t, &t->reg)) < 0)
+		goto fail;
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -1014,9 +769,11 @@ void terminal_close(struct terminal *t)
 {
 	if (!t)
 		return;
-	if (t->sale.state == SALE_AMOUNT)
-		sale_cancel(t, "terminal stopping");
+	if (t->co && sale_cancellable(&t->sale))
+		checkout_cancel(t, "terminal stopping");
+	reg_close(t->reg);
 	ctl_close(t->ctl);
+	checkout_free(t->co);
 	hal_printer_close(t->printer);
 	hal_nfc_close(t->nfc);
 	hal_console_close(t->console);
@@ -1030,7 +787,7 @@ void terminal_close(struct terminal *t)
 
 /* ---- the loop ---- */
 
-enum { FD_SIGNAL, FD_NFC, FD_CONSOLE, FD_CTL, FD_MAX = FD_CTL + 1 + CTL_CLIENTS_MAX };
+enum { FD_SIGNAL, FD_NFC, FD_CONSOLE, FD_REG, FD_CTL, FD_MAX = FD_CTL + 1 + CTL_CLIENTS_MAX };
 
 int terminal_run(struct terminal *t)
 {
@@ -1039,17 +796,21 @@ int terminal_run(struct terminal *t)
 	log_info("terminal %s running on board '%s'; state folder %s", t->cfg.terminal_id,
 		 t->board.name, t->state_dir);
 	log_info("control socket %s/%s", t->state_dir, CTL_SOCKET_NAME);
-	show_idle(t);
+	terminal_show_idle(t);
 	while (!t->quit) {
 		fds[FD_SIGNAL] = (struct pollfd){.fd = t->signal_fd, .events = POLLIN};
 		fds[FD_NFC] = (struct pollfd){.fd = hal_nfc_fd(t->nfc), .events = POLLIN};
 		fds[FD_CONSOLE] =
 		    (struct pollfd){.fd = hal_console_fd(t->console), .events = POLLIN};
+		fds[FD_REG] = (struct pollfd){.fd = reg_fd(t->reg), .events = POLLIN};
 		size_t nctl = ctl_pollfds(t->ctl, &fds[FD_CTL]);
 		int timeout_ms = 60000; /* wakes now and then for the daily purge */
 		int wait = sale_wait_ms(&t->sale, hal_clock_mono_us(t->clock));
 		if (wait >= 0 && wait < timeout_ms)
 			timeout_ms = wait > 1000 ? 1000 : wait; /* the sim clock may be moved */
+		wait = reg_wait_ms(t->reg);
+		if (wait >= 0 && wait < timeout_ms)
+			timeout_ms = wait;
 		int n = poll(fds, FD_CTL + nctl, timeout_ms);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -1070,23 +831,8 @@ int terminal_run(struct terminal *t)
 		if (t->sale.state == SALE_IDLE &&
 		    hal_clock_mono_us(t->clock) - t->last_purge_mono_us >= PURGE_EVERY_US)
 			retention_purge(t);
-		if (t->sale.state == SALE_AMOUNT) {
-			if (t->sale_client != NO_CLIENT &&
-			    !ctl_client_alive(t->ctl, t->sale_client)) {
-				/* the register that asked for the sale hung up */
-				t->sale_client = NO_CLIENT;
-				sale_cancel(t, "the requester went away");
-				show_idle(t);
-			} else if (sale_tick(&t->sale, hal_clock_mono_us(t->clock))) {
-				log_info("sale cancelled: no card within the time limit");
-				cJSON *o = cJSON_CreateObject();
-				cJSON_AddBoolToObject(o, "ok", false);
-				cJSON_AddStringToObject(o, "error",
-							"no card within the time limit");
-				sale_finish(t, o);
-				show(t, "Sale cancelled: no card tapped", NULL, NULL);
-			}
-		}
+		reg_run(t->reg);
+		checkout_tick(t);
 	}
 	log_info("terminal %s stopped", t->cfg.terminal_id);
 	return 0;

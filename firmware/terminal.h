@@ -17,9 +17,10 @@
 struct terminal_options {
 	const char *board_path;
 	const char *state_dir;
-	const char *terminal_path;  /* NULL: <state_dir>/terminal.json */
-	const char *programme_path; /* NULL: <state_dir>/programme.json, or the built-in default */
-	bool headless;		    /* the console is the "sim" driver whatever the board says */
+	const char *terminal_path;   /* NULL: <state_dir>/terminal.json */
+	const char *programme_path;  /* NULL: <state_dir>/programme.json, or the built-in default */
+	bool headless;		     /* the console is the "sim" driver whatever the board says */
+	const char *register_listen; /* NULL: as terminal.json says; "off", or an address */
 };
 
 struct terminal;

@@ -50,7 +50,7 @@ done
 expect "loyaltyctl --help" 0 "Usage: loyaltyctl" ctl --help
 expect "a tap with no sale is only an inquiry" 0 "not enrolled yet" ctl sim tap --uid 04A1B2C3D4E5F6
 ctl sim remove >/dev/null
-expect "a second sale while one waits" 1 "already waiting" bash -c \
+expect "a second sale while one waits" 1 "already in progress" bash -c \
 	"'$loyaltyctl' --state '$state' sale --amount 5 --no-wait >/dev/null && '$loyaltyctl' --state '$state' sale --amount 6 --no-wait"
 expect "cancel the waiting sale" 0 "ok" ctl cancel
 check "nothing was booked" "0" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
@@ -113,7 +113,7 @@ expect "bad log level" 2 "--log-level" run_d --board x --log-level loud
 
 # The cashier console (stdio driver) refuses bad amounts and keeps going.
 mkfifo "$work/keys"
-"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" <"$work/keys" \
+"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --register 127.0.0.1:0 <"$work/keys" \
 	>"$work/display.txt" 2>>"$state/loyaltyd.log" &
 daemon_pid=$!
 exec 3>"$work/keys"
@@ -133,14 +133,14 @@ stop_daemon
 # The card key is gone but the ledger knows cards: refuse, do not make a new key.
 mv "$state/keys/pseudonym.key" "$work/pseudonym.key"
 expect "missing card key with known cards" 1 "card key .* is missing, but the ledger knows 2 cards" \
-	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless
+	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless --register 127.0.0.1:0
 check_true "no new key was made" test ! -e "$state/keys/pseudonym.key"
 mv "$work/pseudonym.key" "$state/keys/pseudonym.key"
 printf 'short' >"$work/short.key"
 cp "$state/keys/pseudonym.key" "$work/good.key"
 cp "$work/short.key" "$state/keys/pseudonym.key"
 expect "a damaged card key" 1 "must hold exactly 32 bytes" \
-	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless
+	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless --register 127.0.0.1:0
 cp "$work/good.key" "$state/keys/pseudonym.key"
 
 finish

@@ -77,7 +77,7 @@ check_true "verify names the changed event" \
 	grep -q '^result      DAMAGED: event 3 does not match its hash' "$work/tampered.out"
 
 rc=0
-timeout 30 "$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless \
+timeout 30 "$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless --register 127.0.0.1:0 \
 	2>"$work/start.log" || rc=$?
 cat "$work/start.log"
 check "loyaltyd refuses to start on the tampered ledger" 1 "$rc"

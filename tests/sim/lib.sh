@@ -41,7 +41,8 @@ render=$build/tools/escpos-render/escpos-render
 start_daemon() {
 	local state=$1
 	shift
-	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless "$@" \
+	"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless \
+		--register 127.0.0.1:0 "$@" \
 		2>>"$state/loyaltyd.log" &
 	daemon_pid=$!
 	for _ in $(seq 100); do

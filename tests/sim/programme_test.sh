@@ -16,7 +16,7 @@ q() { sqlite3 "$state/ledger.sqlite" "$1"; }
 # a programme that does not parse: the start is refused, naming the field
 printf '{"version":1,"coupons":{"first_purchase":{"daily_cap":-1}}}' >"$state/programme.json"
 rc=0
-"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless 2>"$work/bad.log" || rc=$?
+"$loyaltyd" --board "$src/board/sim/board.json" --state "$state" --headless --register 127.0.0.1:0 2>"$work/bad.log" || rc=$?
 check "a bad programme stops the start" 1 "$rc"
 check_true "and names the field" grep -q "programme .*coupons.first_purchase.daily_cap" "$work/bad.log"
 

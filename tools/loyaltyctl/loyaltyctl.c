@@ -39,7 +39,12 @@ static void usage_main(FILE *f)
 		"Commands:\n"
 		"  status                     terminal, ledger and device status\n"
 		"  sale --amount AMOUNT       start a sale and wait for the card tap\n"
-		"  cancel                     cancel the sale waiting for a card\n"
+		"       [--redeem PTS|max] [--coupon CODE|auto] [--ask]\n"
+		"  answer [--redeem PTS|max] [--coupon CODE|auto]  the customer's answer\n"
+		"  confirm                    book the sale waiting for confirmation\n"
+		"  cancel                     cancel the sale in progress\n"
+		"  refund --receipt NO (--amount AMOUNT | --whole)  refund a sale\n"
+		"  explain RECEIPT            why a receipt earned its points\n"
 		"  reprint [--receipt NO]     print the last (or the given) receipt again\n"
 		"  sim tap --uid UID          simulator: tap a card (hex UID, 4/7/10 bytes)\n"
 		"  sim remove                 simulator: take the card away\n"
@@ -153,6 +158,18 @@ static void print_sale(const char *title, const cJSON *s)
 	money_format(num(s, "amount_gr"), 1, amount, sizeof(amount));
 	printf("%s %s\n", title, str(s, "receipt"));
 	printf("  amount      %s zł\n", amount);
+	if (num(s, "redeemed_pts")) {
+		money_format(num(s, "points_discount_gr"), 1, amount, sizeof(amount));
+		printf("  paid with   %lld pts = %s zł\n", num(s, "redeemed_pts"), amount);
+	}
+	if (*str(s, "coupon_used")) {
+		money_format(num(s, "coupon_discount_gr"), 1, amount, sizeof(amount));
+		printf("  coupon      %s used: -%s zł\n", str(s, "coupon_used"), amount);
+	}
+	if (cJSON_GetObjectItem(s, "to_pay_gr")) {
+		money_format(num(s, "to_pay_gr"), 1, amount, sizeof(amount));
+		printf("  to pay      %s zł\n", amount);
+	}
 	printf("  earned      +%lld pts%s\n", num(s, "earned_pts"),
 	       cJSON_IsTrue(cJSON_GetObjectItem(s, "new_member")) ? " (new card)" : "");
 	if (num(s, "bonus_pts"))
@@ -164,6 +181,72 @@ static void print_sale(const char *title, const cJSON *s)
 	printf("  printed to  %s%s%s\n", str(s, "printed_to"),
 	       cJSON_IsFalse(cJSON_GetObjectItem(s, "printed")) ? "  PRINT FAILED: " : "",
 	       str(s, "print_error"));
+}
+
+/* A sale in progress: the member, the offer and what the answer makes of it. */
+static void print_progress(const cJSON *s)
+{
+	char a[32], b[32];
+	const cJSON *m = cJSON_GetObjectItem(s, "member");
+	const cJSON *of = cJSON_GetObjectItem(s, "offer");
+	const cJSON *an = cJSON_GetObjectItem(s, "answer");
+	const cJSON *t = cJSON_GetObjectItem(s, "totals");
+	printf("sale %s: %s\n", str(s, "id"), str(s, "state"));
+	if (!m)
+		return;
+	printf("  card        %s, tier %s, %lld pts\n",
+	       cJSON_IsTrue(cJSON_GetObjectItem(m, "known")) ? str(m, "card") : "new card",
+	       str(m, "tier"), num(m, "balance_pts"));
+	const cJSON *c;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(m, "coupons"))
+	{
+		money_format(num(c, "min_basket_gr"), 1, a, sizeof(a));
+		printf("  coupon      %s: -%lld%% from %s zł\n", str(c, "id"),
+		       num(c, "percent_bp") / 100, a);
+	}
+	if (num(of, "redeem_max_pts"))
+		printf("  offer       up to %lld pts\n", num(of, "redeem_max_pts"));
+	else if (*str(of, "note"))
+		printf("  offer       no points: %s\n", str(of, "note"));
+	printf("  answer      %lld pts%s%s\n", num(an, "redeem_pts"),
+	       *str(an, "coupon") ? ", coupon " : "", str(an, "coupon"));
+	money_format(num(t, "to_pay_gr"), 1, a, sizeof(a));
+	money_format(num(t, "basket_gr"), 1, b, sizeof(b));
+	printf("  to pay      %s zł of %s zł\n", a, b);
+	printf("  points      +%lld -%lld, balance after %lld\n",
+	       num(t, "earned_pts") + num(t, "bonus_pts"), num(t, "redeemed_pts"),
+	       num(t, "balance_after_pts"));
+}
+
+static void print_refund(const cJSON *r)
+{
+	char a[32];
+	money_format(num(r, "money_back_gr"), 1, a, sizeof(a));
+	printf("refund %s of receipt %s\n", str(r, "receipt"), str(r, "of_receipt"));
+	printf("  pay back    %s zł\n", a);
+	printf("  points      -%lld reversed, +%lld re-credited\n", num(r, "reversed_pts"),
+	       num(r, "recredited_pts"));
+	if (num(r, "shortfall_pts"))
+		printf("  shortfall   %lld pts already spent, kept from the money\n",
+		       num(r, "shortfall_pts"));
+	printf("  balance     %lld pts\n", num(r, "balance_pts"));
+}
+
+static void print_explain(const cJSON *o)
+{
+	char a[32];
+	printf("receipt %s\n", str(o, "receipt"));
+	const cJSON *e;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(o, "events"))
+	{
+		money_format(num(e, "amount_gr"), 1, a, sizeof(a));
+		printf("  %-12s %+6lld pts %12s zł  %s%s%s\n", str(e, "kind"), num(e, "points"), a,
+		       str(e, "rule"), *str(e, "ref") ? " " : "", str(e, "ref"));
+	}
+	const cJSON *trace = cJSON_GetObjectItem(o, "trace");
+	if (cJSON_GetArraySize(trace))
+		printf("how the points were counted:\n");
+	cJSON_ArrayForEach(e, trace) printf("  %s\n", str(e, "text"));
 }
 
 static void print_status(const cJSON *o)
@@ -200,6 +283,12 @@ static int report(cJSON *o)
 		fprintf(stderr, "loyaltyctl: refused: %s\n", str(o, "error"));
 	} else if (cJSON_GetObjectItem(o, "terminal")) {
 		print_status(o);
+	} else if (cJSON_GetObjectItem(cJSON_GetObjectItem(o, "sale"), "state")) {
+		print_progress(cJSON_GetObjectItem(o, "sale"));
+	} else if (cJSON_GetObjectItem(o, "refund")) {
+		print_refund(cJSON_GetObjectItem(o, "refund"));
+	} else if (cJSON_GetObjectItem(o, "events")) {
+		print_explain(o);
 	} else if (cJSON_IsObject(cJSON_GetObjectItem(o, "sale"))) {
 		print_sale("sale booked, receipt", cJSON_GetObjectItem(o, "sale"));
 	} else if (cJSON_GetObjectItem(o, "reprint")) {
@@ -227,6 +316,23 @@ static cJSON *request(const char *cmd)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "cmd", cmd);
 	return o;
+}
+
+/* "redeem" and "coupon" of a sale or an answer. Returns 0 or 2 (usage error printed). */
+static int add_answer(cJSON *q, const char *redeem, const char *coupon)
+{
+	if (redeem && !strcmp(redeem, "max")) {
+		cJSON_AddStringToObject(q, "redeem", "max");
+	} else if (redeem) {
+		char *end;
+		long long v = strtoll(redeem, &end, 10);
+		if (!*redeem || *end || v < 0)
+			return usage_error("--redeem: whole points from 0, or max");
+		cJSON_AddNumberToObject(q, "redeem", (double) v);
+	}
+	if (coupon)
+		cJSON_AddStringToObject(q, "coupon", coupon);
+	return 0;
 }
 
 /* Parse one option of a subcommand: "--name value" or "--name=value". */
@@ -623,21 +729,98 @@ static int run(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "sale")) {
 		static const char help[] =
-		    "Usage: loyaltyctl sale --amount AMOUNT [--no-wait]\n"
+		    "Usage: loyaltyctl sale --amount AMOUNT [--redeem PTS|max] [--coupon "
+		    "CODE|auto]\n"
+		    "                       [--no-wait | --ask]\n"
 		    "Start a sale of AMOUNT PLN (12.34 or 12,34) and wait until the customer's\n"
 		    "card is tapped and the sale is booked and printed (or cancelled).\n"
-		    "  --no-wait  return as soon as the terminal waits for the card\n";
-		struct subopt o[] = {
-		    {"amount", true, NULL}, {"no-wait", false, NULL}, {NULL, false, NULL}};
+		    "  --redeem PTS|max  pay with these points (or as many as allowed)\n"
+		    "  --coupon CODE     use this coupon of the card (auto: the best usable)\n"
+		    "  --no-wait         return as soon as the terminal waits for the card\n"
+		    "  --ask             stop at the offer: answer with 'answer', then 'confirm'\n";
+		struct subopt o[] = {{"amount", true, NULL}, {"no-wait", false, NULL},
+				     {"redeem", true, NULL}, {"coupon", true, NULL},
+				     {"ask", false, NULL},   {NULL, false, NULL}};
 		int r = parse_subopts(argc - 1, argv + 1, o, help);
 		if (r)
 			return r == 1 ? 0 : 2;
 		if (!o[0].value)
 			return usage_error("sale: --amount is required");
+		if (o[4].value && (o[2].value || o[3].value))
+			return usage_error(
+			    "sale: --ask takes the answer later, not --redeem/--coupon");
 		cJSON *q = request("sale");
 		cJSON_AddStringToObject(q, "amount", o[0].value);
 		cJSON_AddBoolToObject(q, "wait", o[1].value == NULL);
-		return report(call(q, SALE_WAIT_S));
+		if (o[4].value)
+			cJSON_AddBoolToObject(q, "ask", true);
+		if ((r = add_answer(q, o[2].value, o[3].value)) != 0) {
+			cJSON_Delete(q);
+			return r;
+		}
+		return report(call(q, o[4].value ? 10 : SALE_WAIT_S));
+	}
+	if (!strcmp(cmd, "answer")) {
+		struct subopt o[] = {
+		    {"redeem", true, NULL}, {"coupon", true, NULL}, {NULL, false, NULL}};
+		int r = parse_subopts(
+		    argc - 1, argv + 1, o,
+		    "Usage: loyaltyctl answer [--redeem PTS|max] [--coupon CODE|auto]\n"
+		    "The customer's answer to the offer (no options: neither).\n");
+		if (r)
+			return r == 1 ? 0 : 2;
+		cJSON *q = request("answer");
+		if ((r = add_answer(q, o[0].value, o[1].value)) != 0) {
+			cJSON_Delete(q);
+			return r;
+		}
+		return report(call(q, 10));
+	}
+	if (!strcmp(cmd, "confirm")) {
+		struct subopt o[] = {{NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o,
+				      "Usage: loyaltyctl confirm\nBook and print the sale waiting "
+				      "for confirmation.\n");
+		return r ? (r == 1 ? 0 : 2) : report(call(request("confirm"), 30));
+	}
+	if (!strcmp(cmd, "refund")) {
+		struct subopt o[] = {{"receipt", true, NULL},
+				     {"amount", true, NULL},
+				     {"whole", false, NULL},
+				     {NULL, false, NULL}};
+		int r = parse_subopts(
+		    argc - 1, argv + 1, o,
+		    "Usage: loyaltyctl refund --receipt NO (--amount AMOUNT | --whole)\n"
+		    "Refund AMOUNT PLN of the goods of sale NO (or all that is left of it): the\n"
+		    "points it earned go back in proportion, points it spent as the programme "
+		    "says.\n");
+		if (r)
+			return r == 1 ? 0 : 2;
+		if (!o[0].value || !o[1].value == !o[2].value)
+			return usage_error(
+			    "refund: --receipt and one of --amount and --whole are needed");
+		cJSON *q = request("refund");
+		cJSON_AddStringToObject(q, "receipt", o[0].value);
+		if (o[1].value)
+			cJSON_AddStringToObject(q, "amount", o[1].value);
+		else
+			cJSON_AddBoolToObject(q, "whole", true);
+		return report(call(q, 30));
+	}
+	if (!strcmp(cmd, "explain")) {
+		struct subopt o[] = {{"receipt", true, NULL}, {NULL, false, NULL}};
+		bool positional = argc > 1 && strncmp(argv[1], "--", 2) != 0;
+		int r = parse_subopts(argc - 1 - positional, argv + 1 + positional, o,
+				      "Usage: loyaltyctl explain RECEIPT\nThe events of a receipt "
+				      "and how its points were counted.\n");
+		if (r)
+			return r == 1 ? 0 : 2;
+		const char *no = positional ? argv[1] : o[0].value;
+		if (!no)
+			return usage_error("explain: give the receipt number");
+		cJSON *q = request("explain");
+		cJSON_AddStringToObject(q, "receipt", no);
+		return report(call(q, 10));
 	}
 	if (!strcmp(cmd, "cancel")) {
 		struct subopt o[] = {{NULL, false, NULL}};

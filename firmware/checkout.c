@@ -1,0 +1,1091 @@
+/*
+ * checkout: the sale in progress (amount or basket, the card, the offer, the answer, the
+ * confirmation, booking, printing), refunds by receipt number, reprints and receipts.
+ *
+ * The programme decides everything through rules_apply(); this file only asks it the right
+ * questions: what the sale earns with no redemption (the preview), how many points may be
+ * redeemed at most (the offer), and what the customer's answer gives. At confirmation the
+ * member's state is read again and the answer applied once more, at the time of booking, so
+ * what is booked is what the rules say at that moment.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escpos.h"
+#include "log.h"
+#include "money.h"
+#include "random.h"
+#include "receipt.h"
+#include "terminal-priv.h"
+
+#define MONEY_TEXT 24
+
+struct checkout {
+	char id[CHECKOUT_ID_LEN + 1];
+	enum checkout_origin origin;
+	bool ask, confirm_alone;
+	int64_t preset_redeem_pts;
+	char preset_coupon[RULES_COUPON_ID_MAX + 1];
+	bool preset_coupon_set;
+	unsigned ctl_client;
+
+	struct rules_line lines[RULES_LINES_MAX];
+	size_t n_lines;
+	int64_t basket_gr;
+	int64_t eligible_basket_gr; /* gross value of the lines that earn */
+
+	/* the card */
+	uint8_t pseudonym[PSEUDONYM_LEN];
+	struct ledger_member member; /* member_id 0: a new card */
+	struct rules_member state;
+	char new_coupon_id[11];
+
+	/* the offer and the answer */
+	int64_t offer_max_pts;
+	char offer_note[RULES_TEXT_MAX];
+	size_t usable[RULES_COUPONS_MAX]; /* indexes into state.coupons */
+	size_t n_usable;
+	int64_t redeem_pts;
+	char coupon[RULES_COUPON_ID_MAX + 1];
+	struct rules_result res; /* the sale as the answer makes it */
+	struct rules_result scratch;
+
+	cJSON *outcome; /* how the last sale ended, for the register; NULL while in progress */
+};
+
+static const char *const origin_names[ORIGIN_MAX] = {
+    [ORIGIN_CONSOLE] = "console",
+    [ORIGIN_CTL] = "ctl",
+    [ORIGIN_REGISTER] = "register",
+};
+
+int checkout_new(struct checkout **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+void checkout_free(struct checkout *co)
+{
+	if (!co)
+		return;
+	cJSON_Delete(co->outcome);
+	free(co);
+}
+
+const char *checkout_id(struct terminal *t)
+{
+	return t->co->id;
+}
+
+static void step(struct terminal *t, enum sale_event ev)
+{
+	if (sale_feed(&t->sale, ev, hal_clock_mono_us(t->clock)) < 0)
+		log_err("sale flow: event %d not allowed in state %s", (int) ev,
+			sale_state_name(t->sale.state));
+}
+
+static cJSON *error_answer(const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", false);
+	cJSON_AddStringToObject(o, "error", message);
+	return o;
+}
+
+static const char *gr_text(int64_t gr, char buf[MONEY_TEXT])
+{
+	if (money_format(gr, 1, buf, MONEY_TEXT) < 0)
+		snprintf(buf, MONEY_TEXT, "?");
+	return buf;
+}
+
+/* The sale ended: keep the outcome (ownership passes here), answer the control client. */
+static void finish(struct terminal *t, cJSON *outcome)
+{
+	struct checkout *co = t->co;
+	cJSON_AddStringToObject(outcome, "sale_id", co->id);
+	cJSON_Delete(co->outcome);
+	co->outcome = outcome;
+	if (co->ctl_client != NO_CLIENT)
+		(void) ctl_reply(t->ctl, co->ctl_client, cJSON_Duplicate(outcome, true));
+	co->ctl_client = NO_CLIENT;
+	reg_sale_changed(t->reg);
+}
+
+bool checkout_cancel(struct terminal *t, const char *why)
+{
+	if (sale_feed(&t->sale, SALE_EV_CANCEL, hal_clock_mono_us(t->clock)) < 0)
+		return false;
+	log_info("sale %s cancelled: %s", t->co->id, why);
+	finish(t, error_answer(why));
+	return true;
+}
+
+/* ---- receipts ---- */
+
+/* What a receipt's events say beyond struct ledger_receipt: discounts and points spent. */
+struct receipt_extras {
+	int64_t redeemed_pts, points_discount_gr;
+	int64_t coupon_discount_gr, stamp_discount_gr;
+	char coupon_used[LEDGER_REF_MAX + 1];
+	int64_t donated_pts, expired_pts;
+	int64_t basket_gr, paid_gr; /* before discounts, and paid in money (the sale record) */
+};
+
+struct extras_walk {
+	const char *receipt_no;
+	struct receipt_extras *x;
+};
+
+static int extras_event(void *userdata, const struct ledger_event *ev)
+{
+	struct extras_walk *w = userdata;
+	if (strcmp(ev->receipt_no, w->receipt_no) != 0)
+		return 1; /* past the receipt's events */
+	if (!strcmp(ev->kind, "redeem")) {
+		w->x->redeemed_pts -= ev->points;
+		w->x->points_discount_gr += ev->amount_gr;
+	} else if (!strcmp(ev->kind, "coupon_use")) {
+		w->x->coupon_discount_gr += ev->amount_gr;
+		snprintf(w->x->coupon_used, sizeof(w->x->coupon_used), "%s", ev->ref);
+	} else if (!strcmp(ev->kind, "stamp")) {
+		w->x->stamp_discount_gr += ev->amount_gr;
+	} else if (!strcmp(ev->kind, "donate")) {
+		w->x->donated_pts -= ev->points;
+	} else if (!strcmp(ev->kind, "expire")) {
+		w->x->expired_pts -= ev->points;
+	}
+	return 0;
+}
+
+/* The receipt's events start at the seq its number ends with. */
+static int64_t receipt_first_seq(const char *receipt_no)
+{
+	const char *dash = strrchr(receipt_no, '-');
+	if (!dash || !dash[1])
+		return -1;
+	char *end;
+	long long seq = strtoll(dash + 1, &end, 10);
+	return *end || seq <= 0 ? -1 : seq;
+}
+
+static int receipt_extras(struct terminal *t, const char *receipt_no, struct receipt_extras *x)
+{
+	struct extras_walk w = {.receipt_no = receipt_no, .x = x};
+	int64_t seq = receipt_first_seq(receipt_no);
+	memset(x, 0, sizeof(*x));
+	if (seq < 0)
+		return -EINVAL;
+	int r = ledger_for_each_event(t->ledger, seq, RULES_EVENTS_MAX + 2, extras_event, &w);
+	if (r < 0)
+		return r;
+	struct rules_sale_record rec;
+	r = ledger_sale_record(t->ledger, receipt_no, &rec);
+	if (r == 0) {
+		x->basket_gr = rec.basket_gr;
+		x->paid_gr = rec.paid_gr;
+	}
+	return r == -ENOENT ? 0 : r;
+}
+
+static void receipt_file_path(struct terminal *t, const char *receipt_no, char *buf, size_t size)
+{
+	if (hal_printer_is_sim(t->printer))
+		snprintf(buf, size, "%s/%s.escpos", t->printer_dir, receipt_no);
+	else
+		snprintf(buf, size, "%s", t->board.printer_path);
+}
+
+/* Render and print the receipt of a booked sale. 0 or a negative errno; *why on failure. */
+static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
+			 const struct receipt_extras *x, const char **why)
+{
+	struct receipt_store store = {
+	    .name = t->cfg.store_name,
+	    .address = t->cfg.store_address,
+	    .card_url_base = t->cfg.card_url_base,
+	};
+	struct receipt_facts facts = {
+	    .receipt_no = rc->receipt_no,
+	    .time_us = rc->time_us,
+	    .amount_gr = x->basket_gr ? x->basket_gr : rc->amount_gr,
+	    .earned_pts = rc->earned_pts,
+	    .balance_pts = rc->balance_pts,
+	    .first_visit = rc->new_member,
+	    .card_code = rc->card_code,
+	    .bonus_pts = rc->bonus_pts,
+	    .coupon_id = rc->coupon_id,
+	    .coupon_percent_bp = rc->coupon_id[0] ? rc->coupon_percent_bp : 0,
+	    .coupon_min_basket_gr = rc->coupon_min_basket_gr,
+	    .coupon_expires_us = rc->coupon_expires_us,
+	    .redeemed_pts = x->redeemed_pts,
+	    .points_discount_gr = x->points_discount_gr,
+	    .coupon_used = x->coupon_used,
+	    .coupon_discount_gr = x->coupon_discount_gr,
+	    .stamp_discount_gr = x->stamp_discount_gr,
+	};
+	struct layout *layout = malloc(sizeof(*layout));
+	struct buf out;
+	struct escpos_stats stats;
+	int r;
+
+	if (!layout)
+		return -ENOMEM;
+	buf_init(&out, ESCPOS_RECEIPT_MAX);
+	if ((r = receipt_build(&facts, &store, t->board.printer.columns, layout)) < 0) {
+		*why = "receipt layout failed";
+		goto out;
+	}
+	if ((r = escpos_encode(layout, &t->board.printer, &out, &stats)) < 0) {
+		*why = "receipt encoding failed";
+		goto out;
+	}
+	if (stats.replaced_chars)
+		log_warn("receipt %s: %zu characters the printer's code page cannot show",
+			 rc->receipt_no, stats.replaced_chars);
+	if ((r = hal_printer_print(t->printer, rc->receipt_no, out.data, out.len)) < 0) {
+		*why = r == -ENOSPC ? "printer out of paper" : "printer not answering";
+		goto out;
+	}
+	log_info("receipt %s printed (%zu bytes)", rc->receipt_no, out.len);
+out:
+	if (r < 0)
+		log_errno(r, "receipt %s: %s", rc->receipt_no, *why);
+	buf_free(&out);
+	free(layout);
+	return r;
+}
+
+static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc,
+			   const struct receipt_extras *x)
+{
+	char url[256], file[PATH_MAX + 64];
+	struct receipt_store store = {.card_url_base = t->cfg.card_url_base};
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "receipt", rc->receipt_no);
+	cJSON_AddNumberToObject(o, "amount_gr",
+				(double) (x->basket_gr ? x->basket_gr : rc->amount_gr));
+	if (x->basket_gr)
+		cJSON_AddNumberToObject(o, "to_pay_gr", (double) x->paid_gr);
+	cJSON_AddNumberToObject(o, "earned_pts", (double) rc->earned_pts);
+	cJSON_AddNumberToObject(o, "bonus_pts", (double) rc->bonus_pts);
+	cJSON_AddNumberToObject(o, "redeemed_pts", (double) x->redeemed_pts);
+	cJSON_AddNumberToObject(o, "points_discount_gr", (double) x->points_discount_gr);
+	if (x->coupon_used[0]) {
+		cJSON_AddStringToObject(o, "coupon_used", x->coupon_used);
+		cJSON_AddNumberToObject(o, "coupon_discount_gr", (double) x->coupon_discount_gr);
+	}
+	if (x->stamp_discount_gr)
+		cJSON_AddNumberToObject(o, "stamp_discount_gr", (double) x->stamp_discount_gr);
+	if (rc->coupon_id[0])
+		cJSON_AddStringToObject(o, "coupon", rc->coupon_id);
+	cJSON_AddNumberToObject(o, "balance_pts", (double) rc->balance_pts);
+	cJSON_AddBoolToObject(o, "new_member", rc->new_member);
+	if (receipt_card_url(&store, rc->card_code, url, sizeof(url)) == 0)
+		cJSON_AddStringToObject(o, "card_url", url);
+	receipt_file_path(t, rc->receipt_no, file, sizeof(file));
+	cJSON_AddStringToObject(o, "printed_to", file);
+	return o;
+}
+
+cJSON *checkout_reprint(struct terminal *t, const char *receipt_no)
+{
+	char last[LEDGER_RECEIPT_NO_MAX + 1];
+	struct ledger_receipt rc;
+	struct receipt_extras x;
+	const char *why = NULL;
+	int r = 0;
+
+	if (!receipt_no[0]) {
+		r = ledger_last_receipt_no(t->ledger, last, sizeof(last));
+		receipt_no = last;
+		why = r == -ENOENT ? "no receipt to reprint yet" : "ledger read failed";
+	}
+	if (r == 0) {
+		r = ledger_get_receipt(t->ledger, receipt_no, &rc);
+		why = r == -ENOENT   ? "no such receipt"
+		      : r == -EINVAL ? "invalid receipt number"
+				     : "ledger read failed";
+	}
+	if (r == 0 && (r = receipt_extras(t, rc.receipt_no, &x)) < 0)
+		why = "ledger read failed";
+	if (r == 0)
+		r = print_receipt(t, &rc, &x, &why);
+	if (r < 0) {
+		terminal_show(t, "Reprint failed:", why, NULL);
+		return error_answer(why);
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddItemToObject(o, "reprint", receipt_json(t, &rc, &x));
+	terminal_show(t, "Reprinted", rc.receipt_no, NULL);
+	return o;
+}
+
+/* ---- the programme's questions ---- */
+
+/* A fresh coupon id: 10 Crockford base32 characters (50 random bits). */
+static int make_coupon_id(char id[11])
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	uint8_t rnd[10];
+	int r = hal_random_bytes(rnd, sizeof(rnd));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		id[i] = alphabet[rnd[i] & 31];
+	id[10] = '\0';
+	return 0;
+}
+
+static int make_sale_id(char id[CHECKOUT_ID_LEN + 1])
+{
+	uint8_t rnd[CHECKOUT_ID_LEN / 2];
+	int r = hal_random_bytes(rnd, sizeof(rnd));
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
+/* The day's coupon counts: read from the ledger when the Warsaw day changes, then kept. */
+static int coupon_counts(struct terminal *t, int64_t now_us)
+{
+	int64_t day = rules_warsaw_day_start_us(now_us, 0), first, react;
+	if (day == t->coupon_day_us)
+		return 0;
+	int r = ledger_coupons_issued_since(t->ledger, "first_purchase", day, &first);
+	if (r == 0)
+		r = ledger_coupons_issued_since(t->ledger, "reactivation", day, &react);
+	if (r < 0)
+		return r;
+	t->coupon_day_us = day;
+	t->issued_first_purchase = (int32_t) first;
+	t->issued_reactivation = (int32_t) react;
+	return 0;
+}
+
+/*
+ * rules_apply() for the sale in progress at now_us. The terminal books against its own ledger
+ * (no server yet): it is never "offline" in the programme's sense, so the offline budgets do
+ * not apply until sync exists.
+ */
+static int apply(struct terminal *t, int64_t redeem_pts, const char *coupon, int64_t now_us,
+		 struct rules_result *res)
+{
+	struct checkout *co = t->co;
+	struct rules_basket basket = {.lines = co->lines, .n_lines = co->n_lines};
+	struct rules_request req = {
+	    .redeem_pts = redeem_pts,
+	    .coupon_id = coupon && coupon[0] ? coupon : NULL,
+	    .new_coupon_id = co->new_coupon_id,
+	    .offline = false,
+	    .issued_today_first_purchase = t->issued_first_purchase,
+	    .issued_today_reactivation = t->issued_reactivation,
+	};
+	int r = coupon_counts(t, now_us);
+	if (r < 0)
+		return r;
+	req.issued_today_first_purchase = t->issued_first_purchase;
+	req.issued_today_reactivation = t->issued_reactivation;
+	return rules_apply(&t->programme, &co->state, &basket, &req, now_us, res);
+}
+
+/*
+ * The most points the customer may redeem with this coupon (NULL: none): the balance and the
+ * programme's basket share, in whole redemption units, checked against the rules. 0 with
+ * co->offer_note saying why when nothing can be redeemed.
+ */
+static int redeem_max(struct terminal *t, const char *coupon, int64_t now_us, int64_t *ret_pts)
+{
+	struct checkout *co = t->co;
+	const struct programme *p = &t->programme;
+	struct rules_result *res = &co->scratch;
+	char a[MONEY_TEXT];
+	int r;
+
+	*ret_pts = 0;
+	co->offer_note[0] = '\0';
+	if (co->state.balance_pts < p->redeem_min_pts) {
+		snprintf(co->offer_note, sizeof(co->offer_note),
+			 "%" PRId64 " points: redemption starts at %" PRId64, co->state.balance_pts,
+			 p->redeem_min_pts);
+		return 0;
+	}
+	if ((r = apply(t, 0, coupon, now_us, res)) < 0)
+		return r;
+	if (res->refusal != RULES_OK) {
+		snprintf(co->offer_note, sizeof(co->offer_note), "%s", res->refusal_text);
+		return 0;
+	}
+	/* an upper bound: the balance and the basket share of what is left to pay */
+	int64_t share_gr = res->to_pay_gr * p->redeem_max_basket_bp / 10000;
+	int64_t hi = co->state.balance_pts / p->redeem_unit_pts, lo;
+	if (share_gr / p->redeem_unit_gr < hi)
+		hi = share_gr / p->redeem_unit_gr;
+	int64_t min_units = (p->redeem_min_pts + p->redeem_unit_pts - 1) / p->redeem_unit_pts;
+	if (min_units < 1)
+		min_units = 1;
+	char why[RULES_TEXT_MAX] = "";
+	/*
+	 * The most units the rules accept, by bisection (fewer points never fail where more
+	 * pass): units up to lo pass, units above hi fail; the bound itself is tried first.
+	 */
+	lo = min_units - 1;
+	for (bool first = true; lo < hi; first = false) {
+		int64_t mid = first ? hi : lo + (hi - lo + 1) / 2;
+		if ((r = apply(t, mid * p->redeem_unit_pts, coupon, now_us, res)) < 0)
+			return r;
+		if (res->refusal == RULES_OK) {
+			lo = mid;
+		} else if (res->refusal != RULES_REFUSED_OFFLINE_STALE &&
+			   res->refusal != RULES_REFUSED_COUPON_NOT_COMBINABLE) {
+			/* too many points for the basket, the balance or a budget */
+			snprintf(why, sizeof(why), "%s", res->refusal_text);
+			hi = mid - 1;
+		} else {
+			/* no points at all */
+			snprintf(co->offer_note, sizeof(co->offer_note), "%s", res->refusal_text);
+			return 0;
+		}
+	}
+	if (lo >= min_units) {
+		*ret_pts = lo * p->redeem_unit_pts;
+		return 0;
+	}
+	if (why[0])
+		snprintf(co->offer_note, sizeof(co->offer_note), "%s", why);
+	else
+		snprintf(co->offer_note, sizeof(co->offer_note),
+			 "the basket is too small to pay with points (at most %s zł of it)",
+			 gr_text(share_gr, a));
+	return 0;
+}
+
+/* The coupons of the card that this basket can use now. */
+static void usable_coupons(struct terminal *t, int64_t now_us)
+{
+	struct checkout *co = t->co;
+	co->n_usable = 0;
+	for (size_t i = 0; i < co->state.n_coupons; i++) {
+		const struct rules_coupon *c = &co->state.coupons[i];
+		if (!c->used && now_us < c->expires_us && co->basket_gr >= c->min_basket_gr)
+			co->usable[co->n_usable++] = i;
+	}
+}
+
+/* The usable coupon worth the most (then the one expiring first); NULL when none. */
+static const char *best_coupon(struct checkout *co)
+{
+	const struct rules_coupon *best = NULL;
+	for (size_t i = 0; i < co->n_usable; i++) {
+		const struct rules_coupon *c = &co->state.coupons[co->usable[i]];
+		if (!best || c->percent_bp > best->percent_bp ||
+		    (c->percent_bp == best->percent_bp && c->expires_us < best->expires_us))
+			best = c;
+	}
+	return best ? best->id : NULL;
+}
+
+/* Read the card's member and state afresh (at identification and at confirmation). */
+static int load_member(struct terminal *t, int64_t now_us)
+{
+	struct checkout *co = t->co;
+	int r = ledger_member_by_pseudonym(t->ledger, co->pseudonym, &co->member);
+	if (r == -ENOENT) {
+		memset(&co->member, 0, sizeof(co->member));
+		r = 0;
+	}
+	if (r < 0)
+		return r;
+	return ledger_member_state(t->ledger, co->member.member_id, &t->programme, now_us,
+				   &co->state);
+}
+
+/*
+ * Work out the sale for an answer: redeem_pts (-1: the most allowed) with coupon ("auto": the
+ * best usable). Returns 0 with co->res holding the sale (its refusal set when the rules
+ * refuse), or a negative errno.
+ */
+static int work_out(struct terminal *t, int64_t redeem_pts, const char *coupon, int64_t now_us)
+{
+	struct checkout *co = t->co;
+	int r;
+	char chosen[sizeof(co->coupon)];
+	if (coupon && !strcmp(coupon, "auto"))
+		coupon = best_coupon(co);
+	snprintf(chosen, sizeof(chosen), "%s", coupon ? coupon : ""); /* coupon may be co->coupon */
+	memcpy(co->coupon, chosen, sizeof(chosen));
+	if (redeem_pts < 0 && (r = redeem_max(t, co->coupon, now_us, &redeem_pts)) < 0)
+		return r;
+	co->redeem_pts = redeem_pts;
+	return apply(t, co->redeem_pts, co->coupon, now_us, &co->res);
+}
+
+/* ---- the sale ---- */
+
+static const char *check_lines(const struct checkout_start *s, int64_t *ret_basket,
+			       int64_t *ret_eligible)
+{
+	int64_t basket = 0, eligible = 0;
+	if (s->n_lines == 0 || s->n_lines > RULES_LINES_MAX)
+		return "a sale has 1 to 100 lines";
+	for (size_t i = 0; i < s->n_lines; i++) {
+		const struct rules_line *l = &s->lines[i];
+		if (l->qty < 1 || l->qty > RULES_QTY_MAX)
+			return "a line's quantity must be 1 to 10000";
+		if (l->unit_gr < 0 || l->unit_gr > MONEY_MAX_GR)
+			return "a line's unit price is out of range";
+		int64_t v = l->unit_gr * l->qty;
+		if (v > MONEY_MAX_GR || basket + v > MONEY_MAX_GR)
+			return "the basket's total is out of range";
+		basket += v;
+		if (!l->tax_free && !l->gift_card)
+			eligible += v;
+	}
+	if (s->total_gr && s->total_gr != basket)
+		return "total_gr is not the sum of the lines";
+	*ret_basket = basket;
+	*ret_eligible = eligible;
+	return NULL;
+}
+
+const char *checkout_begin(struct terminal *t, const struct checkout_start *s)
+{
+	static char why[RULES_TEXT_MAX];
+	struct checkout *co = t->co;
+	int64_t basket, eligible;
+	const char *bad;
+
+	if (sale_cancellable(&t->sale))
+		return "a sale is already in progress (cancel it first)";
+	if (s->lines) {
+		if ((bad = check_lines(s, &basket, &eligible)))
+			return bad;
+	} else {
+		if (s->total_gr <= 0 || s->total_gr > MONEY_MAX_GR)
+			return "the amount must be more than 0";
+		basket = eligible = s->total_gr;
+	}
+	if (basket <= 0)
+		return "the basket is empty";
+	if (!s->ask && s->coupon && strlen(s->coupon) > RULES_COUPON_ID_MAX)
+		return "coupon: too long";
+	char id[CHECKOUT_ID_LEN + 1];
+	if (make_sale_id(id) < 0 || make_coupon_id(co->new_coupon_id) < 0)
+		return "the random source failed";
+	if (sale_feed(&t->sale, SALE_EV_AMOUNT, hal_clock_mono_us(t->clock)) < 0) {
+		snprintf(why, sizeof(why), "the terminal is busy (%s)",
+			 sale_state_name(t->sale.state));
+		return why;
+	}
+	memcpy(co->id, id, sizeof(co->id));
+	co->origin = s->origin;
+	co->ask = s->ask;
+	co->confirm_alone = s->confirm_alone;
+	co->preset_redeem_pts = s->redeem_pts;
+	co->preset_coupon_set = s->coupon != NULL;
+	snprintf(co->preset_coupon, sizeof(co->preset_coupon), "%s", s->coupon ? s->coupon : "");
+	co->ctl_client = s->ctl_client;
+	if (s->lines) {
+		memcpy(co->lines, s->lines, s->n_lines * sizeof(*s->lines));
+		co->n_lines = s->n_lines;
+	} else {
+		co->lines[0] = (struct rules_line){.qty = 1, .unit_gr = s->total_gr};
+		co->n_lines = 1;
+	}
+	co->basket_gr = basket;
+	co->eligible_basket_gr = eligible;
+	memset(&co->member, 0, sizeof(co->member));
+	co->offer_max_pts = co->redeem_pts = 0;
+	co->offer_note[0] = co->coupon[0] = '\0';
+	co->n_usable = 0;
+	cJSON_Delete(co->outcome);
+	co->outcome = NULL;
+	log_info("sale %s of %" PRId64 " gr (%zu lines, from %s) waiting for a card", co->id,
+		 basket, co->n_lines, origin_names[co->origin]);
+	checkout_show(t);
+	reg_sale_changed(t->reg);
+	return NULL;
+}
+
+static const char *storage_why(int r)
+{
+	return r == -ENOSPC    ? "the terminal's disk is full"
+	       : r == -EBUSY   ? "the ledger is locked by another program"
+	       : r == -EBADMSG ? "the ledger file is damaged"
+			       : "the ledger could not be written";
+}
+
+/* A programme refusal or a storage failure before booking: the sale ends, nothing booked. */
+static cJSON *end_unbooked(struct terminal *t, const char *why)
+{
+	cJSON *o = error_answer(why);
+	if (sale_feed(&t->sale, SALE_EV_CANCEL, hal_clock_mono_us(t->clock)) == 0)
+		finish(t, cJSON_Duplicate(o, true));
+	terminal_show(t, "Sale NOT booked:", why, NULL);
+	return o;
+}
+
+static cJSON *sale_answer_json(struct terminal *t)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddItemToObject(o, "sale", checkout_json(t));
+	return o;
+}
+
+cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
+{
+	struct checkout *co = t->co;
+	int64_t now = hal_clock_now_us(t->clock);
+	int r;
+
+	step(t, SALE_EV_CARD);
+	memcpy(co->pseudonym, pseudonym, PSEUDONYM_LEN);
+	if ((r = load_member(t, now)) < 0) {
+		log_errno(r, "reading the card's member (%s)", ledger_errmsg(t->ledger));
+		return end_unbooked(t, "the ledger could not be read; nothing was booked");
+	}
+	usable_coupons(t, now);
+	if ((r = redeem_max(t, NULL, now, &co->offer_max_pts)) < 0)
+		return end_unbooked(t, "the programme could not be applied");
+	if (!co->ask) {
+		/* the answer came with the request: book at once */
+		r = work_out(t, co->preset_redeem_pts,
+			     co->preset_coupon_set ? co->preset_coupon : NULL, now);
+		if (r < 0)
+			return end_unbooked(t, "the programme could not be applied");
+		if (co->res.refusal != RULES_OK)
+			return end_unbooked(t, co->res.refusal_text);
+		step(t, SALE_EV_NO_OFFER);
+		return checkout_confirm(t);
+	}
+	if ((r = work_out(t, 0, NULL, now)) < 0)
+		return end_unbooked(t, "the programme could not be applied");
+	if (co->res.refusal != RULES_OK)
+		return end_unbooked(t, co->res.refusal_text);
+	if (co->offer_max_pts > 0 || co->n_usable > 0) {
+		step(t, SALE_EV_OFFER);
+	} else {
+		step(t, SALE_EV_NO_OFFER);
+		if (co->confirm_alone)
+			return checkout_confirm(t);
+	}
+	checkout_show(t);
+	reg_sale_changed(t->reg);
+	return sale_answer_json(t);
+}
+
+const char *checkout_answer(struct terminal *t, int64_t redeem_pts, const char *coupon)
+{
+	static char why[RULES_TEXT_MAX];
+	struct checkout *co = t->co;
+	int64_t now = hal_clock_now_us(t->clock);
+	if (t->sale.state != SALE_OFFER && t->sale.state != SALE_CONFIRM)
+		return "no sale is waiting for an answer";
+	if (coupon && strlen(coupon) > RULES_COUPON_ID_MAX)
+		return "coupon: too long";
+	if (coupon && !strcmp(coupon, "auto") && !best_coupon(co))
+		return "the card has no coupon this basket can use";
+	int64_t old_pts = co->redeem_pts;
+	char old_coupon[sizeof(co->coupon)];
+	memcpy(old_coupon, co->coupon, sizeof(old_coupon));
+	if (work_out(t, redeem_pts, coupon, now) < 0)
+		return "the programme could not be applied";
+	if (co->res.refusal != RULES_OK) {
+		snprintf(why, sizeof(why), "%s", co->res.refusal_text);
+		/* keep what was agreed before */
+		if (work_out(t, old_pts, old_coupon, now) < 0)
+			return "the programme could not be applied";
+		return why;
+	}
+	step(t, SALE_EV_ANSWER);
+	log_info("sale %s: redeem %" PRId64 " pts, coupon '%s'", co->id, co->redeem_pts,
+		 co->coupon);
+	checkout_show(t);
+	reg_sale_changed(t->reg);
+	return NULL;
+}
+
+cJSON *checkout_confirm(struct terminal *t)
+{
+	struct checkout *co = t->co;
+	struct ledger_receipt rc;
+	struct receipt_extras x;
+	int64_t now = hal_clock_now_us(t->clock);
+	int r;
+
+	if (t->sale.state != SALE_CONFIRM)
+		return error_answer(t->sale.state == SALE_OFFER
+					? "the offer waits for an answer first"
+					: "no sale is waiting for confirmation");
+	/* the state and the time of booking decide */
+	if ((r = load_member(t, now)) < 0 ||
+	    (r = apply(t, co->redeem_pts, co->coupon, now, &co->res)) < 0) {
+		log_errno(r, "working out sale %s (%s)", co->id, ledger_errmsg(t->ledger));
+		return end_unbooked(t, "the ledger could not be read; nothing was booked");
+	}
+	if (co->res.refusal != RULES_OK)
+		return error_answer(co->res.refusal_text); /* still waiting: answer again */
+	step(t, SALE_EV_CONFIRM);
+	struct ledger_booking booking = {
+	    .prog = &t->programme,
+	    .time_us = now,
+	    .eligible_basket_gr = co->eligible_basket_gr,
+	};
+	r = ledger_book(t->ledger, co->pseudonym, &co->res, &booking, &rc);
+	if (r < 0) {
+		char msg[RULES_TEXT_MAX];
+		step(t, SALE_EV_BOOK_FAILED);
+		log_errno(r, "booking sale %s failed (%s); nothing was booked", co->id,
+			  ledger_errmsg(t->ledger));
+		terminal_show(t, "ERROR: sale NOT booked", storage_why(r),
+			      "Call support; take the sale by hand");
+		snprintf(msg, sizeof(msg), "%s; nothing was booked", storage_why(r));
+		cJSON *o = error_answer(msg);
+		finish(t, cJSON_Duplicate(o, true));
+		return o;
+	}
+	step(t, SALE_EV_BOOKED);
+	if (co->res.coupon_issued) {
+		if (!strcmp(co->res.coupon.campaign, "first_purchase"))
+			t->issued_first_purchase++;
+		else if (!strcmp(co->res.coupon.campaign, "reactivation"))
+			t->issued_reactivation++;
+	}
+	if (co->res.coupon_withheld)
+		log_info("no coupon for this sale: %s", co->res.coupon_withheld);
+	log_info("sale %s booked: receipt %s, +%" PRId64 " pts, -%" PRId64 " pts%s", co->id,
+		 rc.receipt_no, rc.earned_pts + rc.bonus_pts, co->res.redeemed_pts,
+		 rc.new_member ? ", new card" : "");
+
+	const char *why = NULL;
+	int pr = receipt_extras(t, rc.receipt_no, &x);
+	if (pr < 0)
+		why = "ledger read failed";
+	else
+		pr = print_receipt(t, &rc, &x, &why);
+	step(t, pr < 0 ? SALE_EV_PRINT_FAILED : SALE_EV_PRINTED);
+	step(t, SALE_EV_DONE);
+
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON *s = receipt_json(t, &rc, &x);
+	cJSON_AddBoolToObject(s, "printed", pr == 0);
+	if (pr < 0)
+		cJSON_AddStringToObject(s, "print_error", why);
+	cJSON_AddItemToObject(o, "sale", s);
+
+	char l1[64], l2[64], pay[MONEY_TEXT];
+	snprintf(l1, sizeof(l1), "Receipt %s, to pay %s zł", rc.receipt_no,
+		 gr_text(co->res.to_pay_gr, pay));
+	snprintf(l2, sizeof(l2), "+%" PRId64 " pts, balance %" PRId64 " pts",
+		 rc.earned_pts + rc.bonus_pts, rc.balance_pts);
+	terminal_show(t, l1, l2,
+		      pr < 0	      ? "PRINT FAILED: fix, then reprint"
+		      : rc.new_member ? "New card: welcome!"
+				      : "Thank you!");
+	finish(t, cJSON_Duplicate(o, true));
+	return o;
+}
+
+void checkout_tick(struct terminal *t)
+{
+	struct checkout *co = t->co;
+	if (!sale_cancellable(&t->sale))
+		return;
+	if (co->ctl_client != NO_CLIENT && !ctl_client_alive(t->ctl, co->ctl_client)) {
+		/* the script that asked for the sale hung up */
+		co->ctl_client = NO_CLIENT;
+		checkout_cancel(t, "the requester went away");
+		terminal_show_idle(t);
+		return;
+	}
+	enum sale_state before = t->sale.state;
+	if (sale_tick(&t->sale, hal_clock_mono_us(t->clock))) {
+		const char *why = before == SALE_AMOUNT ? "no card within the time limit"
+							: "no answer within the time limit";
+		log_info("sale %s cancelled: %s", co->id, why);
+		finish(t, error_answer(why));
+		char l1[64];
+		snprintf(l1, sizeof(l1), "Sale cancelled: %s", why);
+		terminal_show(t, l1, NULL, NULL);
+	}
+}
+
+/* ---- what the sale looks like ---- */
+
+static void tier_of(struct terminal *t, const struct rules_member *m, const char **name)
+{
+	size_t tier = programme_tier_for(&t->programme, m->spend_window_gr);
+	*name = t->programme.n_tiers ? t->programme.tiers[tier].name : "";
+}
+
+cJSON *checkout_json(struct terminal *t)
+{
+	struct checkout *co = t->co;
+	enum sale_state st = t->sale.state;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", co->id);
+	cJSON_AddStringToObject(o, "state", sale_state_name(st));
+	if (st == SALE_IDLE || st == SALE_PRINTED) {
+		if (co->outcome)
+			cJSON_AddItemToObject(o, "outcome", cJSON_Duplicate(co->outcome, true));
+		return o;
+	}
+	cJSON_AddStringToObject(o, "origin", origin_names[co->origin]);
+	cJSON_AddNumberToObject(o, "basket_gr", (double) co->basket_gr);
+	cJSON_AddNumberToObject(o, "lines", (double) co->n_lines);
+	if (st == SALE_AMOUNT)
+		return o;
+
+	const char *tier;
+	tier_of(t, &co->state, &tier);
+	cJSON *m = cJSON_AddObjectToObject(o, "member");
+	cJSON_AddBoolToObject(m, "known", co->member.member_id != 0);
+	if (co->member.card_code[0])
+		cJSON_AddStringToObject(m, "card", co->member.card_code);
+	cJSON_AddStringToObject(m, "tier", tier);
+	cJSON_AddNumberToObject(m, "balance_pts", (double) co->state.balance_pts);
+	cJSON *cs = cJSON_AddArrayToObject(m, "coupons");
+	for (size_t i = 0; i < co->n_usable; i++) {
+		const struct rules_coupon *c = &co->state.coupons[co->usable[i]];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "id", c->id);
+		cJSON_AddNumberToObject(j, "percent_bp", c->percent_bp);
+		cJSON_AddNumberToObject(j, "min_basket_gr", (double) c->min_basket_gr);
+		cJSON_AddNumberToObject(j, "expires_us", (double) c->expires_us);
+		cJSON_AddBoolToObject(j, "combinable", c->combinable);
+		cJSON_AddItemToArray(cs, j);
+	}
+	cJSON *of = cJSON_AddObjectToObject(o, "offer");
+	cJSON_AddNumberToObject(of, "redeem_max_pts", (double) co->offer_max_pts);
+	cJSON_AddNumberToObject(of, "redeem_unit_pts", (double) t->programme.redeem_unit_pts);
+	cJSON_AddNumberToObject(of, "redeem_unit_gr", (double) t->programme.redeem_unit_gr);
+	if (co->offer_note[0] && !co->offer_max_pts)
+		cJSON_AddStringToObject(of, "note", co->offer_note);
+	cJSON *a = cJSON_AddObjectToObject(o, "answer");
+	cJSON_AddNumberToObject(a, "redeem_pts", (double) co->redeem_pts);
+	cJSON_AddStringToObject(a, "coupon", co->coupon);
+	const struct rules_result *r = &co->res;
+	cJSON *tt = cJSON_AddObjectToObject(o, "totals");
+	cJSON_AddNumberToObject(tt, "basket_gr", (double) r->basket_gr);
+	cJSON_AddNumberToObject(tt, "stamp_discount_gr", (double) r->stamp_discount_gr);
+	cJSON_AddNumberToObject(tt, "coupon_discount_gr", (double) r->coupon_discount_gr);
+	cJSON_AddNumberToObject(tt, "points_discount_gr", (double) r->points_discount_gr);
+	cJSON_AddNumberToObject(tt, "to_pay_gr", (double) r->to_pay_gr);
+	cJSON_AddNumberToObject(tt, "earned_pts", (double) r->earned_pts);
+	cJSON_AddNumberToObject(tt, "bonus_pts", (double) r->bonus_pts);
+	cJSON_AddNumberToObject(tt, "redeemed_pts", (double) r->redeemed_pts);
+	cJSON_AddNumberToObject(tt, "balance_after_pts", (double) r->balance_pts);
+	return o;
+}
+
+void checkout_show(struct terminal *t)
+{
+	struct checkout *co = t->co;
+	char l1[96], l2[96], l3[96], a[MONEY_TEXT], b[MONEY_TEXT];
+	const char *tier;
+
+	switch (t->sale.state) {
+	case SALE_AMOUNT:
+		snprintf(l1, sizeof(l1), "Amount: %s zł", gr_text(co->basket_gr, a));
+		terminal_show(t, l1, "Tap the customer's card", "Esc or c = cancel");
+		return;
+	case SALE_OFFER:
+		tier_of(t, &co->state, &tier);
+		snprintf(l1, sizeof(l1), "%s card, %s, %" PRId64 " pts",
+			 co->member.member_id ? "Member" : "New", tier, co->state.balance_pts);
+		if (co->offer_max_pts)
+			snprintf(l2, sizeof(l2), "Pay with points: up to %" PRId64 " pts = %s zł",
+				 co->offer_max_pts,
+				 gr_text(co->offer_max_pts / t->programme.redeem_unit_pts *
+					     t->programme.redeem_unit_gr,
+					 b));
+		else
+			snprintf(l2, sizeof(l2), "Coupons: %zu usable (k = use the best)",
+				 co->n_usable);
+		snprintf(l3, sizeof(l3), "r [pts]: points  k [code]: coupon  Enter: neither");
+		terminal_show(t, l1, l2, l3);
+		return;
+	case SALE_CONFIRM:
+		snprintf(l1, sizeof(l1), "To pay %s zł (of %s zł)", gr_text(co->res.to_pay_gr, a),
+			 gr_text(co->res.basket_gr, b));
+		snprintf(l2, sizeof(l2), "-%" PRId64 " pts%s%s, +%" PRId64 " pts",
+			 co->res.redeemed_pts, co->coupon[0] ? ", coupon " : "", co->coupon,
+			 co->res.earned_pts + co->res.bonus_pts);
+		terminal_show(t, l1, l2, "Enter: confirm  c: cancel");
+		return;
+	case SALE_IDLE:
+	case SALE_IDENTIFIED:
+	case SALE_COMMITTING:
+	case SALE_COMMITTED:
+	case SALE_PRINTED:
+	case SALE_STATE_MAX:
+		break;
+	}
+}
+
+/* ---- refunds ---- */
+
+cJSON *checkout_refund(struct terminal *t, const struct checkout_refund *req)
+{
+	struct ledger_receipt sale_rc, rc;
+	struct rules_sale_record rec;
+	struct rules_member *state = NULL;
+	struct rules_refund_result *res = NULL;
+	int64_t now = hal_clock_now_us(t->clock);
+	char why[RULES_TEXT_MAX + 64];
+	cJSON *o = NULL;
+	int r;
+
+	if (t->sale.state == SALE_COMMITTING || t->sale.state == SALE_COMMITTED)
+		return error_answer("the terminal is finishing a sale; try again");
+	r = ledger_get_receipt(t->ledger, req->receipt_no, &sale_rc);
+	if (r == 0)
+		r = ledger_sale_record(t->ledger, req->receipt_no, &rec);
+	if (r == -ENOENT || r == -EINVAL) {
+		snprintf(why, sizeof(why), "no sale with receipt number '%s' on this terminal",
+			 req->receipt_no);
+		return error_answer(why);
+	}
+	if (r < 0)
+		return error_answer("the ledger could not be read");
+
+	int64_t left_basket = rec.basket_gr - rec.refunded_basket_gr;
+	int64_t left_eligible = rec.eligible_basket_gr - rec.refunded_eligible_gr;
+	struct rules_refund_request rr = {0};
+	if (req->whole) {
+		rr.basket_gr = left_basket;
+		rr.eligible_gr = left_eligible;
+	} else if (req->lines) {
+		for (size_t i = 0; i < req->n_lines; i++) {
+			const struct rules_line *l = &req->lines[i];
+			if (l->qty < 1 || l->qty > RULES_QTY_MAX || l->unit_gr < 0 ||
+			    l->unit_gr > MONEY_MAX_GR || rr.basket_gr > MONEY_MAX_GR)
+				return error_answer("a returned line is out of range");
+			rr.basket_gr += l->unit_gr * l->qty;
+			if (!l->tax_free && !l->gift_card)
+				rr.eligible_gr += l->unit_gr * l->qty;
+		}
+	} else {
+		rr.basket_gr = req->amount_gr;
+		/* the earning share of the sale, rounded down (the member's favour is not at
+		 * stake: the rules round the points reversed up) */
+		rr.eligible_gr = rec.basket_gr ? (int64_t) ((__int128) req->amount_gr *
+							    rec.eligible_basket_gr / rec.basket_gr)
+					       : 0;
+		if (rr.eligible_gr > left_eligible)
+			rr.eligible_gr = left_eligible;
+	}
+	if (rr.basket_gr <= 0)
+		return error_answer(left_basket
+					? "nothing to refund: the amount must be more than 0"
+					: "this sale is already refunded in full");
+	state = calloc(1, sizeof(*state));
+	res = calloc(1, sizeof(*res));
+	if (!state || !res) {
+		o = error_answer("out of memory");
+		goto out;
+	}
+	if ((r = ledger_member_state(t->ledger, sale_rc.member_id, &t->programme, now, state)) <
+		0 ||
+	    (r = rules_refund(&t->programme, state, &rec, &rr, now, res)) < 0) {
+		o = error_answer("the refund could not be worked out");
+		goto out;
+	}
+	if (res->refusal != RULES_OK) {
+		o = error_answer(res->refusal_text);
+		goto out;
+	}
+	r = ledger_book_refund(t->ledger, req->receipt_no, res, now, &rc);
+	if (r < 0) {
+		log_errno(r, "booking the refund of %s failed (%s)", req->receipt_no,
+			  ledger_errmsg(t->ledger));
+		snprintf(why, sizeof(why), "%s; nothing was refunded", storage_why(r));
+		o = error_answer(why);
+		goto out;
+	}
+	log_info("refund %s of receipt %s: %" PRId64 " gr back, -%" PRId64 " pts, +%" PRId64 " pts",
+		 rc.receipt_no, req->receipt_no, res->money_back_gr, res->reversed_pts,
+		 res->recredited_pts);
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON *j = cJSON_AddObjectToObject(o, "refund");
+	cJSON_AddStringToObject(j, "receipt", rc.receipt_no);
+	cJSON_AddStringToObject(j, "of_receipt", req->receipt_no);
+	cJSON_AddNumberToObject(j, "returned_gr", (double) rr.basket_gr);
+	cJSON_AddNumberToObject(j, "money_back_gr", (double) res->money_back_gr);
+	cJSON_AddNumberToObject(j, "reversed_pts", (double) res->reversed_pts);
+	cJSON_AddNumberToObject(j, "recredited_pts", (double) res->recredited_pts);
+	cJSON_AddNumberToObject(j, "shortfall_pts", (double) res->shortfall_pts);
+	cJSON_AddNumberToObject(j, "shortfall_gr", (double) res->shortfall_gr);
+	cJSON_AddNumberToObject(j, "balance_pts", (double) res->balance_pts);
+	char l1[80], l2[80], m[MONEY_TEXT];
+	snprintf(l1, sizeof(l1), "Refund %s: pay back %s zł", rc.receipt_no,
+		 gr_text(res->money_back_gr, m));
+	snprintf(l2, sizeof(l2), "-%" PRId64 " pts +%" PRId64 " pts, balance %" PRId64 " pts",
+		 res->reversed_pts, res->recredited_pts, res->balance_pts);
+	terminal_show(t, l1, l2, NULL);
+out:
+	free(state);
+	free(res);
+	return o;
+}
+
+/* ---- explain ---- */
+
+struct explain_walk {
+	const char *receipt_no;
+	cJSON *events;
+};
+
+static int explain_event(void *userdata, const struct ledger_event *ev)
+{
+	struct explain_walk *w = userdata;
+	if (strcmp(ev->receipt_no, w->receipt_no) != 0)
+		return 1;
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddNumberToObject(e, "seq", (double) ev->seq);
+	cJSON_AddStringToObject(e, "kind", ev->kind);
+	cJSON_AddNumberToObject(e, "points", (double) ev->points);
+	cJSON_AddNumberToObject(e, "amount_gr", (double) ev->amount_gr);
+	cJSON_AddStringToObject(e, "rule", ev->rule);
+	cJSON_AddStringToObject(e, "ref", ev->ref);
+	cJSON_AddItemToArray(w->events, e);
+	return 0;
+}
+
+cJSON *checkout_explain(struct terminal *t, const char *receipt_no)
+{
+	int64_t seq = receipt_first_seq(receipt_no);
+	if (seq < 0)
+		return error_answer("invalid receipt number");
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddStringToObject(o, "receipt", receipt_no);
+	struct explain_walk w = {.receipt_no = receipt_no,
+				 .events = cJSON_AddArrayToObject(o, "events")};
+	int r = ledger_for_each_event(t->ledger, seq, RULES_EVENTS_MAX + 2, explain_event, &w);
+	if (r < 0 || cJSON_GetArraySize(w.events) == 0) {
+		cJSON_Delete(o);
+		return error_answer(r < 0 ? "the ledger could not be read" : "no such receipt");
+	}
+	return o;
+}
+
+int64_t checkout_redeem_pts(struct terminal *t)
+{
+	return t->co->redeem_pts;
+}
+
+const char *checkout_coupon(struct terminal *t)
+{
+	return t->co->coupon;
+}
