@@ -51,6 +51,10 @@ int base32_decode(const char *text, size_t len, uint8_t *buf, size_t size)
 {
 	if (!text || (!buf && size > 0))
 		return -EINVAL;
+	/* characters first: a text that is not base32 at all is told as such, whatever its length */
+	for (size_t i = 0; i < len; i++)
+		if (base32_value(text[i]) < 0)
+			return -EILSEQ;
 	size_t rem = len % 8;
 	if (rem == 1 || rem == 3 || rem == 6 || len > (size_t) INT32_MAX)
 		return -EINVAL;
@@ -62,8 +66,6 @@ int base32_decode(const char *text, size_t len, uint8_t *buf, size_t size)
 	size_t out = 0;
 	for (size_t i = 0; i < len; i++) {
 		int v = base32_value(text[i]);
-		if (v < 0)
-			return -EILSEQ;
 		acc = (acc << 5 | (uint32_t) v) & 0x1fffu; /* at most 7 bits wait, plus 5 */
 		bits += 5;
 		if (bits >= 8) {

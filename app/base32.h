@@ -36,9 +36,9 @@ __attribute__((warn_unused_result)) int base32_encode(const uint8_t *in, size_t 
 						      size_t size);
 
 /*
- * Decode exactly len characters of text into buf. Returns the number of bytes, or -EINVAL for a
- * NULL argument or a length no byte string encodes to (len % 8 is 1, 3 or 6), -EILSEQ for a
- * character outside the alphabet, -EBADMSG when the unused bits of the last character are not
+ * Decode exactly len characters of text into buf. Returns the number of bytes, or -EILSEQ for a
+ * character outside the alphabet (checked first), -EINVAL for a NULL argument or a length no byte
+ * string encodes to (len % 8 is 1, 3 or 6), -EBADMSG when the unused bits of the last character are not
  * zero (a non-canonical text), -ENOSPC when buf is smaller than the decoded bytes. On failure buf
  * may hold a part of the output.
  */
