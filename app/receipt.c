@@ -32,6 +32,52 @@ static int discount_line(struct layout *l, const char *label, int64_t gr)
 	return layout_pair(l, 0, label, value);
 }
 
+/* The length in bytes of the UTF-8 character at s (1 for a stray byte), never past the NUL. */
+static size_t char_len(const char *s)
+{
+	size_t n = 1;
+	while (s[n] && ((unsigned char) s[n] & 0xc0) == 0x80 && n < 4)
+		n++;
+	return n;
+}
+
+/*
+ * The message as centred lines of at most `columns` characters, broken at spaces; a word longer
+ * than a line is cut. Control characters count as spaces. -E2BIG when too long.
+ */
+static int message_lines(struct layout *l, const char *msg, int columns)
+{
+	char line[LAYOUT_TEXT_MAX];
+	const char *p = msg;
+	int r;
+	if (strlen(msg) > RECEIPT_MESSAGE_MAX || columns < 1)
+		return -E2BIG;
+	for (;;) {
+		while (*p && (unsigned char) *p <= ' ')
+			p++;
+		if (!*p)
+			return 0;
+		/* take characters while they fit; remember the last space among them */
+		const char *q = p, *space = NULL;
+		for (int w = 0; *q && w < columns; w++, q += char_len(q))
+			if ((unsigned char) *q <= ' ')
+				space = q;
+		const char *end = !*q || (unsigned char) *q <= ' ' ? q : space ? space : q;
+		size_t n = 0;
+		for (const char *c = p; c < end; c++) {
+			if (n + 1 >= sizeof(line))
+				return -E2BIG;
+			line[n++] = (unsigned char) *c < ' ' ? ' ' : *c;
+		}
+		while (n && line[n - 1] == ' ')
+			n--;
+		line[n] = '\0';
+		if ((r = layout_text(l, LAYOUT_CENTER, 0, line)) < 0)
+			return r;
+		p = end;
+	}
+}
+
 int receipt_build(const struct receipt_facts *f, const struct receipt_store *store, int columns,
 		  struct layout *l)
 {
@@ -63,6 +109,8 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 		TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "Dziękujemy za zakupy!"));
 		TRY(layout_text(l, LAYOUT_CENTER, 0, "Miło znów Cię widzieć."));
 	}
+	if (f->message && *f->message)
+		TRY(message_lines(l, f->message, columns));
 	TRY(layout_feed(l, 1));
 	snprintf(value, sizeof(value), "%04d-%02d-%02d %02d:%02d", wt.year, wt.month, wt.day,
 		 wt.hour, wt.minute);

@@ -11,6 +11,8 @@
 
 #include "layout.h"
 
+#define RECEIPT_MESSAGE_MAX 255 /* bytes of receipt_facts.message */
+
 struct receipt_store {
 	const char *name;    /* shown large at the top */
 	const char *address; /* one line, may be empty */
@@ -37,6 +39,12 @@ struct receipt_facts {
 	const char *coupon_used;		   /* the coupon used, NULL or "" when none */
 	int64_t coupon_discount_gr;
 	int64_t stamp_discount_gr; /* free items of stamp cards */
+	/*
+	 * The thank-you message for the member's segment (segment_message()), UTF-8, at most
+	 * RECEIPT_MESSAGE_MAX bytes: printed centred under the greeting, wrapped at spaces to the
+	 * paper width (a word longer than a line is cut). NULL or "": no message line.
+	 */
+	const char *message;
 };
 
 /* The card page URL printed in the QR: card_url_base + card_code. -ENOBUFS when too long. */

@@ -1,4 +1,7 @@
-/* receipt_test: the receipt layout of a sale (content, order, Polish wording, card URL). */
+/*
+ * receipt_test: the receipt layout of a sale (content, order, Polish wording, card URL, the
+ * segment's thank-you message).
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,11 +103,114 @@ static void test_pair_and_limits(void **state)
 	assert_int_equal(receipt_build(&f, &long_url, 32, &l), -E2BIG);
 }
 
+/* The text lines of l from index `from` on, up to the first non-text item. */
+static size_t lines_from(const struct layout *l, size_t from, const char **out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = from; i < l->n && l->items[i].kind == LAYOUT_TEXT && n < max; i++)
+		out[n++] = l->items[i].text;
+	return n;
+}
+
+struct msg_case {
+	const char *message;
+	int columns;
+	const char *lines[4]; /* the lines under the greeting, NULL-terminated */
+};
+
+static const struct msg_case msg_cases[] = {
+    /* exactly 32 characters (Polish letters count one each), then the rest */
+    {"Stęskniliśmy się! Dziękujemy, że do nas wracasz.",
+     32,
+     {"Stęskniliśmy się! Dziękujemy, że", "do nas wracasz."}},
+    {"Jesteś jednym z naszych najwierniejszych klientów. Dziękujemy!",
+     32,
+     {"Jesteś jednym z naszych", "najwierniejszych klientów.", "Dziękujemy!"}},
+    {"Jesteś jednym z naszych najwierniejszych klientów. Dziękujemy!",
+     48,
+     {"Jesteś jednym z naszych najwierniejszych", "klientów. Dziękujemy!"}},
+    {"Cieszymy się, że do nas dołączasz!", 32, {"Cieszymy się, że do nas", "dołączasz!"}},
+    {"We missed you!", 32, {"We missed you!"}},
+    /* a word longer than the line is cut; spaces around and inside collapse at the breaks */
+    {"  Abcdefghijklmnopqrstuvwxyz0123456789  x ",
+     32,
+     {"Abcdefghijklmnopqrstuvwxyz012345", "6789  x"}},
+    /* control characters print as spaces */
+    {"Hej\nhej", 32, {"Hej hej"}},
+};
+
+static void test_segment_message(void **state)
+{
+	(void) state;
+	static struct layout none, empty, l;
+	struct receipt_facts f = {
+	    .receipt_no = "SIM1-000002",
+	    .time_us = INT64_C(1795780800000000),
+	    .amount_gr = 1234,
+	    .earned_pts = 12,
+	    .balance_pts = 74,
+	    .card_code = "ABCDEFGHJKMN",
+	};
+	/* no message: no line, the same layout as before messages existed */
+	assert_int_equal(receipt_build(&f, &store, 32, &none), 0);
+	f.message = "";
+	assert_int_equal(receipt_build(&f, &store, 32, &empty), 0);
+	assert_int_equal(none.n, empty.n);
+	assert_memory_equal(none.items, empty.items, none.n * sizeof(none.items[0]));
+	int greeting = find(&none, LAYOUT_TEXT, "Miło znów Cię widzieć.");
+	assert_true(greeting > 0);
+	assert_int_equal(none.items[greeting + 1].kind, LAYOUT_FEED);
+
+	for (size_t i = 0; i < sizeof(msg_cases) / sizeof(msg_cases[0]); i++) {
+		const struct msg_case *c = &msg_cases[i];
+		const char *got[8];
+		size_t want_n = 0;
+		while (want_n < 4 && c->lines[want_n])
+			want_n++;
+		f.message = c->message;
+		f.first_visit = i % 2 == 0; /* under either greeting */
+		assert_int_equal(receipt_build(&f, &store, c->columns, &l), 0);
+		int g = find(&l, LAYOUT_TEXT,
+			     f.first_visit ? "Dziękujemy za pierwsze zakupy."
+					   : "Miło znów Cię widzieć.");
+		assert_true(g > 0);
+		size_t n = lines_from(&l, (size_t) g + 1, got, 8);
+		if (n != want_n)
+			fail_msg("case %zu: %zu lines, want %zu", i, n, want_n);
+		for (size_t k = 0; k < n; k++) {
+			const struct layout_item *it = &l.items[(size_t) g + 1 + k];
+			if (strcmp(got[k], c->lines[k]) != 0)
+				fail_msg("case %zu line %zu: '%s', want '%s'", i, k, got[k],
+					 c->lines[k]);
+			assert_int_equal(it->align, LAYOUT_CENTER);
+			assert_int_equal(it->style, 0);
+			assert_true(utf8_width(got[k]) <= (size_t) c->columns);
+		}
+		/* then the receipt goes on as without a message */
+		assert_int_equal(l.items[(size_t) g + 1 + n].kind, LAYOUT_FEED);
+		f.message = NULL;
+		assert_int_equal(receipt_build(&f, &store, c->columns, &empty), 0);
+		assert_int_equal(l.n, empty.n + n);
+	}
+
+	/* at most RECEIPT_MESSAGE_MAX bytes */
+	char big[RECEIPT_MESSAGE_MAX + 2];
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = i % 8 == 7 ? ' ' : 'a';
+	big[RECEIPT_MESSAGE_MAX] = '\0';
+	f.message = big;
+	assert_int_equal(receipt_build(&f, &store, 32, &l), 0);
+	big[RECEIPT_MESSAGE_MAX] = 'a';
+	big[RECEIPT_MESSAGE_MAX + 1] = '\0';
+	assert_int_equal(receipt_build(&f, &store, 32, &l), -E2BIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_receipt_content),
 	    cmocka_unit_test(test_pair_and_limits),
+	    cmocka_unit_test(test_segment_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
