@@ -16,7 +16,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
-#include "money.h"
+#include "register_parse.h"
 #include "terminal-priv.h"
 
 #define REG_BODY_MAX	 (16 * 1024) /* bytes of a request body */
@@ -106,173 +106,35 @@ static enum MHD_Result respond_sale(struct reg *reg, struct MHD_Connection *c, u
 	return respond(c, status, o);
 }
 
-/* ---- request bodies ---- */
-
-/* Parsing errors name the field: "lines[2].qty: must be a whole number from 1 to 10000". */
-struct perr {
-	char msg[200];
-};
-
-static bool whole_number(const cJSON *v, int64_t min, int64_t max, int64_t *ret)
-{
-	if (!cJSON_IsNumber(v) || v->valuedouble < (double) min || v->valuedouble > (double) max ||
-	    v->valuedouble != (double) (int64_t) v->valuedouble)
-		return false;
-	*ret = (int64_t) v->valuedouble;
-	return true;
-}
-
-static bool only_keys(const cJSON *obj, const char *where, const char *const *keys, struct perr *e)
-{
-	for (const cJSON *it = obj->child; it; it = it->next) {
-		bool ok = false;
-		for (const char *const *k = keys; *k && !ok; k++)
-			ok = !strcmp(it->string, *k);
-		if (!ok) {
-			snprintf(e->msg, sizeof(e->msg), "%s%s%.40s: unknown field", where,
-				 where[0] ? "." : "", it->string);
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool parse_lines(const cJSON *arr, struct rules_line *lines, size_t *ret_n, struct perr *e)
-{
-	static const char *const keys[] = {"sku",      "category",  "qty", "unit_gr",
-					   "tax_free", "gift_card", NULL};
-	size_t n = 0;
-	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1 ||
-	    cJSON_GetArraySize(arr) > RULES_LINES_MAX) {
-		snprintf(e->msg, sizeof(e->msg), "lines: must be an array of 1 to %d lines",
-			 RULES_LINES_MAX);
-		return false;
-	}
-	const cJSON *l;
-	cJSON_ArrayForEach(l, arr)
-	{
-		char where[32];
-		struct rules_line *out = &lines[n];
-		int64_t v;
-		snprintf(where, sizeof(where), "lines[%zu]", n);
-		memset(out, 0, sizeof(*out));
-		if (!cJSON_IsObject(l)) {
-			snprintf(e->msg, sizeof(e->msg), "%s: must be an object", where);
-			return false;
-		}
-		if (!only_keys(l, where, keys, e))
-			return false;
-		const char *names[2] = {"sku", "category"};
-		char *dst[2] = {out->sku, out->category};
-		for (int i = 0; i < 2; i++) {
-			const cJSON *s = cJSON_GetObjectItemCaseSensitive(l, names[i]);
-			if (!s)
-				continue;
-			if (!cJSON_IsString(s) || strlen(s->valuestring) > PROGRAMME_ID_MAX) {
-				snprintf(e->msg, sizeof(e->msg),
-					 "%s.%s: must be a string of at most %d characters", where,
-					 names[i], PROGRAMME_ID_MAX);
-				return false;
-			}
-			memcpy(dst[i], s->valuestring, strlen(s->valuestring) + 1);
-		}
-		if (!whole_number(cJSON_GetObjectItemCaseSensitive(l, "qty"), 1, RULES_QTY_MAX,
-				  &v)) {
-			snprintf(e->msg, sizeof(e->msg),
-				 "%s.qty: must be a whole number from 1 to %d", where,
-				 RULES_QTY_MAX);
-			return false;
-		}
-		out->qty = (int32_t) v;
-		if (!whole_number(cJSON_GetObjectItemCaseSensitive(l, "unit_gr"), 0, MONEY_MAX_GR,
-				  &out->unit_gr)) {
-			snprintf(e->msg, sizeof(e->msg),
-				 "%s.unit_gr: must be whole grosze from 0 to %" PRId64, where,
-				 (int64_t) MONEY_MAX_GR);
-			return false;
-		}
-		const char *flags[2] = {"tax_free", "gift_card"};
-		bool *fdst[2] = {&out->tax_free, &out->gift_card};
-		for (int i = 0; i < 2; i++) {
-			const cJSON *b = cJSON_GetObjectItemCaseSensitive(l, flags[i]);
-			if (b && !cJSON_IsBool(b)) {
-				snprintf(e->msg, sizeof(e->msg), "%s.%s: must be true or false",
-					 where, flags[i]);
-				return false;
-			}
-			*fdst[i] = cJSON_IsTrue(b);
-		}
-		n++;
-	}
-	*ret_n = n;
-	return true;
-}
-
-static cJSON *parse_body(struct rq *rq, struct perr *e)
-{
-	if (!rq->len) {
-		snprintf(e->msg, sizeof(e->msg), "the request needs a JSON object body");
-		return NULL;
-	}
-	cJSON *o = cJSON_ParseWithLength(rq->body, rq->len);
-	if (!cJSON_IsObject(o)) {
-		cJSON_Delete(o);
-		snprintf(e->msg, sizeof(e->msg), "the body is not a JSON object");
-		return NULL;
-	}
-	return o;
-}
-
 /* ---- routes ---- */
 
 static enum MHD_Result sale_start(struct reg *reg, struct MHD_Connection *c, struct rq *rq)
 {
-	static const char *const keys[] = {"total_gr", "lines", NULL};
-	struct rules_line *lines = NULL;
-	struct perr e;
+	char err[REG_ERR_MAX];
+	struct reg_sale_body *b = malloc(sizeof(*b));
 	enum MHD_Result ret;
-	cJSON *o = parse_body(rq, &e);
-	if (!o)
-		return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-	struct checkout_start s = {.origin = ORIGIN_REGISTER, .ask = true};
-	const cJSON *total = cJSON_GetObjectItemCaseSensitive(o, "total_gr");
-	const cJSON *jl = cJSON_GetObjectItemCaseSensitive(o, "lines");
-	if (!only_keys(o, "", keys, &e)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-		goto out;
+	if (!b)
+		return MHD_NO;
+	if (reg_parse_sale(rq->body, rq->len, b, err, sizeof(err)) < 0) {
+		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", err);
+	} else {
+		struct checkout_start s = {
+		    .origin = ORIGIN_REGISTER,
+		    .ask = true,
+		    .lines = b->n_lines ? b->lines : NULL,
+		    .n_lines = b->n_lines,
+		    .total_gr = b->total_gr,
+		};
+		bool busy = sale_cancellable(&reg->t->sale);
+		const char *why = checkout_begin(reg->t, &s);
+		if (why)
+			ret = respond_error(
+			    c, busy ? MHD_HTTP_CONFLICT : MHD_HTTP_UNPROCESSABLE_CONTENT, "%s",
+			    why);
+		else
+			ret = respond_sale(reg, c, MHD_HTTP_CREATED);
 	}
-	if (total && !whole_number(total, 1, MONEY_MAX_GR, &s.total_gr)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST,
-				    "total_gr: must be whole grosze from 1 to %" PRId64,
-				    (int64_t) MONEY_MAX_GR);
-		goto out;
-	}
-	if (!total && !jl) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "lines: missing (or give total_gr)");
-		goto out;
-	}
-	if (jl) {
-		lines = calloc(RULES_LINES_MAX, sizeof(*lines));
-		if (!lines) {
-			ret = MHD_NO;
-			goto out;
-		}
-		if (!parse_lines(jl, lines, &s.n_lines, &e)) {
-			ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-			goto out;
-		}
-		s.lines = lines;
-	}
-	bool busy = sale_cancellable(&reg->t->sale);
-	const char *why = checkout_begin(reg->t, &s);
-	if (why)
-		ret = respond_error(c, busy ? MHD_HTTP_CONFLICT : MHD_HTTP_UNPROCESSABLE_CONTENT,
-				    "%s", why);
-	else
-		ret = respond_sale(reg, c, MHD_HTTP_CREATED);
-out:
-	free(lines);
-	cJSON_Delete(o);
+	free(b);
 	return ret;
 }
 
@@ -320,40 +182,16 @@ static enum MHD_Result sale_get(struct reg *reg, struct MHD_Connection *c, struc
 
 static enum MHD_Result sale_answer(struct reg *reg, struct MHD_Connection *c, struct rq *rq)
 {
-	static const char *const keys[] = {"redeem_pts", "coupon", NULL};
-	struct perr e;
-	enum MHD_Result ret;
-	cJSON *o = parse_body(rq, &e);
-	if (!o)
-		return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "redeem_pts");
-	const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "coupon");
-	int64_t pts = 0;
-	if (!only_keys(o, "", keys, &e)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-	} else if (p && !(cJSON_IsString(p) && !strcmp(p->valuestring, "max")) &&
-		   !whole_number(p, 0, INT64_C(1000000000000), &pts)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST,
-				    "redeem_pts: must be whole points from 0, or \"max\"");
-	} else if (k && !cJSON_IsString(k) && !cJSON_IsNull(k)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST,
-				    "coupon: must be a coupon code, \"auto\" or null");
-	} else {
-		if (cJSON_IsString(p))
-			pts = -1;
-		bool waiting =
-		    reg->t->sale.state == SALE_OFFER || reg->t->sale.state == SALE_CONFIRM;
-		const char *why =
-		    checkout_answer(reg->t, pts, cJSON_IsString(k) ? k->valuestring : NULL);
-		if (why)
-			ret = respond_error(
-			    c, waiting ? MHD_HTTP_UNPROCESSABLE_CONTENT : MHD_HTTP_CONFLICT, "%s",
-			    why);
-		else
-			ret = respond_sale(reg, c, MHD_HTTP_OK);
-	}
-	cJSON_Delete(o);
-	return ret;
+	char err[REG_ERR_MAX];
+	struct reg_answer_body b;
+	if (reg_parse_answer(rq->body, rq->len, &b, err, sizeof(err)) < 0)
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", err);
+	bool waiting = reg->t->sale.state == SALE_OFFER || reg->t->sale.state == SALE_CONFIRM;
+	const char *why = checkout_answer(reg->t, b.redeem_pts, b.coupon_set ? b.coupon : NULL);
+	if (why)
+		return respond_error(
+		    c, waiting ? MHD_HTTP_UNPROCESSABLE_CONTENT : MHD_HTTP_CONFLICT, "%s", why);
+	return respond_sale(reg, c, MHD_HTTP_OK);
 }
 
 static enum MHD_Result sale_confirm(struct reg *reg, struct MHD_Connection *c)
@@ -369,61 +207,25 @@ static enum MHD_Result sale_confirm(struct reg *reg, struct MHD_Connection *c)
 
 static enum MHD_Result refund(struct reg *reg, struct MHD_Connection *c, struct rq *rq)
 {
-	static const char *const keys[] = {"receipt", "whole", "amount_gr", "lines", NULL};
-	struct rules_line *lines = NULL;
-	struct perr e;
+	char err[REG_ERR_MAX];
+	struct reg_refund_body *b = malloc(sizeof(*b));
 	enum MHD_Result ret;
-	cJSON *o = parse_body(rq, &e);
-	if (!o)
-		return respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(o, "receipt");
-	const cJSON *whole = cJSON_GetObjectItemCaseSensitive(o, "whole");
-	const cJSON *amount = cJSON_GetObjectItemCaseSensitive(o, "amount_gr");
-	const cJSON *jl = cJSON_GetObjectItemCaseSensitive(o, "lines");
-	struct checkout_refund rf = {0};
-	if (!only_keys(o, "", keys, &e)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-		goto out;
+	if (!b)
+		return MHD_NO;
+	if (reg_parse_refund(rq->body, rq->len, b, err, sizeof(err)) < 0) {
+		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", err);
+	} else {
+		struct checkout_refund rf = {
+		    .receipt_no = b->receipt,
+		    .whole = b->whole,
+		    .lines = b->n_lines ? b->lines : NULL,
+		    .n_lines = b->n_lines,
+		    .amount_gr = b->amount_gr,
+		};
+		ret = respond_outcome(c, checkout_refund(reg->t, &rf),
+				      MHD_HTTP_UNPROCESSABLE_CONTENT);
 	}
-	if (!cJSON_IsString(rc) || !rc->valuestring[0] ||
-	    strlen(rc->valuestring) > LEDGER_RECEIPT_NO_MAX) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST,
-				    "receipt: must be the receipt number of the sale");
-		goto out;
-	}
-	rf.receipt_no = rc->valuestring;
-	if (whole && !cJSON_IsBool(whole)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "whole: must be true or false");
-		goto out;
-	}
-	rf.whole = cJSON_IsTrue(whole);
-	if ((int) rf.whole + (amount != NULL) + (jl != NULL) != 1) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST,
-				    "give exactly one of whole, amount_gr and lines");
-		goto out;
-	}
-	if (amount && !whole_number(amount, 1, MONEY_MAX_GR, &rf.amount_gr)) {
-		ret = respond_error(c, MHD_HTTP_BAD_REQUEST,
-				    "amount_gr: must be whole grosze from 1 to %" PRId64,
-				    (int64_t) MONEY_MAX_GR);
-		goto out;
-	}
-	if (jl) {
-		lines = calloc(RULES_LINES_MAX, sizeof(*lines));
-		if (!lines) {
-			ret = MHD_NO;
-			goto out;
-		}
-		if (!parse_lines(jl, lines, &rf.n_lines, &e)) {
-			ret = respond_error(c, MHD_HTTP_BAD_REQUEST, "%s", e.msg);
-			goto out;
-		}
-		rf.lines = lines;
-	}
-	ret = respond_outcome(c, checkout_refund(reg->t, &rf), MHD_HTTP_UNPROCESSABLE_CONTENT);
-out:
-	free(lines);
-	cJSON_Delete(o);
+	free(b);
 	return ret;
 }
 
