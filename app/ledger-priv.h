@@ -15,22 +15,34 @@ struct ledger {
 	sqlite3 *db;
 	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
 	sqlite3_stmt *member_by_pseudonym; /* prepared once: the lookup of every tap */
+	int64_t v3_from_seq; /* events from this seq on are hashed under encoding 3 (schema 5) */
 };
+
+/* Read v3_from_seq (meta 'hash_v3_from_seq') of a schema-5 ledger into l. */
+int ledger_encoding_load(struct ledger *l);
+
+/* The hash encoding of event seq: 2 before the migration to schema 5, 3 from it on. */
+static inline uint8_t ledger_encoding_of(const struct ledger *l, int64_t seq)
+{
+	return seq < l->v3_from_seq ? LEDGER_HASH_ENCODING_V2 : LEDGER_HASH_ENCODING_VER;
+}
 
 /* The SQLite page cache of a ledger connection, in KiB (a tap's lookup stays in memory). */
 #define LEDGER_CACHE_KIB 32768
 
-/* The event columns that ledger_event_from_row() reads, in its order (schema 4). */
+/* The event columns that ledger_event_from_row() reads, in its order (schema 5). */
 #define LEDGER_EVENT_COLUMNS                                                                       \
 	"seq, event_id, terminal_id, kind, member_id, points, amount_gr, receipt_no, time_us,"     \
-	" rule, ref, lot_us"
-#define LEDGER_EVENT_NCOLUMNS 12
+	" rule, ref, lot_us, items, progress"
+#define LEDGER_EVENT_NCOLUMNS 14
 
 /*
- * Fill *ret_ev (hash encoding version 2) from the LEDGER_EVENT_COLUMNS of the current row of st,
- * starting at column col. The pointers in *ret_ev stay valid until st steps or is finalized.
+ * Fill *ret_ev from the LEDGER_EVENT_COLUMNS of the current row of st, starting at column col,
+ * with the encoding l hashes that event with. The pointers in *ret_ev stay valid until st steps
+ * or is finalized.
  */
-void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev);
+void ledger_event_from_row(const struct ledger *l, sqlite3_stmt *st, int col,
+			   struct ledger_hash_event *ret_ev);
 
 /*
  * Log the SQLite message at debug level with what failed; returns the negative errno of the
@@ -73,6 +85,8 @@ struct ledger_new_event {
 	const char *rule; /* "" when none */
 	const char *ref;  /* "" when none */
 	int64_t lot_us;	  /* for a credit, its lot's earned time; 0 otherwise */
+	int64_t items;	  /* stamp: items counted on the card (ref) */
+	int64_t progress; /* stamp: the card's count after them */
 };
 
 /* Insert ev as event chain->seq + 1, hashed and chained; chain moves to it on success. */
@@ -109,34 +123,50 @@ struct ledger_checkpoint {
 int ledger_checkpoint_read(struct ledger *l, struct ledger_checkpoint *ret);
 
 /*
- * Member state as stored next to the fold of the checkpoint and the events: one row per member,
- * in member_id order. Verify compares the two; rebuild writes the fold.
+ * The fold: every member's state recomputed from the retention checkpoint and the events, in
+ * memory (ledger_retention.c). Verify compares it with the stored state, rebuild stores it,
+ * the purge moves the checkpoint with it.
  */
-#define LEDGER_MEMBER_FOLD_SQL                                                                     \
-	"SELECT m.member_id, m.balance_pts, m.visits, m.last_visit_us,"                            \
-	" COALESCE(c.points, 0) + COALESCE(e.pts, 0),"                                             \
-	" COALESCE(c.visits, 0) + COALESCE(e.visits, 0),"                                          \
-	" MAX(m.created_us, COALESCE(c.last_visit_us, 0), COALESCE(e.last_us, 0)),"                \
-	" COALESCE(p.pts, 0)"                                                                      \
-	" FROM members m LEFT JOIN checkpoint_members c ON c.member_id = m.member_id"              \
-	" LEFT JOIN (SELECT member_id, SUM(points) AS pts, SUM(kind = 'earn') AS visits,"          \
-	"   MAX(CASE WHEN kind = 'earn' THEN time_us END) AS last_us FROM events"                  \
-	"   WHERE member_id IS NOT NULL GROUP BY member_id) e ON e.member_id = m.member_id"        \
-	" LEFT JOIN (SELECT member_id, SUM(pts) AS pts FROM lots GROUP BY member_id) p"            \
-	"   ON p.member_id = m.member_id"                                                          \
-	" ORDER BY m.member_id"
+struct ledger_fold;
 
-/* (One pass over the events grouped by member, not a lookup per member: the fold of a
- * 10-million-event ledger reads each event once.) */
+/* A fold of the checkpoint alone, sized for every member of the ledger. */
+int ledger_fold_new(struct ledger *l, struct ledger_fold **ret_fold);
+void ledger_fold_free(struct ledger_fold *f);
 
-struct ledger_member_fold {
+/* Apply one event (seq order per member); events of members out of range are ignored. */
+void ledger_fold_event(struct ledger_fold *f, const struct ledger_hash_event *ev);
+
+/* Apply the events seq from_seq..to_seq (to_seq 0: to the end) in seq order. */
+int ledger_fold_events(struct ledger *l, struct ledger_fold *f, int64_t from_seq, int64_t to_seq);
+
+/* What differs between a member's stored state and its fold (bits) and the first field. */
+#define LEDGER_FOLD_BALANCE 0x01u
+#define LEDGER_FOLD_LOTSUM  0x02u /* the stored lots do not add up to the stored balance */
+#define LEDGER_FOLD_VISITS  0x04u /* visits or last visit */
+#define LEDGER_FOLD_FACTS   0x08u /* first visit, spend, first purchase, coupon, birthday, welcome \
+				   */
+#define LEDGER_FOLD_LOTS   0x10u
+#define LEDGER_FOLD_STAMPS 0x20u
+
+struct ledger_fold_diff {
 	int64_t member_id;
-	int64_t balance_pts, visits, last_visit_us;		   /* stored */
-	int64_t fold_balance_pts, fold_visits, fold_last_visit_us; /* from the events */
-	int64_t lots_pts; /* the sum of the member's points lots, stored: must be the balance */
+	unsigned what; /* LEDGER_FOLD_* bits, 0 when the member agrees */
+	int64_t stored_balance_pts, fold_balance_pts, stored_lots_pts;
+	int64_t stored_visits, fold_visits;
+	char detail[160]; /* the first difference in words */
 };
 
-void ledger_member_fold_from_row(sqlite3_stmt *st, struct ledger_member_fold *ret);
+/* Called per member in member_id order; a non-zero return stops the walk and is returned. */
+typedef int (*ledger_fold_fn)(void *userdata, const struct ledger_fold_diff *d);
+
+/* Compare every stored member (members, lots, member_stamps) with the fold. */
+int ledger_fold_compare(struct ledger *l, struct ledger_fold *f, ledger_fold_fn fn, void *userdata);
+
+/* Store the fold of member_id as its state (members row, lots, member_stamps). */
+int ledger_fold_store(struct ledger *l, struct ledger_fold *f, int64_t member_id);
+
+/* Write the fold of the members it touched as the checkpoint state (the purge). */
+int ledger_fold_store_checkpoint(struct ledger *l, struct ledger_fold *f);
 
 /*
  * ledger_get_receipt(), or with just_booked (inside the transaction that booked the sale) the

@@ -33,6 +33,12 @@
 	"CREATE INDEX events_by_receipt ON events (receipt_no);"                                   \
 	"CREATE INDEX events_by_member ON events (member_id, seq);"
 
+/* The event columns of schema 4, in the order event_v2_from_row() reads them. */
+#define EVENT_COLUMNS_V2                                                                           \
+	"seq, event_id, terminal_id, kind, member_id, points, amount_gr, receipt_no, time_us,"     \
+	" rule, ref, lot_us"
+#define EVENT_NCOLUMNS_V2 12
+
 /* The event columns of schema 1 to 3, in the order event_v1_from_row() reads them. */
 #define EVENT_COLUMNS_V1                                                                           \
 	"seq, event_id, terminal_id, kind, member_id, points, amount_gr, receipt_no, time_us"
@@ -204,6 +210,62 @@ static const struct migration {
      " SELECT receipt_no, member_id, time_us, amount_gr, amount_gr, amount_gr, points"
      " FROM events WHERE kind = 'earn' AND member_id IS NOT NULL;",
      rehash_v2, EVENTS_IMMUTABLE_TRIGGER EVENTS_UNDELETABLE_TRIGGER},
+    /* 4 -> 5: stamp events carry the items counted and the card's progress (hash encoding 3
+     * for the events booked from now on; the ones before keep encoding 2), the award trace of
+     * each sale, and a checkpoint that holds every member field the events fold into (points
+     * lots and stamp cards too). Events written before have no stamp progress: the stored
+     * counts become the cards' starting point, like the checkpoint. */
+    {"ALTER TABLE events ADD COLUMN items INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE events ADD COLUMN progress INTEGER NOT NULL DEFAULT 0;"
+     "INSERT INTO meta (key, value) SELECT 'hash_v3_from_seq', CAST(1 + MAX("
+     "  COALESCE((SELECT MAX(seq) FROM events), 0),"
+     "  COALESCE((SELECT seq FROM checkpoint), 0)) AS TEXT);"
+     "CREATE TABLE sale_traces ("
+     "  receipt_no TEXT NOT NULL,"
+     "  n INTEGER NOT NULL CHECK (n >= 0),"
+     "  rule TEXT NOT NULL,"
+     "  base_gr INTEGER NOT NULL,"
+     "  base_pts INTEGER NOT NULL,"
+     "  permille INTEGER NOT NULL,"
+     "  points INTEGER NOT NULL,"
+     "  dropped INTEGER NOT NULL,"
+     "  PRIMARY KEY (receipt_no, n)"
+     ") STRICT, WITHOUT ROWID;"
+     "ALTER TABLE checkpoint_members ADD COLUMN first_visit_us INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE checkpoint_members ADD COLUMN monetary_gr INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE checkpoint_members ADD COLUMN last_coupon_us INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE checkpoint_members ADD COLUMN birthday_bonus_year INTEGER NOT NULL DEFAULT 0;"
+     /* what schema 4 kept of the purged events: the member's own values, less what the
+      * remaining events give */
+     "UPDATE checkpoint_members SET"
+     "  first_visit_us = CASE WHEN visits > 0 THEN (SELECT m.first_visit_us FROM members m"
+     "    WHERE m.member_id = checkpoint_members.member_id) ELSE 0 END,"
+     "  monetary_gr = (SELECT m.monetary_gr FROM members m"
+     "    WHERE m.member_id = checkpoint_members.member_id)"
+     "    - (SELECT COALESCE(SUM(e.amount_gr), 0) FROM events e"
+     "    WHERE e.member_id = checkpoint_members.member_id AND e.kind IN ('earn', 'refund')),"
+     "  last_coupon_us = (SELECT m.last_coupon_us FROM members m"
+     "    WHERE m.member_id = checkpoint_members.member_id),"
+     "  birthday_bonus_year = (SELECT m.birthday_bonus_year FROM members m"
+     "    WHERE m.member_id = checkpoint_members.member_id);"
+     "CREATE TABLE checkpoint_lots ("
+     "  member_id INTEGER NOT NULL REFERENCES members (member_id),"
+     "  earned_us INTEGER NOT NULL,"
+     "  pts INTEGER NOT NULL CHECK (pts > 0),"
+     "  PRIMARY KEY (member_id, earned_us)"
+     ") STRICT, WITHOUT ROWID;"
+     /* as the migration to schema 4 made them: one lot at the last purged visit */
+     "INSERT INTO checkpoint_lots (member_id, earned_us, pts)"
+     " SELECT member_id, last_visit_us, points FROM checkpoint_members WHERE points > 0;"
+     "CREATE TABLE checkpoint_stamps ("
+     "  member_id INTEGER NOT NULL REFERENCES members (member_id),"
+     "  card TEXT NOT NULL,"
+     "  count INTEGER NOT NULL CHECK (count > 0),"
+     "  PRIMARY KEY (member_id, card)"
+     ") STRICT, WITHOUT ROWID;"
+     "INSERT INTO checkpoint_stamps (member_id, card, count)"
+     " SELECT member_id, card, count FROM member_stamps WHERE count > 0;",
+     NULL, NULL},
 };
 
 #define STRINGIFY_(x) #x
@@ -423,7 +485,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 	if ((r = ledger_exec(l, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
 				"PRAGMA cache_size = -" STRINGIFY(LEDGER_CACHE_KIB) ";")) < 0)
 		goto fail;
-	if ((r = migrate(l)) < 0 || (r = bind_terminal(l)) < 0)
+	if ((r = migrate(l)) < 0 || (r = bind_terminal(l)) < 0 || (r = ledger_encoding_load(l)) < 0)
 		goto fail;
 	*ret_ledger = l;
 	return 0;
@@ -462,6 +524,8 @@ int ledger_open_readonly(const char *path, struct ledger **ret_ledger)
 		r = -EPROTO;
 		goto fail;
 	}
+	if ((r = ledger_encoding_load(l)) < 0)
+		goto fail;
 	*ret_ledger = l;
 	return 0;
 fail:
@@ -514,7 +578,8 @@ static void event_v1_from_row(sqlite3_stmt *st, int col, struct ledger_hash_even
 	*ret_ev = ev;
 }
 
-void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev)
+/* The columns of EVENT_COLUMNS_V2, as encoding version 2 hashes them. */
+static void event_v2_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *ret_ev)
 {
 	event_v1_from_row(st, col, ret_ev);
 	ret_ev->rule = (const char *) sqlite3_column_text(st, col + 9);
@@ -522,7 +587,32 @@ void ledger_event_from_row(sqlite3_stmt *st, int col, struct ledger_hash_event *
 	ret_ev->ref = (const char *) sqlite3_column_text(st, col + 10);
 	ret_ev->ref_len = (size_t) sqlite3_column_bytes(st, col + 10);
 	ret_ev->lot_us = sqlite3_column_int64(st, col + 11);
-	ret_ev->encoding = LEDGER_HASH_ENCODING_VER;
+	ret_ev->encoding = LEDGER_HASH_ENCODING_V2;
+}
+
+void ledger_event_from_row(const struct ledger *l, sqlite3_stmt *st, int col,
+			   struct ledger_hash_event *ret_ev)
+{
+	event_v2_from_row(st, col, ret_ev);
+	ret_ev->items = sqlite3_column_int64(st, col + 12);
+	ret_ev->progress = sqlite3_column_int64(st, col + 13);
+	ret_ev->encoding = ledger_encoding_of(l, ret_ev->seq);
+}
+
+int ledger_encoding_load(struct ledger *l)
+{
+	int64_t v;
+	int r = ledger_read_int(l,
+				"SELECT CAST(value AS INTEGER) FROM meta"
+				" WHERE key = 'hash_v3_from_seq'",
+				0, NULL, &v);
+	if (r == -ENOENT) {
+		log_debug("ledger: no hash encoding mark in meta");
+		return -EBADMSG;
+	}
+	if (r == 0)
+		l->v3_from_seq = v;
+	return r;
 }
 
 int ledger_chain_tip(struct ledger *l, struct ledger_chain *ret)
@@ -581,7 +671,9 @@ int ledger_insert_event(struct ledger *l, struct ledger_chain *chain,
 	    .ref = ref,
 	    .ref_len = strlen(ref),
 	    .lot_us = e->lot_us,
-	    .encoding = LEDGER_HASH_ENCODING_VER,
+	    .items = e->items,
+	    .progress = e->progress,
+	    .encoding = ledger_encoding_of(l, seq),
 	};
 	if ((r = ledger_hash_event(&ev, chain->hash, hash)) < 0) {
 		log_debug("ledger: hashing event %lld failed", (long long) seq);
@@ -590,8 +682,9 @@ int ledger_insert_event(struct ledger *l, struct ledger_chain *chain,
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(l->db,
 			       "INSERT INTO events (seq, event_id, terminal_id, kind, member_id,"
-			       " points, amount_gr, receipt_no, time_us, hash, rule, ref, lot_us)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+			       " points, amount_gr, receipt_no, time_us, hash, rule, ref, lot_us,"
+			       " items, progress) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+			       " ?11, ?12, ?13, ?14, ?15)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "prepare event insert");
 	sqlite3_bind_int64(st, 1, seq);
@@ -608,6 +701,8 @@ int ledger_insert_event(struct ledger *l, struct ledger_chain *chain,
 	sqlite3_bind_text(st, 11, rule, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 12, ref, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 13, e->lot_us);
+	sqlite3_bind_int64(st, 14, e->items);
+	sqlite3_bind_int64(st, 15, e->progress);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert event");
 	sqlite3_finalize(st);
 	if (r == 0) {
@@ -672,9 +767,8 @@ static int rehash_v2(struct ledger *l)
 	memcpy(old_chain, cp.hash, LEDGER_HASH_LEN);
 	memcpy(new_chain, cp.hash, LEDGER_HASH_LEN);
 	int64_t expect = cp.seq + 1;
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT " LEDGER_EVENT_COLUMNS ", hash FROM events ORDER BY seq", -1,
-			       &sel, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(l->db, "SELECT " EVENT_COLUMNS_V2 ", hash FROM events ORDER BY seq",
+			       -1, &sel, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "prepare event read");
 	if (sqlite3_prepare_v2(l->db, "UPDATE events SET hash = ?1 WHERE seq = ?2", -1, &upd,
 			       NULL) != SQLITE_OK) {
@@ -684,13 +778,13 @@ static int rehash_v2(struct ledger *l)
 	while ((s = sqlite3_step(sel)) == SQLITE_ROW) {
 		struct ledger_hash_event ev;
 		uint8_t h1[LEDGER_HASH_LEN];
-		ledger_event_from_row(sel, 0, &ev);
+		event_v2_from_row(sel, 0, &ev);
 		ev.encoding = LEDGER_HASH_ENCODING_V1;
 		if ((r = ledger_hash_event(&ev, old_chain, h1)) < 0)
 			goto out;
 		if (ev.seq != expect++ ||
-		    sqlite3_column_bytes(sel, LEDGER_EVENT_NCOLUMNS) != LEDGER_HASH_LEN ||
-		    memcmp(sqlite3_column_blob(sel, LEDGER_EVENT_NCOLUMNS), h1, LEDGER_HASH_LEN)) {
+		    sqlite3_column_bytes(sel, EVENT_NCOLUMNS_V2) != LEDGER_HASH_LEN ||
+		    memcmp(sqlite3_column_blob(sel, EVENT_NCOLUMNS_V2), h1, LEDGER_HASH_LEN)) {
 			log_debug("ledger: event %lld is missing or does not match its hash; not "
 				  "migrating a damaged ledger (run loyaltyctl ledger verify)",
 				  (long long) (expect - 1));
@@ -698,7 +792,7 @@ static int rehash_v2(struct ledger *l)
 			goto out;
 		}
 		memcpy(old_chain, h1, LEDGER_HASH_LEN);
-		ev.encoding = LEDGER_HASH_ENCODING_VER;
+		ev.encoding = LEDGER_HASH_ENCODING_V2;
 		if ((r = ledger_hash_event(&ev, new_chain, new_chain)) < 0)
 			goto out;
 		sqlite3_bind_blob(upd, 1, new_chain, LEDGER_HASH_LEN, SQLITE_STATIC);

@@ -12,7 +12,8 @@
  * docs/ledger.md); ledger_verify*() check the file, the chain, the sequence and the balances.
  *
  * Schema 4 holds the member state the programme rules need (points lots, coupons, stamp cards,
- * sales records for refunds; ledger_programme.c) and books what rules.h decides.
+ * sales records for refunds; ledger_programme.c) and books what rules.h decides; schema 5 adds
+ * the award trace of each sale and stamp events that carry the cards' progress.
  *
  * Not for: programme rules (what a sale earns is decided by rules.h), printing, sync.
  */
@@ -26,7 +27,7 @@
 #include "pseudonym.h"
 #include "rules.h"
 
-#define LEDGER_SCHEMA_VERSION  4
+#define LEDGER_SCHEMA_VERSION  5
 #define LEDGER_TERMINAL_ID_MAX 16 /* characters of [A-Z0-9], at least one */
 #define LEDGER_RECEIPT_NO_MAX  40
 #define LEDGER_CARD_CODE_LEN   12 /* Crockford base32, 60 random bits */
@@ -174,7 +175,8 @@ struct ledger_verify_report {
  * Check the whole ledger in one read transaction (a consistent snapshot, so it may run while
  * another connection books sales): SQLite's integrity_check, seq 1..N without gaps, every
  * event's hash and link to the event before it, every event's member exists, and every member's
- * balance equals the sum of its events' points. Stops at the first problem; a damaged ledger is
+ * balance equals the sum of its events' points and of its lots, and its whole state equals the
+ * fold of the checkpoint and its events (LEDGER_PROBLEM_BALANCE names the field). Stops at the first problem; a damaged ledger is
  * a report (problem != LEDGER_PROBLEM_NONE) and returns 0. Returns -EINVAL, -ENOMEM, or -EIO
  * when the checks could not run (busy, I/O error; the SQLite message goes to the debug log).
  */
@@ -221,6 +223,9 @@ struct ledger_event {
 	char rule[PROGRAMME_ID_MAX + 1]; /* schema 4: the rule that made it, "" when none */
 	char ref[LEDGER_REF_MAX + 1];	 /* coupon id, stamp card, cause, refunded receipt */
 	int64_t lot_us;			 /* for a credit, its lot's earned time; 0 otherwise */
+	int64_t items;			 /* schema 5, a stamp event: items counted on the card */
+	int64_t progress;		 /* schema 5, a stamp event: the card's count after them */
+	uint8_t encoding; /* the hash encoding version of this event (2 or 3, docs/ledger.md) */
 };
 
 /* Called per event; a non-zero return stops the walk and is returned. */
@@ -282,8 +287,10 @@ struct ledger_rebuild_report {
 };
 
 /*
- * Recompute every member's state (balance, visits, last visit) from the checkpoint and the
- * events, and store it. Trusts the events: run ledger_verify() first to know they are intact.
+ * Recompute every member's state from the checkpoint and the events (balance and points lots,
+ * visits, last and first visit, lifetime spend, last coupon, birthday bonus year, stamp cards:
+ * docs/ledger.md, "Member state and rebuild") and store it for the members whose stored state
+ * differs. Trusts the events: run ledger_verify() first to know they are intact.
  */
 __attribute__((warn_unused_result)) int ledger_rebuild(struct ledger *ledger,
 						       struct ledger_rebuild_report *ret_report);
@@ -332,6 +339,19 @@ __attribute__((warn_unused_result)) int ledger_book(struct ledger *ledger,
 						    const struct rules_result *res,
 						    const struct ledger_booking *booking,
 						    struct ledger_receipt *ret_receipt);
+
+/*
+ * The award trace rules_apply() gave for the booking receipt_no (ledger_book() stores it with
+ * the events; RULES_TRACE_MAX steps at most): its steps in order into ret (up to max of them),
+ * their number in *ret_n (0 for a receipt booked without a trace: ledger_commit_sale(), a
+ * refund, a ledger older than schema 5). -ENOENT for a receipt the ledger does not hold (never
+ * booked, or purged), -ENOBUFS when the trace has more than max steps (ret may then be
+ * partly written, *ret_n is not).
+ */
+__attribute__((warn_unused_result)) int ledger_sale_trace(struct ledger *ledger,
+							  const char *receipt_no,
+							  struct rules_trace *ret, size_t max,
+							  size_t *ret_n);
 
 /* The record of the sale booked under receipt_no, refunds so far included; -ENOENT if none. */
 __attribute__((warn_unused_result)) int ledger_sale_record(struct ledger *ledger,

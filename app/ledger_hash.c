@@ -1,5 +1,5 @@
 /*
- * ledger_hash: canonical event encoding (versions 1 and 2, docs/ledger.md) hashed with SHA-256.
+ * ledger_hash: canonical event encoding (versions 1 to 3, docs/ledger.md) hashed with SHA-256.
  *
  * The encoding is gathered in a buffer on the stack and hashed with OpenSSL's low-level SHA-256,
  * whose context lives on the stack too: no allocation, no algorithm lookup and one update per
@@ -88,7 +88,7 @@ int ledger_hash_event(const struct ledger_hash_event *ev, const uint8_t prev_has
 	    !field_ok(ev->ref, ev->ref_len))
 		return -EINVAL;
 	const uint8_t version = ev->encoding ? ev->encoding : LEDGER_HASH_ENCODING_VER;
-	if (version != LEDGER_HASH_ENCODING_V1 && version != LEDGER_HASH_ENCODING_VER)
+	if (version < LEDGER_HASH_ENCODING_V1 || version > LEDGER_HASH_ENCODING_VER)
 		return -EINVAL;
 	e.ok = SHA256_Init(&e.sha) == 1;
 	e.n = 0;
@@ -106,6 +106,10 @@ int ledger_hash_event(const struct ledger_hash_event *ev, const uint8_t prev_has
 		put_bytes(&e, ev->rule, ev->rule_len);
 		put_bytes(&e, ev->ref, ev->ref_len);
 		put_i64(&e, ev->lot_us);
+	}
+	if (version >= 3) {
+		put_i64(&e, ev->items);
+		put_i64(&e, ev->progress);
 	}
 	/* prev_hash is copied before ret_hash is written, so the two may be the same buffer */
 	enc_put(&e, prev_hash, LEDGER_HASH_LEN);

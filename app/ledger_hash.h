@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 #define LEDGER_HASH_LEN		 32
-#define LEDGER_HASH_ENCODING_VER 2 /* what new events are hashed with (schema 4 on) */
+#define LEDGER_HASH_ENCODING_VER 3 /* what new events are hashed with (schema 5 on) */
+#define LEDGER_HASH_ENCODING_V2	 2 /* schema 4, and the events written before schema 5 */
 #define LEDGER_HASH_ENCODING_V1	 1 /* schema 2 and 3; read by the migration to schema 4 */
 
 /* One event's fields as stored. Text fields are byte strings with explicit lengths. */
@@ -36,8 +37,11 @@ struct ledger_hash_event {
 	size_t rule_len;
 	const char *ref; /* coupon id, stamp card, cause or refunded receipt, "" when none */
 	size_t ref_len;
-	int64_t lot_us;	  /* for a credit, the earned time of its lot; 0 otherwise */
-	uint8_t encoding; /* 0: LEDGER_HASH_ENCODING_VER; LEDGER_HASH_ENCODING_V1 for old chains */
+	int64_t lot_us; /* for a credit, the earned time of its lot; 0 otherwise */
+	/* encoding version 3 adds these two; versions 1 and 2 leave them out */
+	int64_t items;	  /* a stamp event: the items of its card counted; 0 otherwise */
+	int64_t progress; /* a stamp event: the card's count after them; 0 otherwise */
+	uint8_t encoding; /* 0: LEDGER_HASH_ENCODING_VER; V1 or V2 for older events */
 };
 
 /*

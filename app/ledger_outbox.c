@@ -14,7 +14,7 @@ _Static_assert(LEDGER_HASH_BYTES == LEDGER_HASH_LEN, "one hash size");
 /* The columns event_read() takes, in its order. */
 #define EVENT_SELECT                                                                               \
 	"SELECT e." LEDGER_EVENT_COLUMNS_E ", e.hash, COALESCE(m.card_code, ''),"                  \
-	" COALESCE(m.erased_us, 0), e.rule, e.ref, e.lot_us"                                       \
+	" COALESCE(m.erased_us, 0), e.rule, e.ref, e.lot_us, e.items, e.progress"                  \
 	" FROM events e LEFT JOIN members m ON m.member_id = e.member_id "
 
 #define LEDGER_EVENT_COLUMNS_E                                                                     \
@@ -26,7 +26,7 @@ static void copy_text(char *dst, size_t size, const unsigned char *src)
 	snprintf(dst, size, "%s", src ? (const char *) src : "");
 }
 
-static void event_read(sqlite3_stmt *st, struct ledger_event *ev)
+static void event_read(const struct ledger *l, sqlite3_stmt *st, struct ledger_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->seq = sqlite3_column_int64(st, 0);
@@ -46,6 +46,9 @@ static void event_read(sqlite3_stmt *st, struct ledger_event *ev)
 	copy_text(ev->rule, sizeof(ev->rule), sqlite3_column_text(st, 12));
 	copy_text(ev->ref, sizeof(ev->ref), sqlite3_column_text(st, 13));
 	ev->lot_us = sqlite3_column_int64(st, 14);
+	ev->items = sqlite3_column_int64(st, 15);
+	ev->progress = sqlite3_column_int64(st, 16);
+	ev->encoding = ledger_encoding_of(l, ev->seq);
 }
 
 int ledger_for_each_event(struct ledger *ledger, int64_t from_seq, int64_t limit,
@@ -62,7 +65,7 @@ int ledger_for_each_event(struct ledger *ledger, int64_t from_seq, int64_t limit
 	sqlite3_bind_int64(st, 2, limit ? limit : INT64_MAX);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_event ev;
-		event_read(st, &ev);
+		event_read(ledger, st, &ev);
 		if ((r = fn(userdata, &ev)) != 0)
 			break;
 		n++;

@@ -125,6 +125,21 @@ int ledger_apply_event(struct ledger *l, const struct ledger_new_event *ev)
 		return ledger_run_ints(
 		    l, "UPDATE members SET monetary_gr = monetary_gr + ?2 WHERE member_id = ?1", 2,
 		    (int64_t[]){m, ev->amount_gr}, NULL);
+	if (strcmp(ev->kind, "stamp") == 0 && ev->items > 0) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(l->db,
+				       "INSERT INTO member_stamps (member_id, card, count)"
+				       " VALUES (?1, ?2, ?3) ON CONFLICT (member_id, card)"
+				       " DO UPDATE SET count = excluded.count",
+				       -1, &st, NULL) != SQLITE_OK)
+			return ledger_sql_fail(l, "prepare stamps");
+		sqlite3_bind_int64(st, 1, m);
+		sqlite3_bind_text(st, 2, ev->ref ? ev->ref : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, ev->progress);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "store stamps");
+		sqlite3_finalize(st);
+		return r;
+	}
 	if (strcmp(ev->kind, "coupon_use") == 0) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(l->db,
@@ -419,6 +434,82 @@ static int receipt_of(struct ledger *l, const char *receipt_no, int64_t first_se
 	return 0;
 }
 
+/* The award trace of the booking receipt_no, one row per step in its order. */
+static int trace_insert(struct ledger *l, const char *receipt_no, const struct rules_trace *t,
+			size_t n)
+{
+	sqlite3_stmt *st;
+	if (n == 0)
+		return 0;
+	if (sqlite3_prepare_v2(
+		l->db,
+		"INSERT INTO sale_traces (receipt_no, n, rule, base_gr, base_pts,"
+		" permille, points, dropped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		-1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare trace insert");
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t) i);
+		sqlite3_bind_text(st, 3, t[i].rule, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, t[i].base_gr);
+		sqlite3_bind_int64(st, 5, t[i].base_pts);
+		sqlite3_bind_int64(st, 6, t[i].permille);
+		sqlite3_bind_int64(st, 7, t[i].points);
+		sqlite3_bind_int64(st, 8, t[i].dropped);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert trace");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int ledger_sale_trace(struct ledger *ledger, const char *receipt_no, struct rules_trace *ret,
+		      size_t max, size_t *ret_n)
+{
+	struct ledger *l = ledger;
+	sqlite3_stmt *st;
+	if (!l || !receipt_no || (!ret && max) || !ret_n ||
+	    strlen(receipt_no) > LEDGER_RECEIPT_NO_MAX)
+		return -EINVAL;
+	/* the receipt is known by its events; its trace rows go with them (the purge) */
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT -1, '', 0, 0, 0, 0, 0 WHERE EXISTS (SELECT 1 FROM events"
+			       "  WHERE receipt_no = ?1)"
+			       " UNION ALL SELECT n, rule, base_gr, base_pts, permille, points,"
+			       "  dropped FROM sale_traces WHERE receipt_no = ?1 ORDER BY 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare trace read");
+	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
+	size_t n = 0;
+	bool known = false;
+	int r = 0, s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		known = true;
+		if (sqlite3_column_int64(st, 0) < 0)
+			continue;
+		if (n == max) {
+			r = -ENOBUFS;
+			break;
+		}
+		struct rules_trace *t = &ret[n++];
+		snprintf(t->rule, sizeof(t->rule), "%s", (const char *) sqlite3_column_text(st, 1));
+		t->base_gr = sqlite3_column_int64(st, 2);
+		t->base_pts = sqlite3_column_int64(st, 3);
+		t->permille = (int32_t) sqlite3_column_int64(st, 4);
+		t->points = sqlite3_column_int64(st, 5);
+		t->dropped = sqlite3_column_int64(st, 6);
+	}
+	if (r == 0 && s != SQLITE_DONE)
+		r = ledger_sql_fail(l, "read trace");
+	else if (r == 0 && !known)
+		r = -ENOENT;
+	sqlite3_finalize(st);
+	if (r == 0)
+		*ret_n = n;
+	return r;
+}
+
 static void new_event_of(const struct rules_event *e, int64_t member_id, const char *receipt_no,
 			 int64_t time_us, struct ledger_new_event *ret)
 {
@@ -432,6 +523,8 @@ static void new_event_of(const struct rules_event *e, int64_t member_id, const c
 	    .rule = e->rule,
 	    .ref = e->ref,
 	    .lot_us = e->lot_us,
+	    .items = e->items,
+	    .progress = e->progress,
 	};
 	*ret = ev;
 }
@@ -507,24 +600,6 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 					     m->offline_redeemed_pts},
 				 NULL)) < 0)
 		goto rollback;
-	for (size_t k = 0; k < booking->prog->n_stamps; k++) {
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(l->db,
-				       "INSERT INTO member_stamps (member_id, card, count)"
-				       " VALUES (?1, ?2, ?3) ON CONFLICT (member_id, card)"
-				       " DO UPDATE SET count = excluded.count",
-				       -1, &st, NULL) != SQLITE_OK) {
-			r = ledger_sql_fail(l, "prepare stamps");
-			goto rollback;
-		}
-		sqlite3_bind_int64(st, 1, member_id);
-		sqlite3_bind_text(st, 2, booking->prog->stamps[k].id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, m->stamps[k]);
-		r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "store stamps");
-		sqlite3_finalize(st);
-		if (r < 0)
-			goto rollback;
-	}
 	if (sale) {
 		struct rules_sale_record rec = {
 		    .time_us = booking->time_us,
@@ -538,6 +613,8 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 		if ((r = ledger_sale_insert(l, receipt_no, member_id, &rec)) < 0)
 			goto rollback;
 	}
+	if ((r = trace_insert(l, receipt_no, res->trace, res->n_trace)) < 0)
+		goto rollback;
 	/* read what was booked before committing: once committed, the call must not fail */
 	struct ledger_receipt booked;
 	r = sale ? ledger_receipt_read(l, receipt_no, true, &booked)

@@ -8,12 +8,15 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ledger-priv.h"
 #include "log.h"
+#include "wartime.h"
 
 #define US_PER_DAY INT64_C(86400000000)
+#define US_PER_S   INT64_C(1000000)
 
 int ledger_checkpoint_read(struct ledger *l, struct ledger_checkpoint *ret)
 {
@@ -37,16 +40,549 @@ int ledger_checkpoint_read(struct ledger *l, struct ledger_checkpoint *ret)
 	return r;
 }
 
-void ledger_member_fold_from_row(sqlite3_stmt *st, struct ledger_member_fold *ret)
+/* ---- the fold: member state from the checkpoint and the events ---- */
+
+struct fold_lot {
+	int64_t earned_us, pts;
+};
+
+struct fold_stamp {
+	char card[LEDGER_REF_MAX + 1];
+	int64_t count;
+};
+
+struct fold_member {
+	int64_t balance_pts, visits, last_visit_us, first_visit_us, monetary_gr, last_coupon_us;
+	int32_t birthday_bonus_year;
+	bool welcomed; /* a welcome bonus was booked */
+	bool touched;  /* an event was folded in since the fold was made */
+	uint32_t n_lots, cap_lots, n_stamps, cap_stamps;
+	struct fold_lot *lots;	   /* oldest first */
+	struct fold_stamp *stamps; /* by card, in byte order */
+};
+
+struct ledger_fold {
+	int64_t max_id; /* members 1..max_id */
+	struct fold_member *m;
+	bool oom; /* an allocation failed: the fold is incomplete */
+};
+
+static bool grow(void **p, uint32_t *cap, uint32_t need, size_t size)
 {
-	ret->member_id = sqlite3_column_int64(st, 0);
-	ret->balance_pts = sqlite3_column_int64(st, 1);
-	ret->visits = sqlite3_column_int64(st, 2);
-	ret->last_visit_us = sqlite3_column_int64(st, 3);
-	ret->fold_balance_pts = sqlite3_column_int64(st, 4);
-	ret->fold_visits = sqlite3_column_int64(st, 5);
-	ret->fold_last_visit_us = sqlite3_column_int64(st, 6);
-	ret->lots_pts = sqlite3_column_int64(st, 7);
+	if (need <= *cap)
+		return true;
+	uint32_t n = *cap ? *cap * 2 : 4;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * size);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = n;
+	return true;
+}
+
+/* Credit pts to the lot earned at t, as lot_credit() in ledger_programme.c does. */
+static void fold_credit(struct ledger_fold *f, struct fold_member *m, int64_t t, int64_t pts)
+{
+	uint32_t pos = m->n_lots;
+	while (pos > 0 && m->lots[pos - 1].earned_us > t)
+		pos--;
+	if (pos > 0 && m->lots[pos - 1].earned_us == t) {
+		m->lots[pos - 1].pts += pts;
+		return;
+	}
+	if (m->n_lots >= RULES_LOTS_MAX) {
+		m->lots[pos > 0 ? pos - 1 : 0].pts += pts;
+		return;
+	}
+	if (!grow((void **) &m->lots, &m->cap_lots, m->n_lots + 1, sizeof(*m->lots))) {
+		f->oom = true;
+		return;
+	}
+	memmove(m->lots + pos + 1, m->lots + pos, (m->n_lots - pos) * sizeof(*m->lots));
+	m->lots[pos] = (struct fold_lot){t, pts};
+	m->n_lots++;
+}
+
+/* Take pts from the oldest lots first (as lot_debit() does; a shortfall leaves no lots). */
+static void fold_debit(struct fold_member *m, int64_t pts)
+{
+	uint32_t gone = 0;
+	while (gone < m->n_lots && pts > 0) {
+		if (m->lots[gone].pts <= pts) {
+			pts -= m->lots[gone++].pts;
+		} else {
+			m->lots[gone].pts -= pts;
+			pts = 0;
+		}
+	}
+	memmove(m->lots, m->lots + gone, (m->n_lots - gone) * sizeof(*m->lots));
+	m->n_lots -= gone;
+}
+
+static void fold_stamp_set(struct ledger_fold *f, struct fold_member *m, const char *card,
+			   size_t len, int64_t count)
+{
+	char key[LEDGER_REF_MAX + 1];
+	snprintf(key, sizeof(key), "%.*s", (int) len, card ? card : "");
+	uint32_t pos = 0;
+	int c = 1;
+	while (pos < m->n_stamps && (c = strcmp(m->stamps[pos].card, key)) < 0)
+		pos++;
+	if (pos < m->n_stamps && c == 0) {
+		m->stamps[pos].count = count;
+		return;
+	}
+	if (!grow((void **) &m->stamps, &m->cap_stamps, m->n_stamps + 1, sizeof(*m->stamps))) {
+		f->oom = true;
+		return;
+	}
+	memmove(m->stamps + pos + 1, m->stamps + pos, (m->n_stamps - pos) * sizeof(*m->stamps));
+	memcpy(m->stamps[pos].card, key, sizeof(key));
+	m->stamps[pos].count = count;
+	m->n_stamps++;
+}
+
+static bool kind_is(const struct ledger_hash_event *ev, const char *kind)
+{
+	size_t n = strlen(kind);
+	return ev->kind_len == n && memcmp(ev->kind, kind, n) == 0;
+}
+
+static bool rule_is(const struct ledger_hash_event *ev, const char *rule)
+{
+	size_t n = strlen(rule);
+	return ev->rule_len == n && memcmp(ev->rule, rule, n) == 0;
+}
+
+void ledger_fold_event(struct ledger_fold *f, const struct ledger_hash_event *ev)
+{
+	if (ev->member_id <= 0 || ev->member_id > f->max_id)
+		return;
+	struct fold_member *m = &f->m[ev->member_id];
+	m->touched = true;
+	if (ev->points > 0) {
+		m->balance_pts += ev->points;
+		fold_credit(f, m, ev->lot_us ? ev->lot_us : ev->time_us, ev->points);
+	} else if (ev->points < 0) {
+		m->balance_pts += ev->points;
+		fold_debit(m, -ev->points);
+	}
+	if (ev->kind_len < 4)
+		return; /* enrol and the rest are longer; nothing else to fold */
+	if (kind_is(ev, "earn")) {
+		m->visits++;
+		if (ev->time_us > m->last_visit_us)
+			m->last_visit_us = ev->time_us;
+		if (!m->first_visit_us)
+			m->first_visit_us = ev->time_us;
+		m->monetary_gr += ev->amount_gr;
+	} else if (kind_is(ev, "refund")) {
+		m->monetary_gr += ev->amount_gr;
+	} else if (kind_is(ev, "coupon_issue")) {
+		m->last_coupon_us = ev->time_us;
+	} else if (kind_is(ev, "bonus") && rule_is(ev, "welcome")) {
+		m->welcomed = true;
+	} else if (kind_is(ev, "bonus") && rule_is(ev, "birthday")) {
+		struct wartime w;
+		int64_t s = ev->time_us / US_PER_S - (ev->time_us % US_PER_S < 0);
+		wartime_from_utc(s, &w);
+		m->birthday_bonus_year = w.year;
+	} else if (kind_is(ev, "stamp") && ev->items > 0) {
+		fold_stamp_set(f, m, ev->ref, ev->ref_len, ev->progress);
+	}
+}
+
+void ledger_fold_free(struct ledger_fold *f)
+{
+	if (!f)
+		return;
+	for (int64_t i = 0; f->m && i <= f->max_id; i++) {
+		free(f->m[i].lots);
+		free(f->m[i].stamps);
+	}
+	free(f->m);
+	free(f);
+}
+
+int ledger_fold_new(struct ledger *l, struct ledger_fold **ret_fold)
+{
+	int64_t max_id;
+	sqlite3_stmt *st = NULL;
+	int r =
+	    ledger_read_int(l, "SELECT COALESCE(MAX(member_id), 0) FROM members", 0, NULL, &max_id);
+	if (r < 0)
+		return r;
+	struct ledger_fold *f = calloc(1, sizeof(*f));
+	if (!f || !(f->m = calloc((size_t) max_id + 1, sizeof(*f->m)))) {
+		free(f);
+		return -ENOMEM;
+	}
+	f->max_id = max_id;
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT member_id, points, visits, last_visit_us, first_visit_us,"
+			       " monetary_gr, last_coupon_us, birthday_bonus_year"
+			       " FROM checkpoint_members",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = ledger_sql_fail(l, "prepare checkpoint members");
+		goto fail;
+	}
+	int s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id <= 0 || id > max_id)
+			continue;
+		struct fold_member *m = &f->m[id];
+		m->balance_pts = sqlite3_column_int64(st, 1);
+		m->visits = sqlite3_column_int64(st, 2);
+		m->last_visit_us = sqlite3_column_int64(st, 3);
+		m->first_visit_us = sqlite3_column_int64(st, 4);
+		m->monetary_gr = sqlite3_column_int64(st, 5);
+		m->last_coupon_us = sqlite3_column_int64(st, 6);
+		m->birthday_bonus_year = (int32_t) sqlite3_column_int64(st, 7);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (s != SQLITE_DONE) {
+		r = ledger_sql_fail(l, "read checkpoint members");
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT member_id, earned_us, pts FROM checkpoint_lots"
+			       " ORDER BY member_id, earned_us",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = ledger_sql_fail(l, "prepare checkpoint lots");
+		goto fail;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id <= 0 || id > max_id)
+			continue;
+		struct fold_member *m = &f->m[id];
+		if (!grow((void **) &m->lots, &m->cap_lots, m->n_lots + 1, sizeof(*m->lots))) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		m->lots[m->n_lots++] =
+		    (struct fold_lot){sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)};
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (s != SQLITE_DONE) {
+		r = ledger_sql_fail(l, "read checkpoint lots");
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(l->db, "SELECT member_id, card, count FROM checkpoint_stamps", -1,
+			       &st, NULL) != SQLITE_OK) {
+		r = ledger_sql_fail(l, "prepare checkpoint stamps");
+		goto fail;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id <= 0 || id > max_id)
+			continue;
+		fold_stamp_set(f, &f->m[id], (const char *) sqlite3_column_text(st, 1),
+			       (size_t) sqlite3_column_bytes(st, 1), sqlite3_column_int64(st, 2));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (s != SQLITE_DONE) {
+		r = ledger_sql_fail(l, "read checkpoint stamps");
+		goto fail;
+	}
+	if (f->oom) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	*ret_fold = f;
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	ledger_fold_free(f);
+	return r;
+}
+
+int ledger_fold_events(struct ledger *l, struct ledger_fold *f, int64_t from_seq, int64_t to_seq)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT " LEDGER_EVENT_COLUMNS " FROM events WHERE seq >= ?1"
+			       " AND seq <= ?2 ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare fold events");
+	sqlite3_bind_int64(st, 1, from_seq);
+	sqlite3_bind_int64(st, 2, to_seq ? to_seq : INT64_MAX);
+	int s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_hash_event ev;
+		ledger_event_from_row(l, st, 0, &ev);
+		ledger_fold_event(f, &ev);
+	}
+	int r = s == SQLITE_DONE ? 0 : ledger_sql_fail(l, "read fold events");
+	sqlite3_finalize(st);
+	if (r == 0 && f->oom)
+		r = -ENOMEM;
+	return r;
+}
+
+/* Cursors over the stored member state, all in member_id order. */
+struct stored {
+	sqlite3_stmt *members, *lots, *stamps;
+	int lots_s, stamps_s; /* the last step of each */
+	struct fold_lot *buf;
+	uint32_t n_buf, cap_buf;
+};
+
+static int stored_open(struct ledger *l, struct stored *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (sqlite3_prepare_v2(l->db,
+			       "SELECT member_id, balance_pts, visits, last_visit_us, created_us,"
+			       " first_visit_us, monetary_gr, first_purchase_done, last_coupon_us,"
+			       " birthday_bonus_year, welcomed FROM members ORDER BY member_id",
+			       -1, &c->members, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(l->db,
+			       "SELECT member_id, earned_us, pts FROM lots"
+			       " ORDER BY member_id, earned_us",
+			       -1, &c->lots, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(l->db,
+			       "SELECT member_id, card, count FROM member_stamps WHERE count > 0"
+			       " ORDER BY member_id, card",
+			       -1, &c->stamps, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare member state read");
+	c->lots_s = sqlite3_step(c->lots);
+	c->stamps_s = sqlite3_step(c->stamps);
+	return 0;
+}
+
+static void stored_close(struct stored *c)
+{
+	sqlite3_finalize(c->members);
+	sqlite3_finalize(c->lots);
+	sqlite3_finalize(c->stamps);
+	free(c->buf);
+}
+
+static const struct fold_member no_member;
+
+/* Compare member id (the current row of c->members) with its fold into *d. */
+static int compare_one(struct ledger_fold *f, struct stored *c, struct ledger_fold_diff *d)
+{
+	sqlite3_stmt *st = c->members;
+	int64_t id = sqlite3_column_int64(st, 0);
+	const struct fold_member *m = id > 0 && id <= f->max_id ? &f->m[id] : &no_member;
+	int64_t created = sqlite3_column_int64(st, 4);
+	int64_t fold_last = m->last_visit_us > created ? m->last_visit_us : created;
+	memset(d, 0, sizeof(*d));
+	d->member_id = id;
+	d->stored_balance_pts = sqlite3_column_int64(st, 1);
+	d->fold_balance_pts = m->balance_pts;
+	d->stored_visits = sqlite3_column_int64(st, 2);
+	d->fold_visits = m->visits;
+
+	/* the stored lots of this member */
+	c->n_buf = 0;
+	while (c->lots_s == SQLITE_ROW && sqlite3_column_int64(c->lots, 0) < id)
+		c->lots_s = sqlite3_step(c->lots);
+	while (c->lots_s == SQLITE_ROW && sqlite3_column_int64(c->lots, 0) == id) {
+		if (!grow((void **) &c->buf, &c->cap_buf, c->n_buf + 1, sizeof(*c->buf)))
+			return -ENOMEM;
+		c->buf[c->n_buf++] = (struct fold_lot){sqlite3_column_int64(c->lots, 1),
+						       sqlite3_column_int64(c->lots, 2)};
+		d->stored_lots_pts += sqlite3_column_int64(c->lots, 2);
+		c->lots_s = sqlite3_step(c->lots);
+	}
+	if (c->lots_s != SQLITE_ROW && c->lots_s != SQLITE_DONE)
+		return -EIO;
+
+	if (d->stored_balance_pts != d->fold_balance_pts)
+		d->what |= LEDGER_FOLD_BALANCE;
+	if (d->stored_lots_pts != d->stored_balance_pts)
+		d->what |= LEDGER_FOLD_LOTSUM;
+	if (d->stored_visits != m->visits || sqlite3_column_int64(st, 3) != fold_last)
+		d->what |= LEDGER_FOLD_VISITS;
+
+	const char *fact = NULL;
+	int64_t stored_v = 0, fold_v = 0;
+#define FACT(col, name, value)                                                                     \
+	if (!fact && sqlite3_column_int64(st, col) != (value)) {                                   \
+		fact = name;                                                                       \
+		stored_v = sqlite3_column_int64(st, col);                                          \
+		fold_v = (value);                                                                  \
+	}
+	FACT(5, "first visit", m->first_visit_us)
+	FACT(6, "lifetime spend", m->monetary_gr)
+	FACT(7, "first purchase flag", m->visits > 0)
+	FACT(8, "last coupon time", m->last_coupon_us)
+	FACT(9, "birthday bonus year", m->birthday_bonus_year)
+#undef FACT
+	if (!fact && m->welcomed && !sqlite3_column_int64(st, 10)) {
+		fact = "welcome flag";
+		fold_v = 1;
+	}
+	if (fact) {
+		d->what |= LEDGER_FOLD_FACTS;
+		snprintf(d->detail, sizeof(d->detail), "%s: %lld stored, %lld from the events",
+			 fact, (long long) stored_v, (long long) fold_v);
+	}
+
+	bool lots_same = c->n_buf == m->n_lots;
+	for (uint32_t i = 0; lots_same && i < m->n_lots; i++)
+		lots_same =
+		    c->buf[i].earned_us == m->lots[i].earned_us && c->buf[i].pts == m->lots[i].pts;
+	if (!lots_same) {
+		d->what |= LEDGER_FOLD_LOTS;
+		if (!d->detail[0])
+			snprintf(d->detail, sizeof(d->detail),
+				 "points lots: %u stored, %u from the events", c->n_buf, m->n_lots);
+	}
+
+	/* stamp cards with a count: stored rows against the fold's */
+	while (c->stamps_s == SQLITE_ROW && sqlite3_column_int64(c->stamps, 0) < id)
+		c->stamps_s = sqlite3_step(c->stamps);
+	uint32_t k = 0;
+	bool stamps_same = true;
+	const char *card = NULL;
+	while (c->stamps_s == SQLITE_ROW && sqlite3_column_int64(c->stamps, 0) == id) {
+		while (k < m->n_stamps && m->stamps[k].count == 0)
+			k++;
+		const char *sc = (const char *) sqlite3_column_text(c->stamps, 1);
+		if (stamps_same && (k == m->n_stamps || strcmp(sc ? sc : "", m->stamps[k].card) ||
+				    sqlite3_column_int64(c->stamps, 2) != m->stamps[k].count)) {
+			stamps_same = false;
+			if (!d->detail[0])
+				snprintf(
+				    d->detail, sizeof(d->detail),
+				    "stamp card %s: %lld stamps stored, %lld from the events",
+				    sc ? sc : "", (long long) sqlite3_column_int64(c->stamps, 2),
+				    (long long) (k < m->n_stamps && strcmp(sc ? sc : "",
+									   m->stamps[k].card) == 0
+						     ? m->stamps[k].count
+						     : 0));
+		}
+		k++;
+		c->stamps_s = sqlite3_step(c->stamps);
+	}
+	while (stamps_same && k < m->n_stamps) {
+		if (m->stamps[k].count) {
+			stamps_same = false;
+			card = m->stamps[k].card;
+		}
+		k++;
+	}
+	if (card && !d->detail[0])
+		snprintf(d->detail, sizeof(d->detail), "stamp card %s: no stamps stored", card);
+	if (!stamps_same)
+		d->what |= LEDGER_FOLD_STAMPS;
+	if (c->stamps_s != SQLITE_ROW && c->stamps_s != SQLITE_DONE)
+		return -EIO;
+	return 0;
+}
+
+int ledger_fold_compare(struct ledger *l, struct ledger_fold *f, ledger_fold_fn fn, void *userdata)
+{
+	struct stored c;
+	int r = stored_open(l, &c), s;
+	if (r < 0) {
+		stored_close(&c);
+		return r;
+	}
+	while ((s = sqlite3_step(c.members)) == SQLITE_ROW) {
+		struct ledger_fold_diff d;
+		if ((r = compare_one(f, &c, &d)) < 0) {
+			if (r == -EIO)
+				r = ledger_sql_fail(l, "read member state");
+			break;
+		}
+		if ((r = fn(userdata, &d)) != 0)
+			break;
+	}
+	if (r == 0 && s != SQLITE_DONE)
+		r = ledger_sql_fail(l, "read members");
+	stored_close(&c);
+	return r;
+}
+
+/* Replace the rows of member id in table (lots or stamps of the state or the checkpoint). */
+static int store_rows(struct ledger *l, const struct fold_member *m, int64_t id, bool checkpoint)
+{
+	sqlite3_stmt *st;
+	int r;
+	if ((r = ledger_run_ints(l,
+				 checkpoint ? "DELETE FROM checkpoint_lots WHERE member_id = ?1"
+					    : "DELETE FROM lots WHERE member_id = ?1",
+				 1, &id, NULL)) < 0 ||
+	    (r = ledger_run_ints(l,
+				 checkpoint ? "DELETE FROM checkpoint_stamps WHERE member_id = ?1"
+					    : "DELETE FROM member_stamps WHERE member_id = ?1",
+				 1, &id, NULL)) < 0)
+		return r;
+	for (uint32_t i = 0; i < m->n_lots; i++)
+		if ((r = ledger_run_ints(
+			 l,
+			 checkpoint
+			     ? "INSERT INTO checkpoint_lots (member_id, earned_us, pts)"
+			       " VALUES (?1, ?2, ?3)"
+			     : "INSERT INTO lots (member_id, earned_us, pts) VALUES (?1, ?2, ?3)",
+			 3, (int64_t[]){id, m->lots[i].earned_us, m->lots[i].pts}, NULL)) < 0)
+			return r;
+	if (sqlite3_prepare_v2(l->db,
+			       checkpoint ? "INSERT INTO checkpoint_stamps (member_id, card, count)"
+					    " VALUES (?1, ?2, ?3)"
+					  : "INSERT INTO member_stamps (member_id, card, count)"
+					    " VALUES (?1, ?2, ?3)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, "prepare stamps store");
+	for (uint32_t i = 0; i < m->n_stamps && r == 0; i++) {
+		if (!m->stamps[i].count)
+			continue;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, m->stamps[i].card, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, m->stamps[i].count);
+		r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "store stamps");
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int ledger_fold_store(struct ledger *l, struct ledger_fold *f, int64_t id)
+{
+	const struct fold_member *m = id > 0 && id <= f->max_id ? &f->m[id] : &no_member;
+	int r = ledger_run_ints(
+	    l,
+	    "UPDATE members SET balance_pts = ?2, visits = ?3,"
+	    " last_visit_us = MAX(created_us, ?4), first_visit_us = ?5, monetary_gr = ?6,"
+	    " first_purchase_done = ?3 > 0, last_coupon_us = ?7, birthday_bonus_year = ?8,"
+	    " welcomed = welcomed OR ?9 WHERE member_id = ?1",
+	    9,
+	    (int64_t[]){id, m->balance_pts, m->visits, m->last_visit_us, m->first_visit_us,
+			m->monetary_gr, m->last_coupon_us, m->birthday_bonus_year, m->welcomed},
+	    NULL);
+	return r < 0 ? r : store_rows(l, m, id, false);
+}
+
+int ledger_fold_store_checkpoint(struct ledger *l, struct ledger_fold *f)
+{
+	int r = 0;
+	for (int64_t id = 1; id <= f->max_id && r == 0; id++) {
+		const struct fold_member *m = &f->m[id];
+		if (!m->touched)
+			continue;
+		r = ledger_run_ints(
+		    l,
+		    "INSERT OR REPLACE INTO checkpoint_members (member_id, points, visits,"
+		    " last_visit_us, first_visit_us, monetary_gr, last_coupon_us,"
+		    " birthday_bonus_year) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+		    8,
+		    (int64_t[]){id, m->balance_pts, m->visits, m->last_visit_us, m->first_visit_us,
+				m->monetary_gr, m->last_coupon_us, m->birthday_bonus_year},
+		    NULL);
+		if (r == 0)
+			r = store_rows(l, m, id, true);
+	}
+	return r;
 }
 
 static int run(struct ledger *l, const char *sql)
@@ -108,19 +644,30 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 
 	/* fold what goes into the checkpoint, then the checkpoint, then the deletion (the trigger
 	 * lets through only synced events behind the checkpoint) */
+	struct ledger_fold *f;
+	if ((r = ledger_fold_new(l, &f)) < 0)
+		goto rollback;
+	if ((r = ledger_fold_events(l, f, cp.seq + 1, upto)) == 0)
+		r = ledger_fold_store_checkpoint(l, f);
+	ledger_fold_free(f);
+	if (r < 0)
+		goto rollback;
+	/* the sale records and award traces of the receipts whose events all go */
 	args[0] = cp.seq;
 	args[1] = upto;
 	if ((r = ledger_run_ints(
 		 l,
-		 "INSERT INTO checkpoint_members (member_id, points, visits, last_visit_us)"
-		 " SELECT member_id, SUM(points), SUM(kind = 'earn'),"
-		 "  COALESCE(MAX(CASE WHEN kind = 'earn' THEN time_us END), 0)"
-		 " FROM events WHERE seq > ?1 AND seq <= ?2 AND member_id IS NOT NULL"
-		 " GROUP BY member_id"
-		 " ON CONFLICT (member_id) DO UPDATE SET points = points + excluded.points,"
-		 "  visits = visits + excluded.visits,"
-		 "  last_visit_us = MAX(last_visit_us, excluded.last_visit_us)",
-		 2, args, NULL)) < 0)
+		 "DELETE FROM sale_traces WHERE receipt_no IN (SELECT receipt_no"
+		 " FROM events WHERE seq > ?1 AND seq <= ?2) AND NOT EXISTS"
+		 " (SELECT 1 FROM events e WHERE e.receipt_no = sale_traces.receipt_no"
+		 "  AND e.seq > ?2)",
+		 2, args, NULL)) < 0 ||
+	    (r = ledger_run_ints(l,
+				 "DELETE FROM sales WHERE receipt_no IN (SELECT receipt_no"
+				 " FROM events WHERE seq > ?1 AND seq <= ?2) AND NOT EXISTS"
+				 " (SELECT 1 FROM events e WHERE e.receipt_no = sales.receipt_no"
+				 "  AND e.seq > ?2)",
+				 2, args, NULL)) < 0)
 		goto rollback;
 	rep.purged_events = upto - cp.seq;
 	cp.purged_events += rep.purged_events;
@@ -182,58 +729,59 @@ rollback:
 	return r;
 }
 
+struct rebuild {
+	struct ledger_rebuild_report rep;
+	int64_t *changed;
+	size_t cap;
+};
+
+static int rebuild_member(void *userdata, const struct ledger_fold_diff *d)
+{
+	struct rebuild *b = userdata;
+	b->rep.members++;
+	if (!d->what)
+		return 0;
+	if (!b->rep.first_changed_member)
+		b->rep.first_changed_member = d->member_id;
+	if ((size_t) b->rep.changed == b->cap) {
+		size_t n = b->cap ? b->cap * 2 : 64;
+		int64_t *p = realloc(b->changed, n * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		b->changed = p;
+		b->cap = n;
+	}
+	b->changed[b->rep.changed++] = d->member_id;
+	return 0;
+}
+
 int ledger_rebuild(struct ledger *ledger, struct ledger_rebuild_report *ret_report)
 {
 	struct ledger *l = ledger;
-	struct ledger_rebuild_report rep = {0};
-	sqlite3_stmt *st, *upd = NULL;
-	int r, s;
+	struct rebuild b = {.rep = {0}};
+	struct ledger_fold *f = NULL;
+	int r;
 
 	if (!l || !ret_report)
 		return -EINVAL;
 	if ((r = ledger_begin(l)) < 0)
 		return r;
-	if (sqlite3_prepare_v2(l->db, LEDGER_MEMBER_FOLD_SQL, -1, &st, NULL) != SQLITE_OK) {
-		r = ledger_sql_fail(l, "prepare fold");
+	/* the fold first, then the members that differ from it (not while reading them) */
+	if ((r = ledger_fold_new(l, &f)) < 0 || (r = ledger_fold_events(l, f, 1, 0)) < 0 ||
+	    (r = ledger_fold_compare(l, f, rebuild_member, &b)) < 0)
 		goto rollback;
-	}
-	if (sqlite3_prepare_v2(
-		l->db,
-		"UPDATE members SET balance_pts = ?2, visits = ?3, last_visit_us = ?4"
-		" WHERE member_id = ?1",
-		-1, &upd, NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		r = ledger_sql_fail(l, "prepare member update");
+	for (int64_t i = 0; i < b.rep.changed; i++)
+		if ((r = ledger_fold_store(l, f, b.changed[i])) < 0)
+			goto rollback;
+	if ((r = run(l, "COMMIT")) < 0)
 		goto rollback;
-	}
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_member_fold f;
-		ledger_member_fold_from_row(st, &f);
-		rep.members++;
-		if (f.balance_pts == f.fold_balance_pts && f.visits == f.fold_visits &&
-		    f.last_visit_us == f.fold_last_visit_us)
-			continue;
-		if (!rep.first_changed_member)
-			rep.first_changed_member = f.member_id;
-		rep.changed++;
-		sqlite3_bind_int64(upd, 1, f.member_id);
-		sqlite3_bind_int64(upd, 2, f.fold_balance_pts);
-		sqlite3_bind_int64(upd, 3, f.fold_visits);
-		sqlite3_bind_int64(upd, 4, f.fold_last_visit_us);
-		if (sqlite3_step(upd) != SQLITE_DONE) {
-			s = SQLITE_ERROR;
-			break;
-		}
-		sqlite3_reset(upd);
-	}
-	r = s == SQLITE_DONE ? 0 : ledger_sql_fail(l, "rebuild members");
-	sqlite3_finalize(st);
-	sqlite3_finalize(upd);
-	if (r < 0 || (r = run(l, "COMMIT")) < 0)
-		goto rollback;
-	*ret_report = rep;
+	ledger_fold_free(f);
+	free(b.changed);
+	*ret_report = b.rep;
 	return 0;
 rollback:
 	(void) run(l, "ROLLBACK");
+	ledger_fold_free(f);
+	free(b.changed);
 	return r;
 }

@@ -153,7 +153,7 @@ static int check_sequence(struct ledger *l, struct ledger_verify_report *rep, in
  * start_hash when given (the checkpoint's, or NULL for zeros at seq 1).
  */
 static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64_t first,
-		       const uint8_t *start_hash)
+		       const uint8_t *start_hash, struct ledger_fold *fold)
 {
 	uint8_t chain[LEDGER_HASH_LEN] = {0}, hash[LEDGER_HASH_LEN];
 	sqlite3_stmt *st;
@@ -173,7 +173,7 @@ static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64
 	sqlite3_bind_int64(st, 1, expect);
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_hash_event ev;
-		ledger_event_from_row(st, 0, &ev);
+		ledger_event_from_row(l, st, 0, &ev);
 		const void *stored = sqlite3_column_blob(st, LEDGER_EVENT_NCOLUMNS);
 		if (ev.seq != expect) {
 			r = problem(rep, LEDGER_PROBLEM_MISSING, expect, 0,
@@ -206,6 +206,8 @@ static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64
 		}
 		memcpy(chain, hash, LEDGER_HASH_LEN);
 		rep->events_checked++;
+		if (fold)
+			ledger_fold_event(fold, &ev);
 	}
 	if (r == STEP_OK && s != SQLITE_DONE)
 		r = read_failed(l, rep, "read events");
@@ -213,9 +215,40 @@ static int check_chain(struct ledger *l, struct ledger_verify_report *rep, int64
 	return r;
 }
 
-/* Every event's member exists, and each member's balance is the sum of its events' points and of
- * its points lots. */
-static int check_members(struct ledger *l, struct ledger_verify_report *rep)
+static int member_problem(void *userdata, const struct ledger_fold_diff *d)
+{
+	struct ledger_verify_report *rep = userdata;
+	long long id = (long long) d->member_id;
+	if (d->what & LEDGER_FOLD_BALANCE)
+		return problem(rep, LEDGER_PROBLEM_BALANCE, 0, d->member_id,
+			       "member %lld has a balance of %lld pts but its events add up to "
+			       "%lld pts (the balance was changed)",
+			       id, (long long) d->stored_balance_pts,
+			       (long long) d->fold_balance_pts);
+	if (d->what & LEDGER_FOLD_LOTSUM)
+		return problem(rep, LEDGER_PROBLEM_BALANCE, 0, d->member_id,
+			       "member %lld has a balance of %lld pts but its points lots add "
+			       "up to %lld pts (the lots were changed)",
+			       id, (long long) d->stored_balance_pts,
+			       (long long) d->stored_lots_pts);
+	if (d->what & LEDGER_FOLD_VISITS)
+		return problem(rep, LEDGER_PROBLEM_BALANCE, 0, d->member_id,
+			       "member %lld's visits or last visit differ from its events "
+			       "(%lld visits stored, %lld booked; the member state was changed)",
+			       id, (long long) d->stored_visits, (long long) d->fold_visits);
+	if (d->what)
+		return problem(rep, LEDGER_PROBLEM_BALANCE, 0, d->member_id,
+			       "member %lld's state differs from its events (%s; the member state "
+			       "was changed)",
+			       id, d->detail);
+	rep->members_checked++;
+	return STEP_OK;
+}
+
+/* Every event's member exists, and each member's stored state (balance, points lots, visits,
+ * stamp cards, the facts the events carry) is the fold of the checkpoint and its events. */
+static int check_members(struct ledger *l, struct ledger_verify_report *rep,
+			 struct ledger_fold *fold)
 {
 	sqlite3_stmt *st;
 	int r, s;
@@ -245,42 +278,9 @@ static int check_members(struct ledger *l, struct ledger_verify_report *rep)
 	if (r != STEP_OK)
 		return r;
 
-	if (sqlite3_prepare_v2(l->db, LEDGER_MEMBER_FOLD_SQL, -1, &st, NULL) != SQLITE_OK)
-		return read_failed(l, rep, "fold balances");
-	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_member_fold f;
-		ledger_member_fold_from_row(st, &f);
-		if (f.balance_pts != f.fold_balance_pts) {
-			r = problem(
-			    rep, LEDGER_PROBLEM_BALANCE, 0, f.member_id,
-			    "member %lld has a balance of %lld pts but its events add up to "
-			    "%lld pts (the balance was changed)",
-			    (long long) f.member_id, (long long) f.balance_pts,
-			    (long long) f.fold_balance_pts);
-			break;
-		}
-		if (f.lots_pts != f.balance_pts) {
-			r = problem(rep, LEDGER_PROBLEM_BALANCE, 0, f.member_id,
-				    "member %lld has a balance of %lld pts but its points lots add "
-				    "up to %lld pts (the lots were changed)",
-				    (long long) f.member_id, (long long) f.balance_pts,
-				    (long long) f.lots_pts);
-			break;
-		}
-		if (f.visits != f.fold_visits || f.last_visit_us != f.fold_last_visit_us) {
-			r = problem(rep, LEDGER_PROBLEM_BALANCE, 0, f.member_id,
-				    "member %lld's visits or last visit differ from its events "
-				    "(%lld visits stored, %lld booked; the member state was "
-				    "changed)",
-				    (long long) f.member_id, (long long) f.visits,
-				    (long long) f.fold_visits);
-			break;
-		}
-		rep->members_checked++;
-	}
-	if (r == STEP_OK && s != SQLITE_DONE)
-		r = read_failed(l, rep, "fold balances");
-	sqlite3_finalize(st);
+	r = ledger_fold_compare(l, fold, member_problem, rep);
+	if (r == -EIO || r == -EBADMSG)
+		r = read_failed(l, rep, "read member state");
 	return r;
 }
 
@@ -294,16 +294,23 @@ static int verify(struct ledger *l, bool quick, struct ledger_verify_report *ret
 	if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return ledger_sql_fail(l, "begin verify");
 	struct ledger_checkpoint cp;
+	struct ledger_fold *fold = NULL;
 	if ((r = check_file(l, quick, &rep)) == STEP_OK &&
 	    (r = ledger_checkpoint_read(l, &cp)) == 0 &&
-	    (r = check_sequence(l, &rep, cp.seq, &last)) == STEP_OK) {
+	    (r = check_sequence(l, &rep, cp.seq, &last)) == STEP_OK &&
+	    (r = ledger_fold_new(l, &fold)) == 0) {
 		int64_t first = cp.seq + 1;
 		if (quick && last - QUICK_CHAIN_EVENTS + 1 > first)
 			first = last - QUICK_CHAIN_EVENTS + 1;
-		if ((r = check_chain(l, &rep, first,
-				     first == cp.seq + 1 && cp.seq ? cp.hash : NULL)) == STEP_OK)
-			r = check_members(l, &rep);
+		/* the whole chain folds the member state on its way; the quick one reads the
+		 * events again for it */
+		bool whole = first == cp.seq + 1;
+		if ((r = check_chain(l, &rep, first, whole && cp.seq ? cp.hash : NULL,
+				     whole ? fold : NULL)) == STEP_OK &&
+		    (whole || (r = ledger_fold_events(l, fold, cp.seq + 1, 0)) == 0))
+			r = check_members(l, &rep, fold);
 	}
+	ledger_fold_free(fold);
 	(void) sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 	if (r < 0)
 		return r;
@@ -370,6 +377,10 @@ int ledger_verify_file(const char *path, struct ledger_verify_report *ret_report
 	sqlite3_extended_result_codes(l.db, 1);
 	if ((r = check_schema(&l, &rep)) < 0)
 		goto out;
+	if (r == STEP_OK && ledger_encoding_load(&l) < 0)
+		r = problem(&rep, LEDGER_PROBLEM_SCHEMA, 0, 0,
+			    "the ledger does not say from which event on the hash encoding 3 "
+			    "applies (its meta table was changed)");
 	if (r == STEP_PROBLEM) {
 		*ret_report = rep;
 		r = 0;

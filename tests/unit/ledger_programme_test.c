@@ -230,14 +230,17 @@ static void assert_member_equal(const struct rules_member *want, const struct ru
 	assert_int_equal(got->offline_redeemed_pts, want->offline_redeemed_pts);
 }
 
-/* A schema-3 ledger migrates to 4: a valid chain under encoding 2, lots from the earn events,
+/* A schema-3 ledger migrates to 4 and 5: a valid chain under encoding 2, lots from the earn events,
  * a sale record per sale, the events' triggers back as schema 3 had them. */
 static void test_migration_from_schema3(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
-	assert_int_equal(LEDGER_SCHEMA_VERSION, 4);
+	assert_int_equal(LEDGER_SCHEMA_VERSION, 5);
 	assert_verified(f);
+	/* and on to 5: the events so far keep encoding 2, new ones get 3 */
+	assert_int_equal(sql_int(f->path, "SELECT value FROM meta WHERE key = 'hash_v3_from_seq'"),
+			 6);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events"), 5);
 	/* one lot per earn event, at its time */
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM lots"), 3);
@@ -455,6 +458,271 @@ static void test_programme_sales_and_refund(void **state)
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM events"), 17);
 }
 
+/* The whole stored member state as text: members' folded fields, lots, stamp cards. */
+static char *state_text(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *out = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(
+		db,
+		"SELECT (SELECT group_concat(x, ';') FROM (SELECT member_id || ':' || balance_pts"
+		"   || ',' || visits || ',' || last_visit_us || ',' || first_visit_us || ','"
+		"   || monetary_gr || ',' || first_purchase_done || ',' || last_coupon_us || ','"
+		"   || birthday_bonus_year || ',' || welcomed AS x FROM members ORDER BY "
+		"member_id))"
+		" || '|' || COALESCE((SELECT group_concat(x, ';') FROM (SELECT member_id || ':'"
+		"   || earned_us || '=' || pts AS x FROM lots ORDER BY member_id, earned_us)), '')"
+		" || '|' || COALESCE((SELECT group_concat(x, ';') FROM (SELECT member_id || ':'"
+		"   || card || '=' || count AS x FROM member_stamps WHERE count > 0"
+		"   ORDER BY member_id, card)), '')",
+		-1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	out = strdup((const char *) sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_non_null(out);
+	return out;
+}
+
+static void tamper(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void expect_member_problem(struct fixture *f, int64_t member_id, const char *words)
+{
+	struct ledger_verify_report rep;
+	assert_int_equal(ledger_verify(f->ledger, &rep), 0);
+	if (rep.problem != LEDGER_PROBLEM_BALANCE)
+		fail_msg("verify found no member problem, expected '%s'", words);
+	assert_int_equal(rep.member_id, member_id);
+	if (!strstr(rep.message, words))
+		fail_msg("report '%s' does not say '%s'", rep.message, words);
+}
+
+/* The award trace of a sale is stored with it, read back step by step, and purged with it. */
+static void test_sale_trace(void **state)
+{
+	struct fixture *f = *state;
+	static struct rules_result res;
+	struct ledger_receipt rc;
+	struct rules_trace t[RULES_TRACE_MAX];
+	size_t n = 99;
+	uint8_t card[PSEUDONYM_LEN];
+	memset(card, 0x7A, sizeof(card));
+
+	struct rules_line l1[] = {line("food", 3, 4567), line("coffee", 2, 1000)};
+	struct rules_request q = {0};
+	sale(f, card, 0, T0 + US_PER_DAY, l1, 2, &q, &res, &rc);
+	assert_true(res.n_trace >= 2); /* the base points and the welcome bonus at least */
+	assert_int_equal(ledger_sale_trace(f->ledger, rc.receipt_no, t, RULES_TRACE_MAX, &n), 0);
+	assert_int_equal(n, res.n_trace);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(t[i].rule, res.trace[i].rule);
+		assert_int_equal(t[i].base_gr, res.trace[i].base_gr);
+		assert_int_equal(t[i].base_pts, res.trace[i].base_pts);
+		assert_int_equal(t[i].permille, res.trace[i].permille);
+		assert_int_equal(t[i].points, res.trace[i].points);
+		assert_int_equal(t[i].dropped, res.trace[i].dropped);
+	}
+	/* too small a buffer, an unknown receipt, bad arguments */
+	assert_int_equal(ledger_sale_trace(f->ledger, rc.receipt_no, t, 1, &n), -ENOBUFS);
+	assert_int_equal(ledger_sale_trace(f->ledger, "T1-999999", t, RULES_TRACE_MAX, &n),
+			 -ENOENT);
+	assert_int_equal(ledger_sale_trace(f->ledger, NULL, t, RULES_TRACE_MAX, &n), -EINVAL);
+	/* a receipt booked before schema 5 has no trace, but is known */
+	n = 99;
+	assert_int_equal(ledger_sale_trace(f->ledger, "T1-000001", t, RULES_TRACE_MAX, &n), 0);
+	assert_int_equal(n, 0);
+
+	/* the purge takes the sale's record and trace with its events */
+	int64_t last = sql_int(f->path, "SELECT MAX(seq) FROM events");
+	struct ledger_purge_report pr;
+	assert_int_equal(ledger_outbox_ack(f->ledger, last), 0);
+	assert_int_equal(ledger_purge(f->ledger, T0 + 500 * US_PER_DAY, 400, &pr), 0);
+	assert_int_equal(pr.checkpoint_seq, last);
+	assert_int_equal(ledger_sale_trace(f->ledger, rc.receipt_no, t, RULES_TRACE_MAX, &n),
+			 -ENOENT);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM sale_traces"), 0);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM sales"), 0);
+	assert_verified(f);
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+
+static int64_t rnd(int64_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (int64_t) (rng % (uint64_t) n);
+}
+
+/* Random sales (stamp cards, coupons, redemptions), refunds, expiry and a purge over four
+ * years: after it all, wiping the member state and rebuilding it from the checkpoint and the
+ * events gives back exactly what the bookings stored; each tampered field is reported. */
+static void test_rebuild_equals_state(void **state)
+{
+	struct fixture *f = *state;
+	static struct rules_result res;
+	static struct rules_refund_result rr;
+	static struct rules_member before;
+	static char receipts[200][LEDGER_RECEIPT_NO_MAX + 1];
+	size_t n_receipts = 0;
+	uint8_t cards[3][PSEUDONYM_LEN];
+	int64_t ids[3] = {0, 0, 0};
+	struct ledger_receipt rc;
+	int64_t now = T0 + US_PER_DAY;
+	bool purged = false;
+	for (int c = 0; c < 3; c++)
+		memset(cards[c], 0x40 + c, PSEUDONYM_LEN);
+
+	for (int step = 0; step < 160; step++) {
+		now += rnd(15 * US_PER_DAY) + 1000000;
+		int c = (int) rnd(3);
+		if (rnd(5) == 0 && n_receipts > 0) {
+			const char *no = receipts[rnd((int64_t) n_receipts)];
+			struct rules_sale_record rec;
+			int64_t member_id;
+			if (ledger_sale_record(f->ledger, no, &rec) != 0)
+				continue; /* purged */
+			int64_t left = rec.basket_gr - rec.refunded_basket_gr;
+			int64_t left_el = rec.eligible_basket_gr - rec.refunded_eligible_gr;
+			if (left <= 0)
+				continue;
+			char q[160];
+			snprintf(q, sizeof(q),
+				 "SELECT member_id FROM sales WHERE receipt_no = '%s'", no);
+			member_id = sql_int(f->path, q);
+			assert_int_equal(
+			    ledger_member_state(f->ledger, member_id, &f->prog, now, &before), 0);
+			int64_t gr = rnd(2) ? left : rnd(left) + 1;
+			struct rules_refund_request rq = {
+			    .basket_gr = gr, .eligible_gr = left_el < gr ? left_el : gr};
+			assert_int_equal(rules_refund(&f->prog, &before, &rec, &rq, now, &rr), 0);
+			if (rr.refusal != RULES_OK)
+				continue;
+			struct ledger_receipt rf;
+			assert_int_equal(ledger_book_refund(f->ledger, no, &rr, now, &rf), 0);
+			assert_verified(f);
+			continue;
+		}
+		struct rules_line lines[3];
+		size_t n = (size_t) rnd(3) + 1;
+		for (size_t i = 0; i < n; i++)
+			lines[i] =
+			    line(rnd(2) ? "coffee" : "food", (int32_t) rnd(6) + 1, rnd(3000) + 100);
+		char coupon[32];
+		snprintf(coupon, sizeof(coupon), "C-%04d", step);
+		struct rules_request q = {.new_coupon_id = coupon};
+		if (ids[c]) {
+			assert_int_equal(
+			    ledger_member_state(f->ledger, ids[c], &f->prog, now, &before), 0);
+			if (before.balance_pts >= 200 && rnd(2))
+				q.redeem_pts = 100;
+			for (size_t k = 0; k < before.n_coupons; k++)
+				if (!before.coupons[k].used && before.coupons[k].expires_us > now &&
+				    rnd(2))
+					q.coupon_id = before.coupons[k].id;
+		}
+		struct rules_basket basket = {.lines = lines, .n_lines = n};
+		assert_int_equal(rules_apply(&f->prog, &before, &basket, &q, now, &res), 0);
+		if (res.refusal != RULES_OK) {
+			q.redeem_pts = 0;
+			q.coupon_id = NULL;
+		}
+		if (!ids[c])
+			memset(&before, 0, sizeof(before));
+		sale(f, cards[c], ids[c], now, lines, n, &q, &res, &rc);
+		ids[c] = rc.member_id;
+		if (n_receipts < 200)
+			snprintf(receipts[n_receipts++], sizeof(receipts[0]), "%s", rc.receipt_no);
+		if (!purged && now > T0 + 800 * US_PER_DAY) {
+			struct ledger_purge_report pr;
+			assert_int_equal(
+			    ledger_outbox_ack(f->ledger,
+					      sql_int(f->path, "SELECT MAX(seq) FROM events")),
+			    0);
+			assert_int_equal(ledger_purge(f->ledger, now, 400, &pr), 0);
+			assert_true(pr.purged_events > 0);
+			assert_verified(f);
+			purged = true;
+		}
+	}
+	assert_true(purged);
+	assert_true(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE kind = 'expire'") > 0);
+	assert_true(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE kind = 'stamp'") > 0);
+	assert_true(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE kind = 'refund'") > 0);
+	assert_true(sql_int(f->path, "SELECT COUNT(*) FROM events WHERE kind = 'redeem'") > 0);
+	assert_true(sql_int(f->path, "SELECT COUNT(*) FROM checkpoint_lots") > 0);
+
+	struct ledger_rebuild_report rb;
+	assert_int_equal(ledger_rebuild(f->ledger, &rb), 0);
+	assert_int_equal(rb.changed, 0);
+	char *want = state_text(f->path);
+
+	/* each stored field changed alone is reported by verify */
+	int64_t m = ids[0];
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "UPDATE members SET monetary_gr = monetary_gr + 1"
+		 " WHERE member_id = %lld",
+		 (long long) m);
+	tamper(f->path, sql);
+	expect_member_problem(f, m, "lifetime spend");
+	assert_int_equal(ledger_rebuild(f->ledger, &rb), 0);
+	assert_int_equal(rb.changed, 1);
+	snprintf(sql, sizeof(sql),
+		 "INSERT OR REPLACE INTO member_stamps (member_id, card, count) VALUES (%lld,"
+		 " 'stamps-coffee', (SELECT COALESCE(MAX(count), 0) + 1 FROM member_stamps"
+		 "  WHERE member_id = %lld) %% 10)",
+		 (long long) m, (long long) m);
+	tamper(f->path, sql);
+	expect_member_problem(f, m, "stamp card stamps-coffee");
+	assert_int_equal(ledger_rebuild(f->ledger, &rb), 0);
+	snprintf(sql, sizeof(sql), "UPDATE members SET last_coupon_us = 1 WHERE member_id = %lld",
+		 (long long) m);
+	tamper(f->path, sql);
+	expect_member_problem(f, m, "last coupon");
+	assert_int_equal(ledger_rebuild(f->ledger, &rb), 0);
+	/* the same points in other lots (the sum still matches the balance): the next expiry */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE lots SET earned_us = earned_us - 1 WHERE member_id = %lld"
+		 " AND earned_us = (SELECT MIN(earned_us) FROM lots WHERE member_id = %lld)",
+		 (long long) m, (long long) m);
+	tamper(f->path, sql);
+	expect_member_problem(f, m, "points lots");
+	assert_int_equal(ledger_rebuild(f->ledger, &rb), 0);
+	char *got = state_text(f->path);
+	assert_string_equal(got, want);
+	free(got);
+
+	/* wiped whole, rebuilt exactly */
+	tamper(f->path, "DELETE FROM lots; DELETE FROM member_stamps;"
+			"UPDATE members SET balance_pts = 0, visits = 0, last_visit_us = 0,"
+			" first_visit_us = 0, monetary_gr = 0, first_purchase_done = 0,"
+			" last_coupon_us = 0, birthday_bonus_year = 0");
+	struct ledger_verify_report rep;
+	assert_int_equal(ledger_verify(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_BALANCE);
+	assert_int_equal(ledger_rebuild(f->ledger, &rb), 0);
+	assert_int_equal(rb.changed, 5); /* the two members of the schema-3 ledger, three cards */
+	got = state_text(f->path);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	assert_verified(f);
+	assert_int_equal(ledger_rebuild(f->ledger, &rb), 0);
+	assert_int_equal(rb.changed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +730,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_migration_refuses_broken_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify_checks_lots, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_programme_sales_and_refund, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sale_trace, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rebuild_equals_state, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

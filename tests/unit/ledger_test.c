@@ -85,12 +85,15 @@ static int64_t check_chain(const char *path)
 	uint8_t chain[LEDGER_HASH_LEN] = {0};
 	int64_t n = 0;
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-					    "SELECT seq, event_id, terminal_id, kind, member_id,"
-					    " points, amount_gr, receipt_no, time_us, hash,"
-					    " rule, ref, lot_us FROM events ORDER BY seq",
-					    -1, &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db,
+			       "SELECT seq, event_id, terminal_id, kind, member_id,"
+			       " points, amount_gr, receipt_no, time_us, hash,"
+			       " rule, ref, lot_us, items, progress,"
+			       " (SELECT CAST(value AS INTEGER) FROM meta"
+			       "  WHERE key = 'hash_v3_from_seq') FROM events ORDER BY seq",
+			       -1, &st, NULL),
+	    SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct ledger_hash_event ev = {
 		    .seq = sqlite3_column_int64(st, 0),
@@ -111,6 +114,12 @@ static int64_t check_chain(const char *path)
 		    .ref = (const char *) sqlite3_column_text(st, 11),
 		    .ref_len = (size_t) sqlite3_column_bytes(st, 11),
 		    .lot_us = sqlite3_column_int64(st, 12),
+		    .items = sqlite3_column_int64(st, 13),
+		    .progress = sqlite3_column_int64(st, 14),
+		    /* encoding 2 before the migration to schema 5, 3 from it on */
+		    .encoding = sqlite3_column_int64(st, 0) < sqlite3_column_int64(st, 15)
+				    ? LEDGER_HASH_ENCODING_V2
+				    : LEDGER_HASH_ENCODING_VER,
 		};
 		assert_int_equal(ev.seq, n + 1);
 		assert_int_equal(ledger_hash_event(&ev, chain, chain), 0);
@@ -329,7 +338,7 @@ static void test_hash_vectors(void **state)
 	e1.event_id = id1;
 
 	/* encoding version 2 (schema 4): rule, ref and lot_us after time_us */
-	e1.encoding = 0; /* the current version */
+	e1.encoding = LEDGER_HASH_ENCODING_V2;
 	e1.rule = "earn";
 	e1.rule_len = 4;
 	e1.ref = "";
@@ -352,8 +361,42 @@ static void test_hash_vectors(void **state)
 	e2.lot_us = 1;
 	assert_int_equal(ledger_hash_event(&e2, h1, h1), 0);
 	assert_memory_not_equal(h1, h2, LEDGER_HASH_LEN);
-	e2.encoding = 3;
-	assert_int_equal(ledger_hash_event(&e2, h1, h2), -EINVAL);
+	e2.lot_us = 0;
+
+	/* encoding version 3 (schema 5): items and progress after lot_us; a stamp event chained
+	 * to the version-2 event 2 */
+	static const uint8_t id3[16] = {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+					0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11};
+	struct ledger_hash_event e3 = {
+	    .seq = 3,
+	    .event_id = id3,
+	    .event_id_len = 16,
+	    .terminal_id = "T1",
+	    .terminal_id_len = 2,
+	    .kind = "stamp",
+	    .kind_len = 5,
+	    .member_id = 7,
+	    .amount_gr = 1000,
+	    .receipt_no = "T1-000003",
+	    .receipt_no_len = 9,
+	    .time_us = INT64_C(1795000000000002),
+	    .rule = "coffee",
+	    .rule_len = 6,
+	    .ref = "coffee",
+	    .ref_len = 6,
+	    .items = 3,
+	    .progress = 1,
+	    .encoding = 0, /* the current version */
+	};
+	unhex("e754ea5e093167fe5164fdef7c43776e198f91093f6ea0e3c5c5e7aa5ef35626", h1, 32);
+	assert_int_equal(ledger_hash_event(&e3, h1, h2), 0);
+	unhex("82ae04786cbfdc49ab161409fc812004854cbfdd4e64b43ce944d377606701d5", want, 32);
+	assert_memory_equal(h2, want, LEDGER_HASH_LEN);
+	e3.progress = 2;
+	assert_int_equal(ledger_hash_event(&e3, h1, h2), 0);
+	assert_memory_not_equal(h2, want, LEDGER_HASH_LEN);
+	e3.encoding = 4;
+	assert_int_equal(ledger_hash_event(&e3, h1, h2), -EINVAL);
 }
 
 static void test_chain_after_sales(void **state)
