@@ -111,6 +111,41 @@ static void test_terminal_config(void **state)
 	assert_non_null(strstr(err, "card_url_base: must be an https:// URL"));
 }
 
+/* the register section: an IP literal and port; a token off loopback */
+static void expect_register(const char *reg, int want, const char *message)
+{
+	struct terminal_config t;
+	char err[CONFIG_ERR_MAX], text[512];
+	snprintf(text, sizeof(text),
+		 "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
+		 "\"card_url_base\":\"https://k.pl/c/\",\"register\":%s}",
+		 reg);
+	err[0] = '\0';
+	assert_int_equal(terminal_config_parse(text, strlen(text), &t, err, sizeof(err)), want);
+	if (message && !strstr(err, message))
+		fail_msg("%s: got '%s', expected '%s'", reg, err, message);
+}
+
+static void test_register_config(void **state)
+{
+	(void) state;
+	expect_register("{\"listen\":\"127.0.0.1:8731\"}", 0, NULL);
+	expect_register("{\"listen\":\"[::1]:0\"}", 0, NULL);
+	expect_register("{\"listen\":\"0.0.0.0:8731\",\"token\":\"0123456789abcdef\"}", 0, NULL);
+	expect_register("{\"listen\":\"0.0.0.0:8731\"}", -EINVAL,
+			"register.token: required when register.listen is not loopback");
+	expect_register("{\"listen\":\"127.0.0.1:8731\",\"token\":\"short\"}", -EINVAL,
+			"register.token: must be at least 16 characters");
+	expect_register("{\"listen\":\"localhost:8731\"}", -EINVAL,
+			"register.listen: must be an IP address and port");
+	expect_register("{\"listen\":\"127.0.0.1:70000\"}", -EINVAL, "register.listen");
+	expect_register("{\"listen\":\"127.0.0.1:-1\"}", -EINVAL, "register.listen");
+	expect_register("{\"listen\":\"::1:80\"}", -EINVAL, "register.listen");
+	expect_register("{\"listen\":\"127.0.0.1:80\",\"port\":1}", -EINVAL, "register.port");
+	expect_register("{}", -EINVAL, "register.listen");
+	expect_register("\"127.0.0.1:80\"", -EINVAL, "register");
+}
+
 static void test_shipped_files_load(void **state)
 {
 	(void) state;
@@ -138,6 +173,7 @@ int main(void)
 	    cmocka_unit_test(test_board_good),
 	    cmocka_unit_test(test_board_errors_name_the_field),
 	    cmocka_unit_test(test_terminal_config),
+	    cmocka_unit_test(test_register_config),
 	    cmocka_unit_test(test_shipped_files_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

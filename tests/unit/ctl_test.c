@@ -41,6 +41,34 @@ static void test_requests(void **state)
 	assert_true(r.freeze);
 	assert_int_equal(parse("{\"cmd\":\"sim_clock\",\"advance_s\":121}", &r, err), 0);
 	assert_true(r.advance_us == INT64_C(121000000));
+
+	/* the sale flow with an offer */
+	assert_int_equal(
+	    parse("{\"cmd\":\"sale\",\"amount\":\"9\",\"redeem\":\"max\",\"coupon\":\"auto\"}", &r,
+		  err),
+	    0);
+	assert_true(r.redeem_pts == -1);
+	assert_true(r.coupon_set);
+	assert_string_equal(r.coupon, "auto");
+	assert_false(r.ask);
+	assert_int_equal(parse("{\"cmd\":\"sale\",\"amount\":\"9\",\"ask\":true}", &r, err), 0);
+	assert_true(r.ask);
+	assert_false(r.coupon_set);
+	assert_int_equal(parse("{\"cmd\":\"answer\",\"redeem\":300}", &r, err), 0);
+	assert_int_equal(r.cmd, CTL_ANSWER);
+	assert_true(r.redeem_pts == 300);
+	assert_int_equal(parse("{\"cmd\":\"confirm\"}", &r, err), 0);
+	assert_int_equal(r.cmd, CTL_CONFIRM);
+	assert_int_equal(
+	    parse("{\"cmd\":\"refund\",\"receipt\":\"T1-000002\",\"amount\":\"5.00\"}", &r, err),
+	    0);
+	assert_int_equal(r.cmd, CTL_REFUND);
+	assert_false(r.whole);
+	assert_int_equal(
+	    parse("{\"cmd\":\"refund\",\"receipt\":\"T1-000002\",\"whole\":true}", &r, err), 0);
+	assert_true(r.whole);
+	assert_int_equal(parse("{\"cmd\":\"explain\",\"receipt\":\"T1-000002\"}", &r, err), 0);
+	assert_int_equal(r.cmd, CTL_EXPLAIN);
 }
 
 static void expect_error(const char *text, const char *message)
@@ -58,6 +86,18 @@ static void test_bad_requests(void **state)
 	expect_error("", "not a JSON object");
 	expect_error("[1]", "not a JSON object");
 	expect_error("{\"cmd\":7}", "'cmd' is missing or not a string");
+	expect_error("{\"cmd\":\"answer\",\"redeem\":-1}", "'redeem' must be whole points");
+	expect_error("{\"cmd\":\"answer\",\"redeem\":1.5}", "'redeem' must be whole points");
+	expect_error("{\"cmd\":\"answer\",\"redeem\":\"all\"}", "'redeem' must be whole points");
+	expect_error("{\"cmd\":\"answer\",\"amount\":\"1\"}", "unknown field 'amount'");
+	expect_error("{\"cmd\":\"sale\",\"amount\":\"1\",\"ask\":true,\"redeem\":100}",
+		     "exclude each other");
+	expect_error("{\"cmd\":\"refund\",\"receipt\":\"T1-1\"}", "either 'amount' or");
+	expect_error("{\"cmd\":\"refund\",\"receipt\":\"T1-1\",\"amount\":\"1\",\"whole\":true}",
+		     "either 'amount' or");
+	expect_error("{\"cmd\":\"refund\",\"amount\":\"1\"}", "'receipt' is missing");
+	expect_error("{\"cmd\":\"explain\"}", "'receipt' is missing");
+	expect_error("{\"cmd\":\"confirm\",\"now\":true}", "unknown field 'now'");
 	expect_error("{\"cmd\":\"format_disk\"}", "unknown command 'format_disk'");
 	expect_error("{\"cmd\":\"sale\"}", "'amount' is missing");
 	expect_error("{\"cmd\":\"sale\",\"amount\":12.34}", "'amount' must be a string");
