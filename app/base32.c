@@ -51,7 +51,7 @@ int base32_decode(const char *text, size_t len, uint8_t *buf, size_t size)
 {
 	if (!text || (!buf && size > 0))
 		return -EINVAL;
-	/* characters first: a text that is not base32 at all is told as such, whatever its length */
+	/* characters first: text that is not base32 at all is told as such, whatever its length */
 	for (size_t i = 0; i < len; i++)
 		if (base32_value(text[i]) < 0)
 			return -EILSEQ;

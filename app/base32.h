@@ -38,9 +38,9 @@ __attribute__((warn_unused_result)) int base32_encode(const uint8_t *in, size_t 
 /*
  * Decode exactly len characters of text into buf. Returns the number of bytes, or -EILSEQ for a
  * character outside the alphabet (checked first), -EINVAL for a NULL argument or a length no byte
- * string encodes to (len % 8 is 1, 3 or 6), -EBADMSG when the unused bits of the last character are not
- * zero (a non-canonical text), -ENOSPC when buf is smaller than the decoded bytes. On failure buf
- * may hold a part of the output.
+ * string encodes to (len % 8 is 1, 3 or 6), -EBADMSG when the unused bits of the last character are
+ * not zero (a non-canonical text), -ENOSPC when buf is smaller than the decoded bytes. On failure
+ * buf may hold a part of the output.
  */
 __attribute__((warn_unused_result)) int base32_decode(const char *text, size_t len, uint8_t *buf,
 						      size_t size);
@@ -54,7 +54,6 @@ __attribute__((warn_unused_result)) int base32_decode(const char *text, size_t l
  * -EINVAL when chars is out of range, or -EILSEQ for a character outside the alphabet;
  * *ret_value is written only on success.
  */
-__attribute__((warn_unused_result)) int base32_code_encode(uint64_t value, size_t chars,
-							   char *buf);
+__attribute__((warn_unused_result)) int base32_code_encode(uint64_t value, size_t chars, char *buf);
 __attribute__((warn_unused_result)) int base32_code_decode(const char *text, size_t chars,
 							   uint64_t *ret_value);

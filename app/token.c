@@ -62,6 +62,8 @@ const char *token_status_str(enum token_status status)
 uint32_t token_key_id(const uint8_t public_key[TOKEN_PUBLIC_KEY_LEN])
 {
 	uint8_t h[crypto_generichash_BYTES];
+	if (sodium_init() < 0)
+		return 0; /* libsodium unusable: token_verify refuses every token then anyway */
 	crypto_generichash(h, sizeof(h), public_key, TOKEN_PUBLIC_KEY_LEN, NULL, 0);
 	return (uint32_t) h[0] << 24 | (uint32_t) h[1] << 16 | (uint32_t) h[2] << 8 | h[3];
 }
@@ -191,8 +193,8 @@ int token_sign(const struct token *tok, const uint8_t secret_key[TOKEN_SECRET_KE
 
 	uint8_t msg[SIGN_CONTEXT_LEN + TOKEN_BYTES_MAX];
 	sign_message(bytes, (size_t) n, msg);
-	if (crypto_sign_detached(bytes + n, NULL, msg, SIGN_CONTEXT_LEN + (size_t) n,
-				 secret_key) != 0)
+	if (crypto_sign_detached(bytes + n, NULL, msg, SIGN_CONTEXT_LEN + (size_t) n, secret_key) !=
+	    0)
 		return -EIO;
 	int r = base32_encode(bytes, (size_t) n + TOKEN_SIG_LEN, buf, size);
 	sodium_memzero(msg, sizeof(msg));
@@ -270,8 +272,7 @@ static enum token_status parse(const char *text, size_t len, uint8_t bytes[TOKEN
 	return TOKEN_OK;
 }
 
-int token_peek(const char *text, size_t len, struct token *ret_token,
-	       enum token_status *ret_status)
+int token_peek(const char *text, size_t len, struct token *ret_token, enum token_status *ret_status)
 {
 	if (!text || !ret_token || !ret_status)
 		return -EINVAL;

@@ -21,19 +21,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TOKEN_VERSION		 1
-#define TOKEN_EPOCH_S		 1704067200 /* 2024-01-01T00:00:00Z */
-#define TOKEN_HOURS_MAX		 0xffffff   /* 24-bit hour counts: until the year 3938 */
-#define TOKEN_PUBLIC_KEY_LEN	 32	    /* Ed25519 (libsodium crypto_sign) */
-#define TOKEN_SECRET_KEY_LEN	 64	    /* libsodium's layout: seed, then the public key */
-#define TOKEN_SIG_LEN		 64
-#define TOKEN_CARD_CODE_LEN	 12 /* Crockford base32, 60 bits, as LEDGER_CARD_CODE_LEN */
-#define TOKEN_COUPON_ID_LEN	 10 /* Crockford base32, 50 bits */
-#define TOKEN_TERMINAL_ID_MAX	 16 /* 1-16 of A-Z 0-9, as LEDGER_TERMINAL_ID_MAX */
-#define TOKEN_HEADER_LEN	 12 /* version, type, key id, issued, expires */
-#define TOKEN_BYTES_MAX		 (TOKEN_HEADER_LEN + 1 + TOKEN_TERMINAL_ID_MAX + 12 + TOKEN_SIG_LEN)
-#define TOKEN_TEXT_MAX		 168 /* base32 characters of TOKEN_BYTES_MAX bytes */
-#define TOKEN_URL_BASE_MAX	 64
+#define TOKEN_VERSION	      1
+#define TOKEN_EPOCH_S	      1704067200 /* 2024-01-01T00:00:00Z */
+#define TOKEN_HOURS_MAX	      0xffffff	 /* 24-bit hour counts: until the year 3938 */
+#define TOKEN_PUBLIC_KEY_LEN  32	 /* Ed25519 (libsodium crypto_sign) */
+#define TOKEN_SECRET_KEY_LEN  64	 /* libsodium's layout: seed, then the public key */
+#define TOKEN_SIG_LEN	      64
+#define TOKEN_CARD_CODE_LEN   12 /* Crockford base32, 60 bits, as LEDGER_CARD_CODE_LEN */
+#define TOKEN_COUPON_ID_LEN   10 /* Crockford base32, 50 bits */
+#define TOKEN_TERMINAL_ID_MAX 16 /* 1-16 of A-Z 0-9, as LEDGER_TERMINAL_ID_MAX */
+#define TOKEN_HEADER_LEN      12 /* version, type, key id, issued, expires */
+#define TOKEN_BYTES_MAX	      (TOKEN_HEADER_LEN + 1 + TOKEN_TERMINAL_ID_MAX + 12 + TOKEN_SIG_LEN)
+#define TOKEN_TEXT_MAX	      168 /* base32 characters of TOKEN_BYTES_MAX bytes */
+#define TOKEN_URL_BASE_MAX    64
 
 enum token_type {
 	TOKEN_CARD = 1,	  /* the member's card page: the card code */
@@ -44,8 +44,8 @@ enum token_type {
 
 /* A bit per type, for struct token_key.types. */
 #define TOKEN_TYPE_BIT(type) (1u << (unsigned) (type))
-#define TOKEN_TYPES_ALL	     (TOKEN_TYPE_BIT(TOKEN_CARD) | TOKEN_TYPE_BIT(TOKEN_COUPON) | \
-			      TOKEN_TYPE_BIT(TOKEN_CLAIM))
+#define TOKEN_TYPES_ALL                                                                            \
+	(TOKEN_TYPE_BIT(TOKEN_CARD) | TOKEN_TYPE_BIT(TOKEN_COUPON) | TOKEN_TYPE_BIT(TOKEN_CLAIM))
 
 struct token_claim {
 	char terminal_id[TOKEN_TERMINAL_ID_MAX + 1];
@@ -60,9 +60,9 @@ struct token {
 	int64_t issued_s;  /* Unix seconds, UTC */
 	int64_t expires_s; /* Unix seconds, UTC, later than issued_s */
 	union {
-		char card_code[TOKEN_CARD_CODE_LEN + 1];  /* TOKEN_CARD */
-		char coupon_id[TOKEN_COUPON_ID_LEN + 1];  /* TOKEN_COUPON */
-		struct token_claim claim;		  /* TOKEN_CLAIM */
+		char card_code[TOKEN_CARD_CODE_LEN + 1]; /* TOKEN_CARD */
+		char coupon_id[TOKEN_COUPON_ID_LEN + 1]; /* TOKEN_COUPON */
+		struct token_claim claim;		 /* TOKEN_CLAIM */
 	};
 };
 
@@ -133,9 +133,8 @@ __attribute__((warn_unused_result)) int token_verify(const char *text, size_t le
  * *ret_status is TOKEN_OK. The token is NOT authenticated: use it for diagnostics (which key id,
  * which type) and never to grant anything.
  */
-__attribute__((warn_unused_result)) int token_peek(const char *text, size_t len,
-						   struct token *ret_token,
-						   enum token_status *ret_status);
+__attribute__((warn_unused_result)) int
+token_peek(const char *text, size_t len, struct token *ret_token, enum token_status *ret_status);
 
 /*
  * True when base is a URL prefix a QR code can hold in alphanumeric mode: 1 to

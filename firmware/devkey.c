@@ -55,21 +55,24 @@ static int read_key(int fd, const char *path, struct devkey *ret_key, char *err,
 			    "the key from the backup",
 			    path);
 	if (st.st_uid != geteuid())
-		return fail(err, err_size, -EPERM,
-			    "%s: the device key belongs to uid %u, not to this user (uid %u); chown "
-			    "it to the daemon's user",
-			    path, (unsigned) st.st_uid, (unsigned) geteuid());
+		return fail(
+		    err, err_size, -EPERM,
+		    "%s: the device key belongs to uid %u, not to this user (uid %u); chown "
+		    "it to the daemon's user",
+		    path, (unsigned) st.st_uid, (unsigned) geteuid());
 	if (st.st_mode & 077)
-		return fail(err, err_size, -EPERM,
-			    "%s: the device key is open to group or others (mode %04o, must be "
-			    "0600); chmod 600 it, and treat the key as exposed if others could read "
-			    "it",
-			    path, (unsigned) (st.st_mode & 07777));
+		return fail(
+		    err, err_size, -EPERM,
+		    "%s: the device key is open to group or others (mode %04o, must be "
+		    "0600); chmod 600 it, and treat the key as exposed if others could read "
+		    "it",
+		    path, (unsigned) (st.st_mode & 07777));
 	if (st.st_size != DEVKEY_SEED_LEN)
-		return fail(err, err_size, -EINVAL,
-			    "%s: the device key must hold exactly %d bytes, it has %lld; restore it "
-			    "from the backup",
-			    path, DEVKEY_SEED_LEN, (long long) st.st_size);
+		return fail(
+		    err, err_size, -EINVAL,
+		    "%s: the device key must hold exactly %d bytes, it has %lld; restore it "
+		    "from the backup",
+		    path, DEVKEY_SEED_LEN, (long long) st.st_size);
 
 	uint8_t seed[DEVKEY_SEED_LEN], extra;
 	size_t got = 0;

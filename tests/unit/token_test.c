@@ -76,8 +76,12 @@ static void test_base32_vectors(void **state)
 	/* RFC 4648 section 10 inputs, Crockford alphabet, no padding */
 	static const struct {
 		const char *in, *out;
-	} v[] = {{"", ""},	      {"f", "CR"},	       {"fo", "CSQG"},
-		 {"foo", "CSQPY"},    {"foob", "CSQPYRG"},    {"fooba", "CSQPYRK1"},
+	} v[] = {{"", ""},
+		 {"f", "CR"},
+		 {"fo", "CSQG"},
+		 {"foo", "CSQPY"},
+		 {"foob", "CSQPYRG"},
+		 {"fooba", "CSQPYRK1"},
 		 {"foobar", "CSQPYRK1E8"}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char buf[32];
@@ -98,8 +102,8 @@ static void test_base32_strict(void **state)
 {
 	(void) state;
 	uint8_t b[16];
-	assert_int_equal(base32_decode("csqpy", 5, b, sizeof(b)), -EILSEQ);    /* lowercase */
-	assert_int_equal(base32_decode("CSQPU", 5, b, sizeof(b)), -EILSEQ);    /* U: not used */
+	assert_int_equal(base32_decode("csqpy", 5, b, sizeof(b)), -EILSEQ); /* lowercase */
+	assert_int_equal(base32_decode("CSQPU", 5, b, sizeof(b)), -EILSEQ); /* U: not used */
 	assert_int_equal(base32_decode("CSQP0", 5, b, sizeof(b)), 3);
 	assert_int_equal(base32_decode("CSQPI", 5, b, sizeof(b)), -EILSEQ);    /* no aliases */
 	assert_int_equal(base32_decode("CS-QPY", 6, b, sizeof(b)), -EILSEQ);   /* no hyphens */
@@ -344,8 +348,7 @@ static void test_strict_decoding(void **state)
 	strcpy(alt, text);
 	int last = base32_value(alt[n - 1]);
 	alt[n - 1] = BASE32_ALPHABET[last | 1];
-	assert_int_equal(verify(alt, &key, 1, T0, NULL),
-			 last & 1 ? TOKEN_OK : TOKEN_NOT_CANONICAL);
+	assert_int_equal(verify(alt, &key, 1, T0, NULL), last & 1 ? TOKEN_OK : TOKEN_NOT_CANONICAL);
 
 	/* fields, each with a genuine signature over the altered bytes */
 	uint8_t bytes[TOKEN_BYTES_MAX];
@@ -496,9 +499,10 @@ static void test_vector(void **state)
 	assert_int_equal(token_sign(&t, kp.sk, text, sizeof(text)), 135);
 	assert_int_equal(token_url(URL_BASE, text, url, sizeof(url)), 23 + 135);
 	assert_int_equal(token_key_id(kp.pk), 0xc5e21ab1);
-	assert_string_equal(text, "040WBRGTP4049201KBM07K3M9QZX2H4PYZYGP44QD2B7PTBEVMDE91V8QJZ55DBPK"
-				  "45JV4RKZ3BWHT5PG5TZK5T9YG8AKPRSCQ1WV3WEV9CVT8XXWPQJQH21X8WQAQRYV"
-				  "64V23G");
+	assert_string_equal(text,
+			    "040WBRGTP4049201KBM07K3M9QZX2H4PYZYGP44QD2B7PTBEVMDE91V8QJZ55DBPK"
+			    "45JV4RKZ3BWHT5PG5TZK5T9YG8AKPRSCQ1WV3WEV9CVT8XXWPQJQH21X8WQAQRYV"
+			    "64V23G");
 }
 
 static void test_url(void **state)
@@ -533,9 +537,8 @@ static int qr_version_of(const char *url)
 	/* the whole URL as one alphanumeric segment: refused if any character is not one */
 	QRinput *in = QRinput_new2(0, QR_ECLEVEL_M);
 	assert_non_null(in);
-	assert_int_equal(QRinput_append(in, QR_MODE_AN, (int) strlen(url),
-					(const unsigned char *) url),
-			 0);
+	assert_int_equal(
+	    QRinput_append(in, QR_MODE_AN, (int) strlen(url), (const unsigned char *) url), 0);
 	QRcode *an = QRcode_encodeInput(in);
 	assert_non_null(an);
 	assert_int_equal(an->version, version);
@@ -546,8 +549,8 @@ static int qr_version_of(const char *url)
 
 static int qr_version_bytes(const char *url)
 {
-	QRcode *c = QRcode_encodeData((int) strlen(url), (const unsigned char *) url, 0,
-				      QR_ECLEVEL_M);
+	QRcode *c =
+	    QRcode_encodeData((int) strlen(url), (const unsigned char *) url, 0, QR_ECLEVEL_M);
 	assert_non_null(c);
 	int v = c->version;
 	QRcode_free(c);
@@ -594,8 +597,7 @@ static void test_qr_versions(void **state)
 			break;
 		strcpy(base, longer);
 	}
-	print_message("card: a URL base of up to %zu characters keeps version 7-M\n",
-		      strlen(base));
+	print_message("card: a URL base of up to %zu characters keeps version 7-M\n", strlen(base));
 	assert_int_equal(strlen(base) + 135, 178);
 }
 
@@ -604,11 +606,16 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_base32_vectors),  cmocka_unit_test(test_base32_strict),
-	    cmocka_unit_test(test_round_trip),	    cmocka_unit_test(test_every_bit_flip_rejected),
-	    cmocka_unit_test(test_expired_and_keys), cmocka_unit_test(test_strict_decoding),
-	    cmocka_unit_test(test_sign_refuses),    cmocka_unit_test(test_vector),
-	    cmocka_unit_test(test_url),		    cmocka_unit_test(test_qr_versions),
+	    cmocka_unit_test(test_base32_vectors),
+	    cmocka_unit_test(test_base32_strict),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_every_bit_flip_rejected),
+	    cmocka_unit_test(test_expired_and_keys),
+	    cmocka_unit_test(test_strict_decoding),
+	    cmocka_unit_test(test_sign_refuses),
+	    cmocka_unit_test(test_vector),
+	    cmocka_unit_test(test_url),
+	    cmocka_unit_test(test_qr_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
