@@ -222,11 +222,12 @@ static enum token_status parse(const char *text, size_t len, uint8_t bytes[TOKEN
 	size_t body = (size_t) n - TOKEN_SIG_LEN;
 	const uint8_t *p = bytes + TOKEN_HEADER_LEN;
 	size_t fields = body - TOKEN_HEADER_LEN;
-	struct token t = {
-	    .key_id = (uint32_t) get_be(bytes + 2, 4),
-	    .issued_s = TOKEN_EPOCH_S + (int64_t) get_be(bytes + 6, 3) * 3600,
-	    .expires_s = TOKEN_EPOCH_S + (int64_t) get_be(bytes + 9, 3) * 3600,
-	};
+	/* zeroed whole, padding and the union's unused bytes too, so tokens compare with memcmp */
+	struct token t;
+	memset(&t, 0, sizeof(t));
+	t.key_id = (uint32_t) get_be(bytes + 2, 4);
+	t.issued_s = TOKEN_EPOCH_S + (int64_t) get_be(bytes + 6, 3) * 3600;
+	t.expires_s = TOKEN_EPOCH_S + (int64_t) get_be(bytes + 9, 3) * 3600;
 	uint64_t v;
 	switch (bytes[1]) {
 	case TOKEN_CARD:
@@ -268,7 +269,7 @@ static enum token_status parse(const char *text, size_t len, uint8_t bytes[TOKEN
 	if (t.expires_s <= t.issued_s)
 		return TOKEN_BAD_FIELD;
 	*ret_body_len = body;
-	*ret_token = t;
+	memcpy(ret_token, &t, sizeof(t));
 	return TOKEN_OK;
 }
 
@@ -281,7 +282,7 @@ int token_peek(const char *text, size_t len, struct token *ret_token, enum token
 	struct token t;
 	enum token_status s = parse(text, len, bytes, &body, &t);
 	if (s == TOKEN_OK)
-		*ret_token = t;
+		memcpy(ret_token, &t, sizeof(t));
 	*ret_status = s;
 	return 0;
 }
@@ -320,7 +321,7 @@ static enum token_status check(const char *text, size_t len, const struct token_
 		return TOKEN_BAD_SIGNATURE;
 	if (now_s >= t.expires_s)
 		return TOKEN_EXPIRED;
-	*ret_token = t;
+	memcpy(ret_token, &t, sizeof(t));
 	return TOKEN_OK;
 }
 

@@ -120,8 +120,9 @@ __attribute__((warn_unused_result)) int token_sign(const struct token *tok,
  * version, type, every field in range), then a key of keys[0..n_keys) with the token's id that
  * may sign its type and whose signature matches, then the expiry against now_s. Returns 0 and
  * sets *ret_status to the first problem found or TOKEN_OK; *ret_token is written only for
- * TOKEN_OK, with its times as stored (whole hours). Returns -EINVAL, setting nothing, when text,
- * ret_status or ret_token is NULL or keys is NULL with n_keys > 0.
+ * TOKEN_OK, with its times as stored (whole hours) and every unused byte zero (tokens compare
+ * with memcmp). Returns -EINVAL, setting nothing, when text, ret_status or ret_token is NULL or
+ * keys is NULL with n_keys > 0.
  */
 __attribute__((warn_unused_result)) int token_verify(const char *text, size_t len,
 						     const struct token_key *keys, size_t n_keys,
