@@ -117,7 +117,7 @@ static void set_member(const struct seg_case *c)
 	member.visits = c->visits;
 	if (c->last_ago != NEVER) {
 		member.last_visit_us = NOW - c->last_ago;
-		member.first_visit_us = member.last_visit_us - c->visits * DAY;
+		member.first_visit_us = member.last_visit_us; /* segments do not look at it */
 	}
 	member.monetary_gr = c->monetary_gr;
 	member.spend_window_gr = c->spend_window_gr;
