@@ -903,11 +903,12 @@ void checkout_show(struct terminal *t)
 		snprintf(l1, sizeof(l1), "%s card, %s, %" PRId64 " pts",
 			 co->member.member_id ? "Member" : "New", tier, co->state.balance_pts);
 		if (co->offer_max_pts)
-			snprintf(l2, sizeof(l2), "Pay with points: up to %" PRId64 " pts = %s zł",
+			snprintf(l2, sizeof(l2), "Points: up to %" PRId64 " pts = %s zł%s",
 				 co->offer_max_pts,
 				 gr_text(co->offer_max_pts / t->programme.redeem_unit_pts *
 					     t->programme.redeem_unit_gr,
-					 b));
+					 b),
+				 co->n_usable ? "; coupon" : "");
 		else
 			snprintf(l2, sizeof(l2), "Coupons: %zu usable (k = use the best)",
 				 co->n_usable);
@@ -917,9 +918,16 @@ void checkout_show(struct terminal *t)
 	case SALE_CONFIRM:
 		snprintf(l1, sizeof(l1), "To pay %s zł (of %s zł)", gr_text(co->res.to_pay_gr, a),
 			 gr_text(co->res.basket_gr, b));
-		snprintf(l2, sizeof(l2), "-%" PRId64 " pts%s%s, +%" PRId64 " pts",
-			 co->res.redeemed_pts, co->coupon[0] ? ", coupon " : "", co->coupon,
-			 co->res.earned_pts + co->res.bonus_pts);
+		if (co->res.redeemed_pts)
+			snprintf(l2, sizeof(l2),
+				 "Paid with %" PRId64 " pts, earns +%" PRId64 " pts",
+				 co->res.redeemed_pts, co->res.earned_pts + co->res.bonus_pts);
+		else if (co->coupon[0])
+			snprintf(l2, sizeof(l2), "Coupon %s, earns +%" PRId64 " pts", co->coupon,
+				 co->res.earned_pts + co->res.bonus_pts);
+		else
+			snprintf(l2, sizeof(l2), "Earns +%" PRId64 " pts",
+				 co->res.earned_pts + co->res.bonus_pts);
 		terminal_show(t, l1, l2, "Enter: confirm  c: cancel");
 		return;
 	case SALE_IDLE:
@@ -1088,4 +1096,9 @@ int64_t checkout_redeem_pts(struct terminal *t)
 const char *checkout_coupon(struct terminal *t)
 {
 	return t->co->coupon;
+}
+
+const char *checkout_offer_note(struct terminal *t)
+{
+	return t->co->offer_note[0] ? t->co->offer_note : "no points can be used on this sale";
 }

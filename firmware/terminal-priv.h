@@ -124,6 +124,8 @@ const char *checkout_answer(struct terminal *t, int64_t redeem_pts, const char *
 /* The answer agreed so far: points to redeem and the coupon ("" when none). */
 int64_t checkout_redeem_pts(struct terminal *t);
 const char *checkout_coupon(struct terminal *t);
+/* Why the offer has no points (after an answer asking for the most), for the cashier. */
+const char *checkout_offer_note(struct terminal *t);
 
 /* Book and print the sale waiting for confirmation. Returns the outcome (as a ctl answer). */
 cJSON *checkout_confirm(struct terminal *t);

@@ -392,7 +392,11 @@ static const char *console_redeem(struct terminal *t, const char *arg)
 		pts = v;
 	}
 	/* a coupon already chosen stays */
-	return checkout_answer(t, pts, t->sale.state == SALE_CONFIRM ? checkout_coupon(t) : NULL);
+	const char *why =
+	    checkout_answer(t, pts, t->sale.state == SALE_CONFIRM ? checkout_coupon(t) : NULL);
+	if (!why && pts < 0 && checkout_redeem_pts(t) == 0)
+		return checkout_offer_note(t);
+	return why;
 }
 
 /* "k" / "k CODE": use the best usable coupon, or this one (keeping the points asked). */
@@ -401,6 +405,25 @@ static const char *console_coupon(struct terminal *t, const char *arg)
 	/* points already asked for stay */
 	int64_t pts = t->sale.state == SALE_CONFIRM ? checkout_redeem_pts(t) : 0;
 	return checkout_answer(t, pts, arg && *arg ? arg : "auto");
+}
+
+/* A refusal on the display: the reason over two lines, cut at a space. */
+static void show_refusal(struct terminal *t, const char *why)
+{
+	char l2[HAL_CONSOLE_LINE_MAX], l3[HAL_CONSOLE_LINE_MAX];
+	size_t n = strlen(why), cut = n;
+	if (n >= sizeof(l2)) {
+		cut = sizeof(l2) - 1;
+		while (cut > 0 && why[cut] != ' ')
+			cut--;
+		if (!cut)
+			cut = sizeof(l2) - 1;
+	}
+	snprintf(l2, sizeof(l2), "%.*s", (int) cut, why);
+	snprintf(l3, sizeof(l3), "%s", why[cut] == ' ' ? why + cut + 1 : why + cut);
+	terminal_show(
+	    t, sale_cancellable(&t->sale) ? "Refused (the sale is still open):" : "Refused:", l2,
+	    l3[0] ? l3 : NULL);
 }
 
 static void show_outcome(struct terminal *t, cJSON *o, const char *what)
@@ -522,8 +545,7 @@ static void console_line(struct terminal *t, char *line)
 		why = "unknown command (? = help)";
 	}
 	if (why)
-		terminal_show(t, "Refused:", why,
-			      sale_cancellable(&t->sale) ? "The sale is still open" : NULL);
+		show_refusal(t, why);
 }
 
 static void console_keys(struct terminal *t)

@@ -122,7 +122,7 @@ printf 'r\n' >&3
 for _ in $(seq 50); do grep -q "To pay" "$work/display.txt" && break; sleep 0.1; done
 printf '\n' >&3
 for _ in $(seq 50); do grep -q "Receipt SIM1-" "$work/display.txt" && break; sleep 0.1; done
-check_true "the console shows the offer" grep -q "Pay with points: up to" "$work/display.txt"
+check_true "the console shows the offer" grep -q "Points: up to" "$work/display.txt"
 check_true "the console books the sale" grep -q "Receipt SIM1-" "$work/display.txt"
 redeemed=$(q "SELECT -points FROM events WHERE kind = 'redeem' ORDER BY seq DESC LIMIT 1")
 check "the console redeemed the most allowed" "$((before_bal / 100 * 100))" "$redeemed"
