@@ -1070,6 +1070,25 @@ static int explain_event(void *userdata, const struct ledger_event *ev)
 	return 0;
 }
 
+/* One step of the points arithmetic, for a person. */
+static void trace_text(const struct rules_trace *s, char *buf, size_t size)
+{
+	char a[MONEY_TEXT], b[MONEY_TEXT];
+	if (!strcmp(s->rule, "base"))
+		snprintf(buf, size,
+			 "base: %s zł earning -> %" PRId64
+			 " pts (%s zł below a whole point dropped)",
+			 gr_text(s->base_gr, a), s->points, gr_text(s->dropped, b));
+	else if (s->permille != 1000)
+		snprintf(buf, size,
+			 "%s: x%d.%03d on %" PRId64 " pts (of %s zł) -> +%" PRId64 " pts (%" PRId64
+			 "/1000 pt dropped)",
+			 s->rule, s->permille / 1000, s->permille % 1000, s->base_pts,
+			 gr_text(s->base_gr, a), s->points, s->dropped);
+	else
+		snprintf(buf, size, "%s: +%" PRId64 " pts", s->rule, s->points);
+}
+
 cJSON *checkout_explain(struct terminal *t, const char *receipt_no)
 {
 	int64_t seq = receipt_first_seq(receipt_no);
@@ -1084,6 +1103,27 @@ cJSON *checkout_explain(struct terminal *t, const char *receipt_no)
 	if (r < 0 || cJSON_GetArraySize(w.events) == 0) {
 		cJSON_Delete(o);
 		return error_answer(r < 0 ? "the ledger could not be read" : "no such receipt");
+	}
+	struct rules_trace trace[RULES_TRACE_MAX];
+	size_t n = 0;
+	r = ledger_sale_trace(t->ledger, receipt_no, trace, RULES_TRACE_MAX, &n);
+	if (r < 0 && r != -ENOENT) {
+		cJSON_Delete(o);
+		return error_answer("the ledger could not be read");
+	}
+	cJSON *tr = cJSON_AddArrayToObject(o, "trace");
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char text[160];
+		cJSON *s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "rule", trace[i].rule);
+		cJSON_AddNumberToObject(s, "base_gr", (double) trace[i].base_gr);
+		cJSON_AddNumberToObject(s, "base_pts", (double) trace[i].base_pts);
+		cJSON_AddNumberToObject(s, "permille", trace[i].permille);
+		cJSON_AddNumberToObject(s, "points", (double) trace[i].points);
+		cJSON_AddNumberToObject(s, "dropped", (double) trace[i].dropped);
+		trace_text(&trace[i], text, sizeof(text));
+		cJSON_AddStringToObject(s, "text", text);
+		cJSON_AddItemToArray(tr, s);
 	}
 	return o;
 }

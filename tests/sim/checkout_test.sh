@@ -103,6 +103,7 @@ tap >/dev/null
 ctl explain "$first" >"$work/explain"
 check_true "explain shows the earn event" grep -q "earn .*+150 pts" "$work/explain"
 check_true "and the welcome bonus" grep -q "bonus .*+50 pts .*welcome" "$work/explain"
+check_true "and how the points were counted" grep -q "base: 150,00 zł earning -> 150 pts" "$work/explain"
 stop_daemon
 check_true "the ledger verifies after all this" "$loyaltyctl" ledger verify --db "$state/ledger.sqlite"
 
