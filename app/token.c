@@ -376,3 +376,15 @@ int token_url(const char *base, const char *text, char *buf, size_t size)
 	buf[bn + tn] = '\0';
 	return (int) (bn + tn);
 }
+
+int token_url_text(const char *url, const char **ret_text, size_t *ret_len)
+{
+	if (!url || !ret_text || !ret_len)
+		return -EINVAL;
+	const char *slash = strrchr(url, '/');
+	if (!slash || !slash[1])
+		return -EINVAL;
+	*ret_text = slash + 1;
+	*ret_len = strlen(slash + 1);
+	return 0;
+}

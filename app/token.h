@@ -152,3 +152,12 @@ bool token_url_base_valid(const char *base);
  */
 __attribute__((warn_unused_result)) int token_url(const char *base, const char *text, char *buf,
 						  size_t size);
+
+/*
+ * The token text in a scanned URL: what follows its last '/'. Returns 0 with *ret_text pointing
+ * into url and *ret_len its length, or -EINVAL when url is NULL, has no '/' or ends with one. The
+ * base is not checked (the signature decides, not the host) and neither is the text: hand it to
+ * token_verify.
+ */
+__attribute__((warn_unused_result)) int token_url_text(const char *url, const char **ret_text,
+						       size_t *ret_len);

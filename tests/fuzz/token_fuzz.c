@@ -1,7 +1,8 @@
 /*
  * token_fuzz: the token decoder on arbitrary input, twice: the bytes as token text (what a
  * scanner or a card page hands over), and the bytes base32-encoded (so the fuzzer reaches the
- * binary layout behind the text). It must not crash, and:
+ * binary layout behind the text), and the part of the bytes after their last '/' as a scanned
+ * URL's token. It must not crash, and:
  * - a text base32 accepts encodes back to the same text (one text per byte string);
  * - token_peek and token_verify agree on the layout, and verify never passes what peek refuses;
  * - a token verify accepts (signed with the fuzz key, as the corpus's tokens are) is not expired,
@@ -104,6 +105,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(text, data, size);
 	text[size] = '\0';
 	check_text(text, size);
+	/* a URL's token: the part after its last '/' */
+	const char *tok;
+	size_t tok_len;
+	if (token_url_text(text, &tok, &tok_len) == 0) {
+		CHECK(tok > text && tok[-1] == '/' && tok_len > 0 && !strchr(tok, '/'));
+		check_text(tok, tok_len);
+	}
 	free(text);
 
 	/* the input as the token's bytes */

@@ -522,6 +522,30 @@ static void test_url(void **state)
 	assert_int_equal(token_url("https://k.example.pl/c/", "CSQPY", url, sizeof(url)), -EINVAL);
 	assert_int_equal(token_url(URL_BASE, "csqpy", url, sizeof(url)), -EINVAL);
 	assert_int_equal(token_url(URL_BASE, "", url, sizeof(url)), -EINVAL);
+
+	const char *text;
+	size_t len;
+	assert_int_equal(token_url_text(URL_BASE "CSQPY", &text, &len), 0);
+	assert_int_equal(len, 5);
+	assert_memory_equal(text, "CSQPY", 5);
+	assert_int_equal(token_url_text("CSQPY", &text, &len), -EINVAL);
+	assert_int_equal(token_url_text(URL_BASE, &text, &len), -EINVAL);
+	assert_int_equal(token_url_text(NULL, &text, &len), -EINVAL);
+
+	/* a scanned URL's token verifies */
+	struct keypair kp;
+	keypair_from_byte(8, &kp);
+	struct token_key key;
+	token_key_init(&key, kp.pk, TOKEN_TYPES_ALL);
+	struct token t = coupon_token(), out;
+	char tok[TOKEN_TEXT_MAX + 1];
+	assert_true(token_sign(&t, kp.sk, tok, sizeof(tok)) > 0);
+	assert_true(token_url(URL_BASE, tok, url, sizeof(url)) > 0);
+	assert_int_equal(token_url_text(url, &text, &len), 0);
+	enum token_status s;
+	assert_int_equal(token_verify(text, len, &key, 1, T0, &out, &s), 0);
+	assert_int_equal(s, TOKEN_OK);
+	assert_string_equal(out.coupon_id, t.coupon_id);
 }
 
 /* ---- QR budget ---- */
