@@ -78,6 +78,33 @@ static int message_lines(struct layout *l, const char *msg, int columns)
 	}
 }
 
+/* How the points were counted: one line a step of the award trace. */
+static int trace_block(struct layout *l, const struct rules_trace *trace, size_t n)
+{
+	char label[LAYOUT_TEXT_MAX], value[48], money[32];
+	int r;
+	if ((r = layout_text(l, LAYOUT_LEFT, LAYOUT_BOLD, "Jak policzono punkty:")) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		const struct rules_trace *s = &trace[i];
+		if (!strcmp(s->rule, "base")) {
+			money_format(s->base_gr, 1, money, sizeof(money));
+			snprintf(label, sizeof(label), " za %s zł", money);
+			snprintf(value, sizeof(value), "%lld pkt", (long long) s->points);
+		} else if (s->permille != 1000) {
+			snprintf(label, sizeof(label), " %s x%d,%03d", s->rule, s->permille / 1000,
+				 s->permille % 1000);
+			snprintf(value, sizeof(value), "+%lld pkt", (long long) s->points);
+		} else {
+			snprintf(label, sizeof(label), " %s", s->rule);
+			snprintf(value, sizeof(value), "+%lld pkt", (long long) s->points);
+		}
+		if ((r = layout_pair(l, 0, label, value)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 int receipt_build(const struct receipt_facts *f, const struct receipt_store *store, int columns,
 		  struct layout *l)
 {
@@ -122,7 +149,7 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 	if (f->stamp_discount_gr || f->coupon_discount_gr || f->points_discount_gr) {
 		int64_t paid = f->amount_gr;
 		if (f->stamp_discount_gr) {
-			TRY(discount_line(l, "Gratis (karta pieczątek):", f->stamp_discount_gr));
+			TRY(discount_line(l, "Gratis (pieczątki):", f->stamp_discount_gr));
 			paid -= f->stamp_discount_gr;
 		}
 		if (f->coupon_discount_gr) {
@@ -144,6 +171,8 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 	snprintf(value, sizeof(value), "+%lld pkt", (long long) f->earned_pts);
 	TRY(layout_pair(l, LAYOUT_BOLD, "Punkty za zakup:", value));
 	TRY(layout_text(l, LAYOUT_LEFT, 0, "(1 pkt za każdy pełny 1 zł)"));
+	if (f->n_trace)
+		TRY(trace_block(l, f->trace, f->n_trace));
 	if (f->bonus_pts) {
 		snprintf(value, sizeof(value), "+%lld pkt", (long long) f->bonus_pts);
 		TRY(layout_pair(l, LAYOUT_BOLD,

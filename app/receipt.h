@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "layout.h"
+#include "rules.h"
 
 #define RECEIPT_MESSAGE_MAX 255 /* bytes of receipt_facts.message */
 
@@ -36,7 +37,7 @@ struct receipt_facts {
 	int64_t coupon_expires_us; /* the first instant it is no longer valid */
 	/* what the sale paid other than with money; all 0 when nothing */
 	int64_t redeemed_pts, points_discount_gr; /* points turned into a discount */
-	const char *coupon_used;		   /* the coupon used, NULL or "" when none */
+	const char *coupon_used;		  /* the coupon used, NULL or "" when none */
 	int64_t coupon_discount_gr;
 	int64_t stamp_discount_gr; /* free items of stamp cards */
 	/*
@@ -45,6 +46,10 @@ struct receipt_facts {
 	 * paper width (a word longer than a line is cut). NULL or "": no message line.
 	 */
 	const char *message;
+	/* the award trace, printed as a short "how the points were counted" block; n_trace 0: none
+	 * (the receipt of a sale prints it only when asked: a reprint with explanation) */
+	const struct rules_trace *trace;
+	size_t n_trace;
 };
 
 /* The card page URL printed in the QR: card_url_base + card_code. -ENOBUFS when too long. */

@@ -202,7 +202,8 @@ static void receipt_file_path(struct terminal *t, const char *receipt_no, char *
 
 /* Render and print the receipt of a booked sale. 0 or a negative errno; *why on failure. */
 static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
-			 const struct receipt_extras *x, const char **why)
+			 const struct receipt_extras *x, const struct rules_trace *trace,
+			 size_t n_trace, const char **why)
 {
 	struct receipt_store store = {
 	    .name = t->cfg.store_name,
@@ -227,6 +228,8 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	    .coupon_used = x->coupon_used,
 	    .coupon_discount_gr = x->coupon_discount_gr,
 	    .stamp_discount_gr = x->stamp_discount_gr,
+	    .trace = trace,
+	    .n_trace = n_trace,
 	};
 	struct layout *layout = malloc(sizeof(*layout));
 	struct buf out;
@@ -292,8 +295,10 @@ static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc,
 	return o;
 }
 
-cJSON *checkout_reprint(struct terminal *t, const char *receipt_no)
+cJSON *checkout_reprint(struct terminal *t, const char *receipt_no, bool explain)
 {
+	struct rules_trace trace[RULES_TRACE_MAX];
+	size_t n_trace = 0;
 	char last[LEDGER_RECEIPT_NO_MAX + 1];
 	struct ledger_receipt rc;
 	struct receipt_extras x;
@@ -313,8 +318,11 @@ cJSON *checkout_reprint(struct terminal *t, const char *receipt_no)
 	}
 	if (r == 0 && (r = receipt_extras(t, rc.receipt_no, &x)) < 0)
 		why = "ledger read failed";
+	if (r == 0 && explain &&
+	    (r = ledger_sale_trace(t->ledger, rc.receipt_no, trace, RULES_TRACE_MAX, &n_trace)) < 0)
+		why = r == -ENOENT ? "no trace for this receipt" : "ledger read failed";
 	if (r == 0)
-		r = print_receipt(t, &rc, &x, &why);
+		r = print_receipt(t, &rc, &x, trace, n_trace, &why);
 	if (r < 0) {
 		terminal_show(t, "Reprint failed:", why, NULL);
 		return error_answer(why);
@@ -770,7 +778,7 @@ cJSON *checkout_confirm(struct terminal *t)
 	if (pr < 0)
 		why = "ledger read failed";
 	else
-		pr = print_receipt(t, &rc, &x, &why);
+		pr = print_receipt(t, &rc, &x, NULL, 0, &why);
 	step(t, pr < 0 ? SALE_EV_PRINT_FAILED : SALE_EV_PRINTED);
 	step(t, SALE_EV_DONE);
 

@@ -118,7 +118,8 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 	static const char *const answer_keys[] = {"redeem", "coupon", NULL};
 	static const char *const refund_keys[] = {"receipt", "amount", "whole", NULL};
 	static const char *const tap_keys[] = {"uid", NULL};
-	static const char *const reprint_keys[] = {"receipt", NULL};
+	static const char *const reprint_keys[] = {"receipt", "explain", NULL};
+	static const char *const explain_keys[] = {"receipt", NULL};
 	static const char *const clock_keys[] = {"utc_us", "freeze", "advance_s", NULL};
 	static const char *const printer_keys[] = {"state", NULL};
 	struct ctl_request req = {.wait = true};
@@ -187,13 +188,15 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 		}
 		break;
 	case CTL_EXPLAIN:
-		if ((r = check_keys(root, reprint_keys, err, err_size)) < 0)
+		if ((r = check_keys(root, explain_keys, err, err_size)) < 0)
 			break;
 		r = copy_string(root, "receipt", true, req.receipt_no, sizeof(req.receipt_no), err,
 				err_size);
 		break;
 	case CTL_REPRINT:
 		if ((r = check_keys(root, reprint_keys, err, err_size)) < 0)
+			break;
+		if ((r = get_bool(root, "explain", &req.explain, err, err_size)) < 0)
 			break;
 		r = copy_string(root, "receipt", false, req.receipt_no, sizeof(req.receipt_no), err,
 				err_size);

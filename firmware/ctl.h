@@ -15,7 +15,7 @@
  *   {"cmd":"confirm"}
  *   {"cmd":"refund","receipt":"T1-000003","amount":"5.00"} or {..., "whole":true}
  *   {"cmd":"explain","receipt":"T1-000003"}
- *   {"cmd":"reprint"} or {"cmd":"reprint","receipt":"T1-000003"}
+ *   {"cmd":"reprint"} or {"cmd":"reprint","receipt":"T1-000003","explain":true}
  *   {"cmd":"sim_tap","uid":"04A1B2C3D4E5F6"}, {"cmd":"sim_remove"}   (simulated reader only)
  *   {"cmd":"sim_clock","utc_us":1795000000000000,"freeze":true}       (simulated clock only)
  *   {"cmd":"sim_clock","advance_s":121}        move the simulated clocks forward
@@ -63,7 +63,8 @@ struct ctl_request {
 	int64_t redeem_pts;	/* CTL_SALE, CTL_ANSWER: points, -1: as many as allowed */
 	char coupon[32];	/* CTL_SALE, CTL_ANSWER: "" none, "auto" the best usable */
 	bool coupon_set;
-	bool whole; /* CTL_REFUND: everything still refundable (else amount) */
+	bool whole;   /* CTL_REFUND: everything still refundable (else amount) */
+	bool explain; /* CTL_REPRINT: with how the points were counted */
 };
 
 /* Parse one request line. Returns 0, or -EINVAL with err set to a message for the client. */

@@ -156,8 +156,9 @@ struct checkout_refund {
 /* Book and print a refund. Returns the outcome ({"ok":...,"refund":{...}}). */
 cJSON *checkout_refund(struct terminal *t, const struct checkout_refund *req);
 
-/* Reprint receipt_no (empty: the last one). Returns the outcome. */
-cJSON *checkout_reprint(struct terminal *t, const char *receipt_no);
+/* Reprint receipt_no (empty: the last one), with the award trace when explain. Returns the
+ * outcome. */
+cJSON *checkout_reprint(struct terminal *t, const char *receipt_no, bool explain);
 
 /* The trace of the points of receipt_no, as JSON (for explain). */
 cJSON *checkout_explain(struct terminal *t, const char *receipt_no);

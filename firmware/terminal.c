@@ -310,7 +310,7 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		o = ok_answer();
 		break;
 	case CTL_REPRINT:
-		o = checkout_reprint(t, req->receipt_no);
+		o = checkout_reprint(t, req->receipt_no, req->explain);
 		break;
 	case CTL_REFUND: {
 		struct checkout_refund rf = {.receipt_no = req->receipt_no, .whole = req->whole};
@@ -375,7 +375,7 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 
 static void console_help(struct terminal *t)
 {
-	terminal_show(t, "12,34 Enter: sale  c: cancel  p [no]: reprint",
+	terminal_show(t, "12,34 Enter: sale  c: cancel  p [no]: reprint (px: explained)",
 		      "z <receipt> [amount]: refund  x <receipt>: explain  s: status  q: quit",
 		      hal_nfc_is_sim(t->nfc) ? "t <UID>: tap card  u: remove card" : NULL);
 }
@@ -482,7 +482,9 @@ static void console_line(struct terminal *t, char *line)
 	} else if (!strcmp(line, "n") || !strcmp(line, "none")) {
 		why = checkout_answer(t, 0, NULL);
 	} else if (!strcmp(line, "p") || !strcmp(line, "reprint")) {
-		show_outcome(t, checkout_reprint(t, arg ? arg : ""), "Reprint failed:");
+		show_outcome(t, checkout_reprint(t, arg ? arg : "", false), "Reprint failed:");
+	} else if (!strcmp(line, "px")) {
+		show_outcome(t, checkout_reprint(t, arg ? arg : "", true), "Reprint failed:");
 	} else if (!strcmp(line, "z") || !strcmp(line, "refund")) {
 		char *amount = arg ? strchr(arg, ' ') : NULL;
 		struct checkout_refund rf = {.receipt_no = arg ? arg : "", .whole = true};

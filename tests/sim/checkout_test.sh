@@ -104,6 +104,10 @@ ctl explain "$first" >"$work/explain"
 check_true "explain shows the earn event" grep -q "earn .*+150 pts" "$work/explain"
 check_true "and the welcome bonus" grep -q "bonus .*+50 pts .*welcome" "$work/explain"
 check_true "and how the points were counted" grep -q "base: 150,00 zł earning -> 150 pts" "$work/explain"
+ctl reprint --receipt "$first" --explain >/dev/null
+text "$first" >"$work/explained.txt"
+check_true "a reprint on request explains the points" grep -q "Jak policzono punkty:" "$work/explained.txt"
+check_true "step by step" grep -q " za 150,00 zł *150 pkt" "$work/explained.txt"
 stop_daemon
 check_true "the ledger verifies after all this" "$loyaltyctl" ledger verify --db "$state/ledger.sqlite"
 

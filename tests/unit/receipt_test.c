@@ -77,6 +77,70 @@ static void test_receipt_content(void **state)
 	assert_true(find(&l, LAYOUT_TEXT, "2026-07-01 14:00") >= 0);
 }
 
+/* Discounts: stamp cards, a coupon and points, each a line, then what is left to pay; the
+ * award trace when asked. */
+static void test_discounts_and_trace(void **state)
+{
+	(void) state;
+	struct layout l;
+	const struct rules_trace trace[] = {
+	    {.rule = "base",
+	     .base_gr = 1299,
+	     .base_pts = 12,
+	     .permille = 1000,
+	     .points = 12,
+	     .dropped = 99},
+	    {.rule = "tier:Gold",
+	     .base_gr = 1299,
+	     .base_pts = 12,
+	     .permille = 1250,
+	     .points = 3,
+	     .dropped = 0},
+	};
+	struct receipt_facts f = {
+	    .receipt_no = "SIM1-000009",
+	    .time_us = INT64_C(1795780800000000),
+	    .amount_gr = 10000,
+	    .earned_pts = 15,
+	    .balance_pts = 400,
+	    .card_code = "ABCDEFGHJKMN",
+	    .stamp_discount_gr = 650,
+	    .coupon_used = "7KQ2M9XW4T",
+	    .coupon_discount_gr = 935,
+	    .redeemed_pts = 300,
+	    .points_discount_gr = 3000,
+	};
+	assert_int_equal(receipt_build(&f, &store, 32, &l), 0);
+	int amount = find(&l, LAYOUT_TEXT, "100,00 zł");
+	int stamps = find(&l, LAYOUT_TEXT, "Gratis (pieczątki):");
+	int coupon = find(&l, LAYOUT_TEXT, "Kupon 7KQ2M9XW4T:");
+	int points = find(&l, LAYOUT_TEXT, "Zapłacono 300 pkt:");
+	int pay = find(&l, LAYOUT_TEXT, "Do zapłaty:");
+	assert_true(amount >= 0 && stamps > amount && coupon > stamps && points > coupon &&
+		    pay > points);
+	assert_non_null(strstr(l.items[stamps].text, "-6,50 zł"));
+	assert_non_null(strstr(l.items[coupon].text, "-9,35 zł"));
+	assert_non_null(strstr(l.items[points].text, "-30,00 zł"));
+	assert_non_null(strstr(l.items[pay].text, "54,15 zł"));
+	assert_true(find(&l, LAYOUT_TEXT, "Jak policzono punkty:") < 0);
+
+	f.trace = trace;
+	f.n_trace = 2;
+	assert_int_equal(receipt_build(&f, &store, 32, &l), 0);
+	int how = find(&l, LAYOUT_TEXT, "Jak policzono punkty:");
+	int base = find(&l, LAYOUT_TEXT, " za 12,99 zł");
+	int gold = find(&l, LAYOUT_TEXT, " tier:Gold x1,250");
+	assert_true(how > pay && base == how + 1 && gold == how + 2);
+	assert_non_null(strstr(l.items[base].text, "12 pkt"));
+	assert_non_null(strstr(l.items[gold].text, "+3 pkt"));
+
+	/* no discount: no "to pay" line */
+	memset(&f.stamp_discount_gr, 0, sizeof(f.stamp_discount_gr));
+	f.coupon_discount_gr = f.points_discount_gr = 0;
+	assert_int_equal(receipt_build(&f, &store, 32, &l), 0);
+	assert_true(find(&l, LAYOUT_TEXT, "Do zapłaty:") < 0);
+}
+
 static void test_pair_and_limits(void **state)
 {
 	(void) state;
@@ -210,6 +274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_receipt_content),
 	    cmocka_unit_test(test_pair_and_limits),
+	    cmocka_unit_test(test_discounts_and_trace),
 	    cmocka_unit_test(test_segment_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,7 +45,7 @@ static void usage_main(FILE *f)
 		"  cancel                     cancel the sale in progress\n"
 		"  refund --receipt NO (--amount AMOUNT | --whole)  refund a sale\n"
 		"  explain RECEIPT            why a receipt earned its points\n"
-		"  reprint [--receipt NO]     print the last (or the given) receipt again\n"
+		"  reprint [--receipt NO] [--explain]  print a receipt again (with how it earned)\n"
 		"  sim tap --uid UID          simulator: tap a card (hex UID, 4/7/10 bytes)\n"
 		"  sim remove                 simulator: take the card away\n"
 		"  sim clock --set TIME       simulator: set the clock (2026-11-27T12:00:00Z)\n"
@@ -830,15 +830,20 @@ static int run(int argc, char **argv)
 		return r ? (r == 1 ? 0 : 2) : report(call(request("cancel"), 10));
 	}
 	if (!strcmp(cmd, "reprint")) {
-		struct subopt o[] = {{"receipt", true, NULL}, {NULL, false, NULL}};
-		int r = parse_subopts(argc - 1, argv + 1, o,
-				      "Usage: loyaltyctl reprint [--receipt NO]\nPrint the last "
-				      "receipt (or receipt NO, e.g. T1-000003) again.\n");
+		struct subopt o[] = {
+		    {"receipt", true, NULL}, {"explain", false, NULL}, {NULL, false, NULL}};
+		int r = parse_subopts(
+		    argc - 1, argv + 1, o,
+		    "Usage: loyaltyctl reprint [--receipt NO] [--explain]\nPrint the last "
+		    "receipt (or receipt NO, e.g. T1-000003) again; --explain adds how\n"
+		    "its points were counted.\n");
 		if (r)
 			return r == 1 ? 0 : 2;
 		cJSON *q = request("reprint");
 		if (o[0].value)
 			cJSON_AddStringToObject(q, "receipt", o[0].value);
+		if (o[1].value)
+			cJSON_AddBoolToObject(q, "explain", true);
 		return report(call(q, 30));
 	}
 	if (!strcmp(cmd, "sim"))
