@@ -372,7 +372,8 @@ int rules_apply(const struct programme *prog, const struct rules_member *state,
 {
 	if (!prog || !state || !basket || !req || !ret || prog->earn_gr_per_point <= 0 ||
 	    basket->n_lines > RULES_LINES_MAX || (basket->n_lines && !basket->lines) ||
-	    req->redeem_pts < 0 || req->donate_pts < 0 || check_member(state) < 0)
+	    req->redeem_pts < 0 || req->donate_pts < 0 || check_member(state) < 0 ||
+	    (req->survey_id && strlen(req->survey_id) > RULES_COUPON_ID_MAX))
 		return -EINVAL;
 
 	int64_t line_gr[RULES_LINES_MAX], net[RULES_LINES_MAX], share[RULES_LINES_MAX];
@@ -674,6 +675,15 @@ int rules_apply(const struct programme *prog, const struct rules_member *state,
 		if (prog->referral_referrer_pts > 0)
 			add_event(r->events, &r->n_events, RULES_EV_BONUS, state->referrer_id,
 				  prog->referral_referrer_pts, 0, now_us, "referral-referrer", "");
+	}
+	if (req->survey_id && req->survey_id[0] && prog->survey_pts > 0) {
+		if (req->survey_done)
+			return refuse(r, state, RULES_REFUSED_SURVEY_DONE,
+				      "the bonus for survey %s was given already", req->survey_id);
+		add_trace(r, "survey", 0, 0, 1000, prog->survey_pts, 0);
+		add_event(r->events, &r->n_events, RULES_EV_BONUS, m->member_id, prog->survey_pts,
+			  0, now_us, "survey", req->survey_id);
+		bonus += prog->survey_pts;
 	}
 	if (bonus)
 		lots_add(m, now_us, bonus);

@@ -23,7 +23,7 @@
 #define RULES_LOTS_MAX	    400 /* points lots a member holds (one per earning day is plenty) */
 #define RULES_COUPONS_MAX   8
 #define RULES_COUPON_ID_MAX 31
-#define RULES_EVENTS_MAX    (12 + PROGRAMME_STAMPS_MAX)
+#define RULES_EVENTS_MAX    (13 + PROGRAMME_STAMPS_MAX)
 #define RULES_TRACE_MAX	    (8 + PROGRAMME_MULTIPLIERS_MAX + PROGRAMME_PROMOS_MAX)
 #define RULES_TEXT_MAX	    256
 
@@ -97,6 +97,13 @@ struct rules_request {
 	int64_t terminal_offline_redeemed_pts; /* redeemed offline on this terminal since then */
 	int32_t issued_today_first_purchase; /* coupons this terminal issued today, per campaign */
 	int32_t issued_today_reactivation;
+	/*
+	 * The survey hook: the server awards survey_pts for an answered survey (the card page's
+	 * one question). survey_id names it (at most RULES_COUPON_ID_MAX characters); survey_done
+	 * says the ledger already holds this member's bonus for it (refused then: once per survey).
+	 */
+	const char *survey_id;
+	bool survey_done;
 };
 
 /* ---- output ---- */
@@ -162,6 +169,7 @@ enum rules_refusal {
 	RULES_REFUSED_DONATION_MIN,
 	RULES_REFUSED_DONATION_BALANCE,
 	RULES_REFUSED_REFUND_TOO_MUCH, /* more returned than the receipt has left */
+	RULES_REFUSED_SURVEY_DONE,     /* the survey's bonus was given already */
 	RULES_REFUSED_MAX
 };
 

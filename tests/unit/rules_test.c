@@ -236,6 +236,33 @@ static void test_welcome_birthday_referral(void **state)
 	assert_int_equal(res.bonus_pts, 0);
 }
 
+/* The survey hook: the server's bonus for an answered survey, once per survey. */
+static void test_survey_bonus(void **state)
+{
+	(void) state;
+	int64_t now = utc(2025, 6, 10, 10, 0, 0);
+	fresh_member(now);
+	int64_t before = mem.balance_pts;
+	struct rules_request req = {.survey_id = "Q2025-06"};
+	apply(NULL, 0, &req, now);
+	assert_int_equal(res.refusal, RULES_OK);
+	assert_int_equal(res.bonus_pts, prog.survey_pts);
+	assert_int_equal(res.balance_pts, before + prog.survey_pts);
+	const struct rules_event *e = find_event(RULES_EV_BONUS, "survey");
+	assert_non_null(e);
+	assert_string_equal(e->ref, "Q2025-06");
+	assert_int_equal(res.member.visits, mem.visits); /* not a visit */
+	/* the same survey again: refused, nothing to book */
+	req.survey_done = true;
+	apply(NULL, 0, &req, now);
+	assert_int_equal(res.refusal, RULES_REFUSED_SURVEY_DONE);
+	assert_int_equal(res.n_events, 0);
+	/* an id too long is a caller's error */
+	struct rules_basket b = {0};
+	req.survey_id = "0123456789012345678901234567890123456789";
+	assert_int_equal(rules_apply(&prog, &mem, &b, &req, now, &res), -EINVAL);
+}
+
 /* ---- coupons ---- */
 
 static void test_coupon_issue_and_expiry_across_dst(void **state)
@@ -785,6 +812,7 @@ int main(void)
 	    cmocka_unit_test(test_trace_explains),
 	    cmocka_unit_test(test_multipliers_and_promotions),
 	    cmocka_unit_test(test_welcome_birthday_referral),
+	    cmocka_unit_test(test_survey_bonus),
 	    cmocka_unit_test(test_coupon_issue_and_expiry_across_dst),
 	    cmocka_unit_test(test_coupon_caps),
 	    cmocka_unit_test(test_tier_change_by_the_sale),
