@@ -19,6 +19,7 @@
 #include "money.h"
 #include "random.h"
 #include "receipt.h"
+#include "segment.h"
 #include "terminal-priv.h"
 
 #define MONEY_TEXT 24
@@ -42,6 +43,7 @@ struct checkout {
 	struct ledger_member member; /* member_id 0: a new card */
 	struct rules_member state;
 	char new_coupon_id[11];
+	struct segment seg; /* the member as they walk in (state before the sale) */
 
 	/* the offer and the answer */
 	int64_t offer_max_pts;
@@ -660,6 +662,8 @@ cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 		log_errno(r, "reading the card's member (%s)", ledger_errmsg(t->ledger));
 		return end_unbooked(t, "the ledger could not be read; nothing was booked");
 	}
+	if (segment_of(&t->programme, &co->state, now, &co->seg) < 0)
+		memset(&co->seg, 0, sizeof(co->seg));
 	usable_coupons(t, now);
 	if ((r = redeem_max(t, NULL, now, &co->offer_max_pts)) < 0)
 		return end_unbooked(t, "the programme could not be applied");
@@ -860,6 +864,11 @@ cJSON *checkout_json(struct terminal *t)
 	if (co->member.card_code[0])
 		cJSON_AddStringToObject(m, "card", co->member.card_code);
 	cJSON_AddStringToObject(m, "tier", tier);
+	cJSON_AddStringToObject(m, "segment", segment_name(co->seg.kind));
+	cJSON *rfm = cJSON_AddObjectToObject(m, "rfm");
+	cJSON_AddNumberToObject(rfm, "recency", co->seg.recency);
+	cJSON_AddNumberToObject(rfm, "frequency", co->seg.frequency);
+	cJSON_AddNumberToObject(rfm, "monetary", co->seg.monetary);
 	cJSON_AddNumberToObject(m, "balance_pts", (double) co->state.balance_pts);
 	cJSON *cs = cJSON_AddArrayToObject(m, "coupons");
 	for (size_t i = 0; i < co->n_usable; i++) {
@@ -908,8 +917,9 @@ void checkout_show(struct terminal *t)
 		return;
 	case SALE_OFFER:
 		tier_of(t, &co->state, &tier);
-		snprintf(l1, sizeof(l1), "%s card, %s, %" PRId64 " pts",
-			 co->member.member_id ? "Member" : "New", tier, co->state.balance_pts);
+		snprintf(l1, sizeof(l1), "%s card, %s, %s, %" PRId64 " pts",
+			 co->member.member_id ? "Member" : "New", segment_name(co->seg.kind), tier,
+			 co->state.balance_pts);
 		if (co->offer_max_pts)
 			snprintf(l2, sizeof(l2), "Points: up to %" PRId64 " pts = %s zł%s",
 				 co->offer_max_pts,
