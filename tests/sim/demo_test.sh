@@ -15,7 +15,8 @@ cat "$work/demo.out"
 db=$state/ledger.sqlite
 q() { sqlite3 "$db" "$1"; }
 
-# the default programme: 1 pt per full PLN, 50 welcome points and a first-purchase coupon
+# the default programme: 1 pt per full PLN, 50 welcome points and a first-purchase coupon; the
+# coupon used on the first card's third sale, then 100 points paying 10 PLN of its fourth
 check "ledger events" "1|enrol|0|0|SIM1-000001|
 2|earn|12|1234|SIM1-000001|earn
 3|bonus|50|0|SIM1-000001|welcome
@@ -24,14 +25,18 @@ check "ledger events" "1|enrol|0|0|SIM1-000001|
 6|enrol|0|0|SIM1-000006|
 7|earn|8|800|SIM1-000006|earn
 8|bonus|50|0|SIM1-000006|welcome
-9|coupon_issue|0|0|SIM1-000006|first_purchase" "$(q 'SELECT seq, kind, points, amount_gr, receipt_no, rule FROM events ORDER BY seq')"
-check "member balances" "107
+9|coupon_issue|0|0|SIM1-000006|first_purchase
+10|coupon_use|0|600|SIM1-000010|first_purchase
+11|earn|54|5400|SIM1-000010|earn
+12|redeem|-100|1000|SIM1-000012|redemption
+13|earn|20|2000|SIM1-000012|earn" "$(q 'SELECT seq, kind, points, amount_gr, receipt_no, rule FROM events ORDER BY seq')"
+check "member balances" "81
 58" "$(q 'SELECT balance_pts FROM members ORDER BY member_id')"
 check "each new card got one coupon: 10%, from 50 PLN, for 30 days" "2|1000|5000|1" \
 	"$(q "SELECT COUNT(*), MIN(percent_bp), MIN(min_basket_gr), COUNT(DISTINCT expires_us) FROM coupons")"
 check "balances equal the sum of events" "0" \
 	"$(q 'SELECT COUNT(*) FROM members m WHERE balance_pts != (SELECT SUM(points) FROM events e WHERE e.member_id = m.member_id)')"
-check "event ids are 16 distinct bytes" "9" "$(q 'SELECT COUNT(DISTINCT event_id) FROM events WHERE length(event_id) = 16')"
+check "event ids are 16 distinct bytes" "13" "$(q 'SELECT COUNT(DISTINCT event_id) FROM events WHERE length(event_id) = 16')"
 check "event time is the frozen clock" "1795780800000000" "$(q 'SELECT DISTINCT time_us FROM events')"
 check_true "no card UID in clear in the ledger files" \
 	bash -c "! cat '$state'/ledger.sqlite* | od -An -v -tx1 | tr -d ' \n' | grep -qi -e 04a1b2c3d4e5f6 -e 04c0ffee123456"
@@ -39,9 +44,9 @@ check_true "no card UID in the log" bash -c "! grep -qi -e 04A1B2C3D4E5F6 -e 04C
 check "demo summary shows balances" "2" "$(grep -c -e 'balance     107 pts' -e 'balance     58 pts' "$work/demo.out")"
 
 receipts=$(cd "$state/printer" && ls *.escpos | tr '\n' ' ')
-check "one receipt file per sale" "SIM1-000001.escpos SIM1-000005.escpos SIM1-000006.escpos " "$receipts"
+check "one receipt file per sale" "SIM1-000001.escpos SIM1-000005.escpos SIM1-000006.escpos SIM1-000010.escpos SIM1-000012.escpos " "$receipts"
 
-for r in SIM1-000001 SIM1-000005 SIM1-000006; do
+for r in SIM1-000001 SIM1-000005 SIM1-000006 SIM1-000010 SIM1-000012; do
 	f=$state/printer/$r.escpos
 	h=$(hex "$f")
 	check_true "$r starts with ESC @ ESC t 18 (CP852)" bash -c "[[ '$h' == 1b401b7412* ]]"
@@ -52,8 +57,10 @@ for r in SIM1-000001 SIM1-000005 SIM1-000006; do
 	check_true "$r has 'Dziękujemy' in CP852" bash -c "[[ '$h' == *447a69a96b756a656d79* ]]"
 	code=$(q "SELECT m.card_code FROM events e JOIN members m USING (member_id) WHERE e.receipt_no = '$r' AND e.kind = 'earn'")
 	coupon=$(q "SELECT ref FROM events WHERE receipt_no = '$r' AND kind = 'coupon_issue'")
+	used=$(q "SELECT ref FROM events WHERE receipt_no = '$r' AND kind = 'coupon_use'")
 	"$render" --text --width 384 "$f" | sed -e "s/$code/CARDCODE0000/" \
-		-e "s/kod kuponu: ${coupon:-NONE}/kod kuponu: COUPON0000/" >"$work/$r.txt"
+		-e "s/kod kuponu: ${coupon:-NONE}/kod kuponu: COUPON0000/" \
+		-e "s/Kupon ${used:-NONE}:/Kupon COUPON0000:/" >"$work/$r.txt"
 	if ! diff -u "$src/tests/sim/golden/$r.txt" "$work/$r.txt"; then
 		check "$r renders as the golden text" "same" "different"
 	else
@@ -70,7 +77,7 @@ rm "$state/printer/SIM1-000005.escpos"
 start_daemon "$state"
 "$loyaltyctl" --state "$state" reprint --receipt SIM1-000005 >/dev/null
 check_true "reprint gives the same bytes" cmp -s "$work/original.escpos" "$state/printer/SIM1-000005.escpos"
-check "reprint books nothing" "9" "$(q 'SELECT COUNT(*) FROM events')"
+check "reprint books nothing" "13" "$(q 'SELECT COUNT(*) FROM events')"
 stop_daemon
 
 finish
