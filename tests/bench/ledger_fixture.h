@@ -5,7 +5,7 @@
  * The rows are written straight with SQLite (synchronous=OFF, no journal, one transaction): this
  * is fixture data, not the code under test. The schema is the one ledger_open() creates, every
  * event's hash comes from ledger_hash_event() under the current encoding, and the member state
- * is what booking those sales stores (ledger_commit_sale, schema 4): balance, visits, first and
+ * is what booking those sales stores (ledger_commit_sale, schema 6): balance, visits, first and
  * last visit and spend folded from the events, one points lot per earn (past RULES_LOTS_MAX the
  * points join the newest lot), one sales row per sale. So ledger_verify() finds the file intact.
  * A schema that stores more or other member state needs a change here (LEDGER_FIXTURE_SCHEMA).
@@ -26,8 +26,8 @@
 #include "ledger.h"
 
 /* Bump when the generated data changes: cached files of another version are regenerated. */
-#define LEDGER_FIXTURE_VERSION	   2
-#define LEDGER_FIXTURE_SCHEMA	   4 /* the schema whose member state the generator writes */
+#define LEDGER_FIXTURE_VERSION	   3
+#define LEDGER_FIXTURE_SCHEMA	   6 /* the schema whose member state the generator writes */
 #define LEDGER_FIXTURE_TERMINAL_ID "BENCH1"
 #define LEDGER_FIXTURE_PATH_MAX	   512
 

@@ -555,6 +555,14 @@ static void test_verify_intact(void **state)
 	assert_int_equal(ledger_verify_quick(f->ledger, &rep), 0);
 	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
 	assert_int_equal(rep.events_checked, 5);
+	/* with integrity_check in place of quick_check */
+	assert_int_equal(ledger_verify_full(f->ledger, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events_checked, 5);
+	assert_int_equal(rep.members_checked, 2);
+	assert_int_equal(ledger_verify_file_full(f->path, &rep), 0);
+	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
+	assert_int_equal(rep.events_checked, 5);
 	/* read-only, beside the open ledger */
 	assert_int_equal(ledger_verify_file(f->path, &rep), 0);
 	assert_int_equal(rep.problem, LEDGER_PROBLEM_NONE);
