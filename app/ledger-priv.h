@@ -11,12 +11,30 @@
 
 #define LEDGER_BUSY_TIMEOUT_MS 5000
 
+#define LEDGER_STMT_CACHE 64
+
 struct ledger {
 	sqlite3 *db;
 	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
 	sqlite3_stmt *member_by_pseudonym; /* prepared once: the lookup of every tap */
 	int64_t v3_from_seq; /* events from this seq on are hashed under encoding 3 (schema 5) */
+	struct {
+		const char *sql; /* a string literal: found by its address */
+		sqlite3_stmt *st;
+	} stmts[LEDGER_STMT_CACHE]; /* the statements of the booking path, prepared once */
+	size_t stmt_evict;
 };
+
+/*
+ * The statement for sql (a string literal or other text that lives as long as l), prepared on
+ * first use and kept: a sale runs some thirty statements, and preparing them again for every
+ * sale cost more than its page writes. Give it back with ledger_stmt_done() (reset, bindings
+ * cleared), never sqlite3_finalize(). A negative errno when it cannot be prepared.
+ */
+int ledger_stmt(struct ledger *l, const char *sql, sqlite3_stmt **ret);
+void ledger_stmt_done(sqlite3_stmt *st);
+/* Finalize every kept statement (before sqlite3_close). */
+void ledger_stmt_cache_free(struct ledger *l);
 
 /* Read v3_from_seq (meta 'hash_v3_from_seq') of a schema-5 ledger into l. */
 int ledger_encoding_load(struct ledger *l);
@@ -143,8 +161,9 @@ int ledger_fold_events(struct ledger *l, struct ledger_fold *f, int64_t from_seq
 #define LEDGER_FOLD_BALANCE 0x01u
 #define LEDGER_FOLD_LOTSUM  0x02u /* the stored lots do not add up to the stored balance */
 #define LEDGER_FOLD_VISITS  0x04u /* visits or last visit */
-#define LEDGER_FOLD_FACTS   0x08u /* first visit, spend, first purchase, coupon, birthday, welcome \
-				   */
+#define LEDGER_FOLD_FACTS                                                                          \
+	0x08u /* first visit, spend, first purchase, coupon, birthday, welcome                     \
+	       */
 #define LEDGER_FOLD_LOTS   0x10u
 #define LEDGER_FOLD_STAMPS 0x20u
 

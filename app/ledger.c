@@ -357,17 +357,64 @@ int ledger_sql_fail(struct ledger *l, const char *what)
 	return ledger_errno_of(sqlite3_extended_errcode(l->db));
 }
 
+int ledger_stmt(struct ledger *l, const char *sql, sqlite3_stmt **ret)
+{
+	size_t free_slot = LEDGER_STMT_CACHE;
+	for (size_t i = 0; i < LEDGER_STMT_CACHE; i++) {
+		if (l->stmts[i].sql == sql) {
+			*ret = l->stmts[i].st;
+			return 0;
+		}
+		if (!l->stmts[i].sql && free_slot == LEDGER_STMT_CACHE)
+			free_slot = i;
+	}
+	/* full: make room from a statement not in use, the next one round */
+	for (size_t k = 0; free_slot == LEDGER_STMT_CACHE && k < LEDGER_STMT_CACHE; k++) {
+		size_t i = (l->stmt_evict + k) % LEDGER_STMT_CACHE;
+		if (!sqlite3_stmt_busy(l->stmts[i].st)) {
+			sqlite3_finalize(l->stmts[i].st);
+			l->stmts[i].sql = NULL;
+			l->stmt_evict = i + 1;
+			free_slot = i;
+		}
+	}
+	if (free_slot == LEDGER_STMT_CACHE)
+		return -EBUSY; /* cannot happen: as many statements in use at once */
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v3(l->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return ledger_sql_fail(l, sql);
+	l->stmts[free_slot].sql = sql;
+	l->stmts[free_slot].st = st;
+	*ret = st;
+	return 0;
+}
+
+void ledger_stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+void ledger_stmt_cache_free(struct ledger *l)
+{
+	for (size_t i = 0; i < LEDGER_STMT_CACHE; i++) {
+		sqlite3_finalize(l->stmts[i].st);
+		l->stmts[i].sql = NULL;
+		l->stmts[i].st = NULL;
+	}
+}
+
 /* Run sql with n integer parameters to completion; *ret_changes (may be NULL) gets the rows. */
 int ledger_run_ints(struct ledger *l, const char *sql, int n, const int64_t *v,
 		    int64_t *ret_changes)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l, sql, &st) < 0)
 		return ledger_sql_fail(l, sql);
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(st, i + 1, v[i]);
 	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, sql);
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r == 0 && ret_changes)
 		*ret_changes = sqlite3_changes64(l->db);
 	return r;
@@ -376,7 +423,7 @@ int ledger_run_ints(struct ledger *l, const char *sql, int n, const int64_t *v,
 int ledger_read_int(struct ledger *l, const char *sql, int n, const int64_t *v, int64_t *ret)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l, sql, &st) < 0)
 		return ledger_sql_fail(l, sql);
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(st, i + 1, v[i]);
@@ -387,7 +434,7 @@ int ledger_read_int(struct ledger *l, const char *sql, int n, const int64_t *v, 
 	} else {
 		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(l, sql);
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -420,7 +467,7 @@ static int query_int(struct ledger *l, const char *sql, int64_t *ret_value)
 {
 	sqlite3_stmt *st;
 	int r = -EIO;
-	if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l, sql, &st) < 0)
 		return ledger_sql_fail(l, sql);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*ret_value = sqlite3_column_int64(st, 0);
@@ -428,7 +475,7 @@ static int query_int(struct ledger *l, const char *sql, int64_t *ret_value)
 	} else {
 		r = ledger_sql_fail(l, sql);
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -541,6 +588,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 	*ret_ledger = l;
 	return 0;
 fail:
+	ledger_stmt_cache_free(l);
 	sqlite3_close(l->db);
 	free(l);
 	return r;
@@ -580,6 +628,7 @@ int ledger_open_readonly(const char *path, struct ledger **ret_ledger)
 	*ret_ledger = l;
 	return 0;
 fail:
+	ledger_stmt_cache_free(l);
 	sqlite3_close(l->db);
 	free(l);
 	return r;
@@ -590,6 +639,7 @@ void ledger_close(struct ledger *ledger)
 	if (!ledger)
 		return;
 	sqlite3_finalize(ledger->member_by_pseudonym);
+	ledger_stmt_cache_free(ledger);
 	sqlite3_close(ledger->db);
 	free(ledger);
 }
@@ -669,8 +719,7 @@ int ledger_encoding_load(struct ledger *l)
 int ledger_chain_tip(struct ledger *l, struct ledger_chain *ret)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", &st) < 0)
 		return ledger_sql_fail(l, "prepare chain tip");
 	int r = 0, s = sqlite3_step(st);
 	if (s == SQLITE_ROW && sqlite3_column_bytes(st, 1) == LEDGER_HASH_LEN) {
@@ -690,7 +739,7 @@ int ledger_chain_tip(struct ledger *l, struct ledger_chain *ret)
 	} else {
 		r = ledger_sql_fail(l, "chain tip");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -731,12 +780,12 @@ int ledger_insert_event(struct ledger *l, struct ledger_chain *chain,
 		return r;
 	}
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO events (seq, event_id, terminal_id, kind, member_id,"
-			       " points, amount_gr, receipt_no, time_us, hash, rule, ref, lot_us,"
-			       " items, progress) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-			       " ?11, ?12, ?13, ?14, ?15)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l,
+			"INSERT INTO events (seq, event_id, terminal_id, kind, member_id,"
+			" points, amount_gr, receipt_no, time_us, hash, rule, ref, lot_us,"
+			" items, progress) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+			" ?11, ?12, ?13, ?14, ?15)",
+			&st) < 0)
 		return ledger_sql_fail(l, "prepare event insert");
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_blob(st, 2, event_id, sizeof(event_id), SQLITE_STATIC);
@@ -755,7 +804,7 @@ int ledger_insert_event(struct ledger *l, struct ledger_chain *chain,
 	sqlite3_bind_int64(st, 14, e->items);
 	sqlite3_bind_int64(st, 15, e->progress);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert event");
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r == 0) {
 		chain->seq = seq;
 		memcpy(chain->hash, hash, LEDGER_HASH_LEN);
@@ -881,16 +930,16 @@ int ledger_member_for_pseudonym(struct ledger *l, const uint8_t pseudonym[PSEUDO
 		if ((r = make_card_code(code)) < 0)
 			return r;
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(l->db,
-				       "INSERT INTO members (pseudonym, card_code, created_us,"
-				       " last_visit_us) VALUES (?1, ?2, ?3, ?3)",
-				       -1, &st, NULL) != SQLITE_OK)
+		if (ledger_stmt(l,
+				"INSERT INTO members (pseudonym, card_code, created_us,"
+				" last_visit_us) VALUES (?1, ?2, ?3, ?3)",
+				&st) < 0)
 			return ledger_sql_fail(l, "prepare member insert");
 		sqlite3_bind_blob(st, 1, pseudonym, PSEUDONYM_LEN, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, time_us);
 		int s = sqlite3_step(st);
-		sqlite3_finalize(st);
+		ledger_stmt_done(st);
 		if (s == SQLITE_DONE) {
 			*ret_id = sqlite3_last_insert_rowid(l->db);
 			*ret_new = true;
@@ -1002,7 +1051,7 @@ int ledger_receipt_read(struct ledger *ledger, const char *receipt_no, bool just
 	    "     WHERE c.member_id = e.member_id), 0)," RECEIPT_SELECT_TAIL,
 	    RECEIPT_SELECT_HEAD "  m.balance_pts," RECEIPT_SELECT_TAIL,
 	};
-	if (sqlite3_prepare_v2(l->db, sql[just_booked], -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l, sql[just_booked], &st) < 0)
 		return ledger_sql_fail(l, "prepare receipt query");
 	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
 	int s = sqlite3_step(st);
@@ -1035,17 +1084,17 @@ int ledger_receipt_read(struct ledger *ledger, const char *receipt_no, bool just
 	} else {
 		r = ledger_sql_fail(l, "receipt query");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
 int ledger_last_receipt_no(struct ledger *ledger, char *buf, size_t size)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(ledger->db,
-			       "SELECT receipt_no FROM events WHERE kind = 'earn'"
-			       " ORDER BY seq DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(ledger,
+			"SELECT receipt_no FROM events WHERE kind = 'earn'"
+			" ORDER BY seq DESC LIMIT 1",
+			&st) < 0)
 		return ledger_sql_fail(ledger, "prepare last receipt");
 	int s = sqlite3_step(st);
 	int r;
@@ -1055,7 +1104,7 @@ int ledger_last_receipt_no(struct ledger *ledger, char *buf, size_t size)
 	} else {
 		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(ledger, "last receipt");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -1113,7 +1162,7 @@ static int member_read(struct ledger *l, sqlite3_stmt *st, struct ledger_member 
 	int r = s == SQLITE_ROW	   ? member_from_row(st, ret_member)
 		: s == SQLITE_DONE ? -ENOENT
 				   : ledger_sql_fail(l, "member query");
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -1122,8 +1171,7 @@ int ledger_member_by_id(struct ledger *ledger, int64_t member_id, struct ledger_
 	sqlite3_stmt *st;
 	if (!ledger || !ret_member)
 		return -EINVAL;
-	if (sqlite3_prepare_v2(ledger->db, MEMBER_SELECT "WHERE member_id = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (ledger_stmt(ledger, MEMBER_SELECT "WHERE member_id = ?1", &st) < 0)
 		return ledger_sql_fail(ledger, "prepare member query");
 	sqlite3_bind_int64(st, 1, member_id);
 	return member_read(ledger, st, ret_member);
@@ -1135,9 +1183,8 @@ int ledger_member_by_card_code(struct ledger *ledger, const char *card_code,
 	sqlite3_stmt *st;
 	if (!ledger || !card_code || !ret_member || strlen(card_code) != LEDGER_CARD_CODE_LEN)
 		return -EINVAL;
-	if (sqlite3_prepare_v2(ledger->db,
-			       MEMBER_SELECT "WHERE card_code = ?1 AND erased_us IS NULL", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (ledger_stmt(ledger, MEMBER_SELECT "WHERE card_code = ?1 AND erased_us IS NULL", &st) <
+	    0)
 		return ledger_sql_fail(ledger, "prepare member query");
 	sqlite3_bind_text(st, 1, card_code, -1, SQLITE_STATIC);
 	return member_read(ledger, st, ret_member);
@@ -1149,10 +1196,10 @@ int ledger_member_spend(struct ledger *ledger, int64_t member_id, int64_t from_u
 	sqlite3_stmt *st;
 	if (!ledger || !ret_spend_gr || from_us > to_us)
 		return -EINVAL;
-	if (sqlite3_prepare_v2(ledger->db,
-			       "SELECT COALESCE(SUM(amount_gr), 0) FROM events WHERE member_id = ?1"
-			       " AND kind IN ('earn', 'refund') AND time_us > ?2 AND time_us <= ?3",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(ledger,
+			"SELECT COALESCE(SUM(amount_gr), 0) FROM events WHERE member_id = ?1"
+			" AND kind IN ('earn', 'refund') AND time_us > ?2 AND time_us <= ?3",
+			&st) < 0)
 		return ledger_sql_fail(ledger, "prepare spend query");
 	sqlite3_bind_int64(st, 1, member_id);
 	sqlite3_bind_int64(st, 2, from_us);
@@ -1160,7 +1207,7 @@ int ledger_member_spend(struct ledger *ledger, int64_t member_id, int64_t from_u
 	int r = sqlite3_step(st) == SQLITE_ROW ? 0 : ledger_sql_fail(ledger, "spend query");
 	if (r == 0)
 		*ret_spend_gr = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 

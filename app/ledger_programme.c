@@ -55,10 +55,10 @@ static int lot_debit(struct ledger *l, int64_t member_id, int64_t pts)
 	sqlite3_stmt *st;
 	int64_t gone_before = 0, part_at = 0, part_left = 0;
 	bool part = false;
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT earned_us, pts FROM lots WHERE member_id = ?1"
-			       " ORDER BY earned_us",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l,
+			"SELECT earned_us, pts FROM lots WHERE member_id = ?1"
+			" ORDER BY earned_us",
+			&st) < 0)
 		return ledger_sql_fail(l, "prepare lots read");
 	sqlite3_bind_int64(st, 1, member_id);
 	int s;
@@ -76,7 +76,7 @@ static int lot_debit(struct ledger *l, int64_t member_id, int64_t pts)
 	}
 	int r =
 	    pts > 0 && s != SQLITE_ROW && s != SQLITE_DONE ? ledger_sql_fail(l, "read lots") : 0;
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r < 0)
 		return r;
 	if (pts > 0) {
@@ -127,31 +127,31 @@ int ledger_apply_event(struct ledger *l, const struct ledger_new_event *ev)
 		    (int64_t[]){m, ev->amount_gr}, NULL);
 	if (strcmp(ev->kind, "stamp") == 0 && ev->items > 0) {
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(l->db,
-				       "INSERT INTO member_stamps (member_id, card, count)"
-				       " VALUES (?1, ?2, ?3) ON CONFLICT (member_id, card)"
-				       " DO UPDATE SET count = excluded.count",
-				       -1, &st, NULL) != SQLITE_OK)
+		if (ledger_stmt(l,
+				"INSERT INTO member_stamps (member_id, card, count)"
+				" VALUES (?1, ?2, ?3) ON CONFLICT (member_id, card)"
+				" DO UPDATE SET count = excluded.count",
+				&st) < 0)
 			return ledger_sql_fail(l, "prepare stamps");
 		sqlite3_bind_int64(st, 1, m);
 		sqlite3_bind_text(st, 2, ev->ref ? ev->ref : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, ev->progress);
 		r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "store stamps");
-		sqlite3_finalize(st);
+		ledger_stmt_done(st);
 		return r;
 	}
 	if (strcmp(ev->kind, "coupon_use") == 0) {
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(l->db,
-				       "UPDATE coupons SET used_us = ?3 WHERE id = ?1"
-				       " AND member_id = ?2 AND used_us IS NULL",
-				       -1, &st, NULL) != SQLITE_OK)
+		if (ledger_stmt(l,
+				"UPDATE coupons SET used_us = ?3 WHERE id = ?1"
+				" AND member_id = ?2 AND used_us IS NULL",
+				&st) < 0)
 			return ledger_sql_fail(l, "prepare coupon use");
 		sqlite3_bind_text(st, 1, ev->ref ? ev->ref : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, m);
 		sqlite3_bind_int64(st, 3, ev->time_us);
 		r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "coupon use");
-		sqlite3_finalize(st);
+		ledger_stmt_done(st);
 		changes = sqlite3_changes64(l->db);
 		if (r == 0 && changes != 1) {
 			log_debug("ledger: member %lld holds no unused coupon '%s'", (long long) m,
@@ -173,11 +173,11 @@ static int coupon_issue(struct ledger *l, int64_t member_id, const struct rules_
 	if (r < 0)
 		return r;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO coupons (id, member_id, campaign, percent_bp,"
-			       " min_basket_gr, expires_us, combinable, issued_us)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l,
+			"INSERT INTO coupons (id, member_id, campaign, percent_bp,"
+			" min_basket_gr, expires_us, combinable, issued_us)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			&st) < 0)
 		return ledger_sql_fail(l, "prepare coupon insert");
 	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, member_id);
@@ -188,7 +188,7 @@ static int coupon_issue(struct ledger *l, int64_t member_id, const struct rules_
 	sqlite3_bind_int(st, 7, c->combinable);
 	sqlite3_bind_int64(st, 8, t);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert coupon");
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r < 0)
 		return r;
 	return ledger_run_ints(l, "UPDATE members SET last_coupon_us = ?2 WHERE member_id = ?1", 2,
@@ -199,11 +199,11 @@ int ledger_sale_insert(struct ledger *l, const char *receipt_no, int64_t member_
 		       const struct rules_sale_record *rec)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db,
-			       "INSERT INTO sales (receipt_no, member_id, time_us, basket_gr,"
-			       " eligible_basket_gr, paid_gr, redeemed_pts, earned_pts, bonus_pts)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l,
+			"INSERT INTO sales (receipt_no, member_id, time_us, basket_gr,"
+			" eligible_basket_gr, paid_gr, redeemed_pts, earned_pts, bonus_pts)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			&st) < 0)
 		return ledger_sql_fail(l, "prepare sale insert");
 	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, member_id);
@@ -215,7 +215,7 @@ int ledger_sale_insert(struct ledger *l, const char *receipt_no, int64_t member_
 	sqlite3_bind_int64(st, 8, rec->earned_pts);
 	sqlite3_bind_int64(st, 9, rec->bonus_pts);
 	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert sale");
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -224,12 +224,12 @@ static int sale_read(struct ledger *l, const char *receipt_no, struct rules_sale
 		     int64_t *ret_member_id)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT time_us, basket_gr, eligible_basket_gr, paid_gr,"
-			       " redeemed_pts, earned_pts, bonus_pts, refunded_basket_gr,"
-			       " refunded_eligible_gr, refunded_paid_gr, reversed_pts,"
-			       " recredited_pts, member_id FROM sales WHERE receipt_no = ?1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l,
+			"SELECT time_us, basket_gr, eligible_basket_gr, paid_gr,"
+			" redeemed_pts, earned_pts, bonus_pts, refunded_basket_gr,"
+			" refunded_eligible_gr, refunded_paid_gr, reversed_pts,"
+			" recredited_pts, member_id FROM sales WHERE receipt_no = ?1",
+			&st) < 0)
 		return ledger_sql_fail(l, "prepare sale read");
 	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
 	int r = 0, s = sqlite3_step(st);
@@ -254,7 +254,7 @@ static int sale_read(struct ledger *l, const char *receipt_no, struct rules_sale
 	} else {
 		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(l, "sale read");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -285,12 +285,12 @@ int ledger_member_state(struct ledger *ledger, int64_t member_id, const struct p
 	/* one read transaction: the parts agree with each other */
 	if ((r = ledger_exec(l, "BEGIN")) < 0)
 		return r;
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT balance_pts, visits, last_visit_us, welcomed,"
-			       " first_purchase_done, birth_month, birth_day, birthday_bonus_year,"
-			       " referrer_id, first_visit_us, monetary_gr, last_coupon_us,"
-			       " offline_redeemed_pts FROM members WHERE member_id = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (ledger_stmt(l,
+			"SELECT balance_pts, visits, last_visit_us, welcomed,"
+			" first_purchase_done, birth_month, birth_day, birthday_bonus_year,"
+			" referrer_id, first_visit_us, monetary_gr, last_coupon_us,"
+			" offline_redeemed_pts FROM members WHERE member_id = ?1",
+			&st) < 0) {
 		r = ledger_sql_fail(l, "prepare member state");
 		goto out;
 	}
@@ -314,14 +314,14 @@ int ledger_member_state(struct ledger *ledger, int64_t member_id, const struct p
 	} else {
 		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(l, "member state");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r < 0)
 		goto out;
 
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT earned_us, pts FROM lots WHERE member_id = ?1"
-			       " ORDER BY earned_us",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (ledger_stmt(l,
+			"SELECT earned_us, pts FROM lots WHERE member_id = ?1"
+			" ORDER BY earned_us",
+			&st) < 0) {
 		r = ledger_sql_fail(l, "prepare lots read");
 		goto out;
 	}
@@ -334,15 +334,15 @@ int ledger_member_state(struct ledger *ledger, int64_t member_id, const struct p
 			m->lots[m->n_lots++] = lot;
 	}
 	r = s == SQLITE_DONE ? 0 : ledger_sql_fail(l, "read lots");
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r < 0)
 		goto out;
 
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT id, campaign, percent_bp, min_basket_gr, expires_us,"
-			       " combinable, used_us IS NOT NULL FROM coupons WHERE member_id = ?1"
-			       " ORDER BY issued_us, rowid",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (ledger_stmt(l,
+			"SELECT id, campaign, percent_bp, min_basket_gr, expires_us,"
+			" combinable, used_us IS NOT NULL FROM coupons WHERE member_id = ?1"
+			" ORDER BY issued_us, rowid",
+			&st) < 0) {
 		r = ledger_sql_fail(l, "prepare coupons read");
 		goto out;
 	}
@@ -369,13 +369,12 @@ int ledger_member_state(struct ledger *ledger, int64_t member_id, const struct p
 	} else {
 		r = s == SQLITE_DONE ? 0 : ledger_sql_fail(l, "read coupons");
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r < 0)
 		goto out;
 
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT count FROM member_stamps WHERE member_id = ?1 AND card = ?2",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (ledger_stmt(l, "SELECT count FROM member_stamps WHERE member_id = ?1 AND card = ?2",
+			&st) < 0) {
 		r = ledger_sql_fail(l, "prepare stamps read");
 		goto out;
 	}
@@ -389,7 +388,7 @@ int ledger_member_state(struct ledger *ledger, int64_t member_id, const struct p
 			r = ledger_sql_fail(l, "read stamps");
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r < 0)
 		goto out;
 
@@ -423,13 +422,12 @@ static int receipt_of(struct ledger *l, const char *receipt_no, int64_t first_se
 	rc.member_id = member_id;
 	memcpy(rc.card_code, m.card_code, sizeof(rc.card_code));
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(l->db, "SELECT event_id FROM events WHERE seq = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (ledger_stmt(l, "SELECT event_id FROM events WHERE seq = ?1", &st) < 0)
 		return ledger_sql_fail(l, "prepare event id");
 	sqlite3_bind_int64(st, 1, first_seq);
 	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == LEDGER_EVENT_ID_LEN)
 		memcpy(rc.event_id, sqlite3_column_blob(st, 0), LEDGER_EVENT_ID_LEN);
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	*ret = rc;
 	return 0;
 }
@@ -441,11 +439,10 @@ static int trace_insert(struct ledger *l, const char *receipt_no, const struct r
 	sqlite3_stmt *st;
 	if (n == 0)
 		return 0;
-	if (sqlite3_prepare_v2(
-		l->db,
-		"INSERT INTO sale_traces (receipt_no, n, rule, base_gr, base_pts,"
-		" permille, points, dropped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-		-1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l,
+			"INSERT INTO sale_traces (receipt_no, n, rule, base_gr, base_pts,"
+			" permille, points, dropped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			&st) < 0)
 		return ledger_sql_fail(l, "prepare trace insert");
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -460,7 +457,7 @@ static int trace_insert(struct ledger *l, const char *receipt_no, const struct r
 		r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "insert trace");
 		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }
 
@@ -473,12 +470,12 @@ int ledger_sale_trace(struct ledger *ledger, const char *receipt_no, struct rule
 	    strlen(receipt_no) > LEDGER_RECEIPT_NO_MAX)
 		return -EINVAL;
 	/* the receipt is known by its events; its trace rows go with them (the purge) */
-	if (sqlite3_prepare_v2(l->db,
-			       "SELECT -1, '', 0, 0, 0, 0, 0 WHERE EXISTS (SELECT 1 FROM events"
-			       "  WHERE receipt_no = ?1)"
-			       " UNION ALL SELECT n, rule, base_gr, base_pts, permille, points,"
-			       "  dropped FROM sale_traces WHERE receipt_no = ?1 ORDER BY 1",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(l,
+			"SELECT -1, '', 0, 0, 0, 0, 0 WHERE EXISTS (SELECT 1 FROM events"
+			"  WHERE receipt_no = ?1)"
+			" UNION ALL SELECT n, rule, base_gr, base_pts, permille, points,"
+			"  dropped FROM sale_traces WHERE receipt_no = ?1 ORDER BY 1",
+			&st) < 0)
 		return ledger_sql_fail(l, "prepare trace read");
 	sqlite3_bind_text(st, 1, receipt_no, -1, SQLITE_STATIC);
 	size_t n = 0;
@@ -504,7 +501,7 @@ int ledger_sale_trace(struct ledger *ledger, const char *receipt_no, struct rule
 		r = ledger_sql_fail(l, "read trace");
 	else if (r == 0 && !known)
 		r = -ENOENT;
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	if (r == 0)
 		*ret_n = n;
 	return r;
@@ -684,12 +681,11 @@ int ledger_book_refund(struct ledger *ledger, const char *receipt_no,
 			amount_gr += e->amount_gr;
 	}
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(
-		l->db,
-		"UPDATE sales SET refunded_basket_gr = ?2, refunded_eligible_gr = ?3,"
-		" refunded_paid_gr = ?4, reversed_pts = ?5, recredited_pts = ?6"
-		" WHERE receipt_no = ?1",
-		-1, &st, NULL) != SQLITE_OK) {
+	if (ledger_stmt(l,
+			"UPDATE sales SET refunded_basket_gr = ?2, refunded_eligible_gr = ?3,"
+			" refunded_paid_gr = ?4, reversed_pts = ?5, recredited_pts = ?6"
+			" WHERE receipt_no = ?1",
+			&st) < 0) {
 		r = ledger_sql_fail(l, "prepare sale update");
 		goto rollback;
 	}
@@ -700,7 +696,7 @@ int ledger_book_refund(struct ledger *ledger, const char *receipt_no,
 	sqlite3_bind_int64(st, 5, nr->reversed_pts);
 	sqlite3_bind_int64(st, 6, nr->recredited_pts);
 	r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "update sale");
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	struct ledger_receipt booked;
 	if (r < 0 ||
 	    (r = receipt_of(l, refund_no, first_seq, member_id, now_us, amount_gr, points, false,
@@ -720,15 +716,15 @@ int ledger_coupons_issued_since(struct ledger *ledger, const char *campaign, int
 	sqlite3_stmt *st;
 	if (!ledger || !campaign || !ret_count)
 		return -EINVAL;
-	if (sqlite3_prepare_v2(
-		ledger->db, "SELECT COUNT(*) FROM coupons WHERE campaign = ?1 AND issued_us >= ?2",
-		-1, &st, NULL) != SQLITE_OK)
+	if (ledger_stmt(ledger,
+			"SELECT COUNT(*) FROM coupons WHERE campaign = ?1 AND issued_us >= ?2",
+			&st) < 0)
 		return ledger_sql_fail(ledger, "prepare coupon count");
 	sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since_us);
 	int r = sqlite3_step(st) == SQLITE_ROW ? 0 : ledger_sql_fail(ledger, "coupon count");
 	if (r == 0)
 		*ret_count = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ledger_stmt_done(st);
 	return r;
 }

@@ -16,6 +16,10 @@
 #include "log.h"
 
 #define QUICK_CHAIN_EVENTS 1000
+/* A verification reads the whole file once: through a memory map (as far as SQLite allows)
+ * pages are read in place instead of copied into the page cache. */
+#define VERIFY_MMAP_SQL	  "PRAGMA mmap_size = 4294967296"
+#define VERIFY_NOMMAP_SQL "PRAGMA mmap_size = 0"
 
 /* Steps return a negative errno, STEP_OK to go on, or STEP_PROBLEM when the report is filled. */
 #define STEP_OK	     0
@@ -331,6 +335,7 @@ static bool file_check_start(struct ledger *l, struct file_check *fc, pthread_t 
 	}
 	sqlite3_busy_timeout(fc->conn.db, LEDGER_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(fc->conn.db, 1);
+	(void) sqlite3_exec(fc->conn.db, VERIFY_MMAP_SQL, NULL, NULL, NULL);
 	if (pthread_create(ret_thread, NULL, file_check_run, fc) != 0) {
 		sqlite3_close(fc->conn.db);
 		return false;
@@ -348,6 +353,8 @@ static int verify(struct ledger *l, enum verify_mode mode, struct ledger_verify_
 	const bool full = mode == VERIFY_FULL;
 
 	bool threaded = mode != VERIFY_QUICK && file_check_start(l, &fc, &thread);
+	if (mode != VERIFY_QUICK)
+		(void) sqlite3_exec(l->db, VERIFY_MMAP_SQL, NULL, NULL, NULL);
 	/* one read transaction: every step sees the same snapshot */
 	if (sqlite3_exec(l->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
 		r = ledger_sql_fail(l, "begin verify");
@@ -373,6 +380,8 @@ static int verify(struct ledger *l, enum verify_mode mode, struct ledger_verify_
 	ledger_fold_free(fold);
 	(void) sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
 join:
+	if (mode != VERIFY_QUICK)
+		(void) sqlite3_exec(l->db, VERIFY_NOMMAP_SQL, NULL, NULL, NULL);
 	if (threaded) {
 		(void) pthread_join(thread, NULL);
 		sqlite3_close(fc.conn.db);
@@ -471,6 +480,7 @@ static int verify_file(const char *path, enum verify_mode mode,
 	}
 	r = verify(&l, mode, ret_report);
 out:
+	ledger_stmt_cache_free(&l);
 	sqlite3_close(l.db);
 	return r;
 }
