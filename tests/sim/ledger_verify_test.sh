@@ -25,8 +25,8 @@ DEMO_STATE=$state DEMO_CLOCK=2026-11-27T12:00:00Z "$src/tools/demo" "$build" >/d
 run intact ctl ledger verify
 cat "$work/intact.out"
 check "verify after the demo exits 0" 0 "$rc"
-check_true "verify checked the chain of events 1 to 9" \
-	grep -q 'hash chain checked for 9 (1 to 9)$' "$work/intact.out"
+check_true "verify checked the chain of events 1 to 13" \
+	grep -q 'hash chain checked for 13 (1 to 13)$' "$work/intact.out"
 check_true "verify checked both balances" grep -q 'balances checked for 2$' "$work/intact.out"
 check_true "verify says the ledger is intact" grep -q '^result      OK' "$work/intact.out"
 
@@ -37,7 +37,7 @@ ctl sim tap --uid 04C0FFEE123456 >/dev/null
 run running ctl ledger verify --db "$db"
 check "verify while loyaltyd runs exits 0" 0 "$rc"
 check_true "verify sees the new sale's event" \
-	grep -q 'hash chain checked for 10 (1 to 10)$' "$work/running.out"
+	grep -q 'hash chain checked for 14 (1 to 14)$' "$work/running.out"
 stop_daemon
 
 run usage ctl ledger verify --frobnicate
@@ -86,7 +86,7 @@ check_true "loyaltyd says what is wrong" \
 check_true "loyaltyd says what to do" \
 	grep -q "restore the ledger from the backup or call support; run \`loyaltyctl ledger verify --db $db\`" \
 	"$work/start.log"
-check "the tampered ledger is left as it was" "450|10" \
+check "the tampered ledger is left as it was" "450|14" \
 	"$(sqlite3 "$db" 'SELECT points, (SELECT COUNT(*) FROM events) FROM events WHERE seq = 3')"
 
 finish
