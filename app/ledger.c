@@ -563,7 +563,7 @@ int ledger_open(const char *path, const char *terminal_id, struct ledger **ret_l
 	memcpy(l->terminal_id, terminal_id, strlen(terminal_id) + 1);
 	int r = -EIO;
 	if (sqlite3_open_v2(path, &l->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		r = l->db ? ledger_sql_fail(l, path) : -ENOMEM;
 		goto fail;
@@ -608,7 +608,7 @@ int ledger_open_readonly(const char *path, struct ledger **ret_ledger)
 	if (!l)
 		return -ENOMEM;
 	int r;
-	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		r = l->db ? ledger_sql_fail(l, path) : -ENOMEM;
 		goto fail;

@@ -15,6 +15,9 @@
  * sales records for refunds; ledger_programme.c) and books what rules.h decides; schema 5 adds
  * the award trace of each sale and stamp events that carry the cards' progress.
  *
+ * A struct ledger is for one thread at a time (its connection is opened without SQLite's
+ * mutex, and it keeps prepared statements); other threads or processes open their own.
+ *
  * Not for: programme rules (what a sale earns is decided by rules.h), printing, sync.
  */
 #pragma once

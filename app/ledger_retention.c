@@ -56,6 +56,7 @@ struct fold_member {
 	int32_t birthday_bonus_year;
 	bool welcomed; /* a welcome bonus was booked */
 	bool touched;  /* an event was folded in since the fold was made */
+	bool present;  /* the members table holds the member */
 	uint32_t n_lots, cap_lots, n_stamps, cap_stamps;
 	struct fold_lot *lots;	   /* oldest first */
 	struct fold_stamp *stamps; /* by card, in byte order */
@@ -64,8 +65,19 @@ struct fold_member {
 struct ledger_fold {
 	int64_t max_id; /* members 1..max_id */
 	struct fold_member *m;
-	bool oom; /* an allocation failed: the fold is incomplete */
+	bool oom;				/* an allocation failed: the fold is incomplete */
+	int64_t missing_seq, missing_member_id; /* the first event of a member not in the ledger */
 };
+
+bool ledger_fold_missing_member(const struct ledger_fold *f, int64_t *ret_seq,
+				int64_t *ret_member_id)
+{
+	if (!f->missing_seq)
+		return false;
+	*ret_seq = f->missing_seq;
+	*ret_member_id = f->missing_member_id;
+	return true;
+}
 
 static bool grow(void **p, uint32_t *cap, uint32_t need, size_t size)
 {
@@ -158,8 +170,15 @@ static bool rule_is(const struct ledger_hash_event *ev, const char *rule)
 
 void ledger_fold_event(struct ledger_fold *f, const struct ledger_hash_event *ev)
 {
-	if (ev->member_id <= 0 || ev->member_id > f->max_id)
+	if (!ev->member_id)
+		return; /* an event of no member */
+	if (ev->member_id < 0 || ev->member_id > f->max_id || !f->m[ev->member_id].present) {
+		if (!f->missing_seq) {
+			f->missing_seq = ev->seq;
+			f->missing_member_id = ev->member_id;
+		}
 		return;
+	}
 	struct fold_member *m = &f->m[ev->member_id];
 	m->touched = true;
 	if (ev->points > 0) {
@@ -220,6 +239,23 @@ int ledger_fold_new(struct ledger *l, struct ledger_fold **ret_fold)
 		return -ENOMEM;
 	}
 	f->max_id = max_id;
+	int s;
+	if (sqlite3_prepare_v2(l->db, "SELECT member_id FROM members", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		r = ledger_sql_fail(l, "prepare member ids");
+		goto fail;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id > 0 && id <= max_id)
+			f->m[id].present = true;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (s != SQLITE_DONE) {
+		r = ledger_sql_fail(l, "read member ids");
+		goto fail;
+	}
 	if (sqlite3_prepare_v2(l->db,
 			       "SELECT member_id, points, visits, last_visit_us, first_visit_us,"
 			       " monetary_gr, last_coupon_us, birthday_bonus_year"
@@ -228,7 +264,6 @@ int ledger_fold_new(struct ledger *l, struct ledger_fold **ret_fold)
 		r = ledger_sql_fail(l, "prepare checkpoint members");
 		goto fail;
 	}
-	int s;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 		if (id <= 0 || id > max_id)

@@ -255,34 +255,15 @@ static int member_problem(void *userdata, const struct ledger_fold_diff *d)
 static int check_members(struct ledger *l, struct ledger_verify_report *rep,
 			 struct ledger_fold *fold)
 {
-	sqlite3_stmt *st;
-	int r, s;
-	int64_t v[2];
+	int r;
 
-	if (sqlite3_prepare_v2(
-		l->db,
-		"SELECT e.seq, e.member_id FROM events e WHERE e.member_id IS NOT NULL"
-		" AND NOT EXISTS (SELECT 1 FROM members m"
-		"  WHERE m.member_id = e.member_id) ORDER BY e.seq LIMIT 1",
-		-1, &st, NULL) != SQLITE_OK)
-		return read_failed(l, rep, "check event members");
-	r = STEP_OK;
-	s = sqlite3_step(st);
-	if (s == SQLITE_ROW) {
-		v[0] = sqlite3_column_int64(st, 0);
-		v[1] = sqlite3_column_int64(st, 1);
-		r = problem(
-		    rep, LEDGER_PROBLEM_MEMBER, v[0], v[1],
-		    "event %lld belongs to member %lld, who is not in the ledger (the member "
-		    "was deleted)",
-		    (long long) v[0], (long long) v[1]);
-	} else if (s != SQLITE_DONE) {
-		r = read_failed(l, rep, "check event members");
-	}
-	sqlite3_finalize(st);
-	if (r != STEP_OK)
-		return r;
-
+	/* the fold noted the first event whose member is not in the members table */
+	int64_t seq, member_id;
+	if (ledger_fold_missing_member(fold, &seq, &member_id))
+		return problem(rep, LEDGER_PROBLEM_MEMBER, seq, member_id,
+			       "event %lld belongs to member %lld, who is not in the ledger (the "
+			       "member was deleted)",
+			       (long long) seq, (long long) member_id);
 	r = ledger_fold_compare(l, fold, member_problem, rep);
 	if (r == -EIO || r == -EBADMSG)
 		r = read_failed(l, rep, "read member state");
@@ -328,8 +309,8 @@ static bool file_check_start(struct ledger *l, struct file_check *fc, pthread_t 
 	memset(fc, 0, sizeof(*fc));
 	if (!path || !path[0])
 		return false; /* an in-memory or temporary database */
-	if (sqlite3_open_v2(path, &fc->conn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &fc->conn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		sqlite3_close(fc->conn.db);
 		return false;
 	}
@@ -460,7 +441,7 @@ static int verify_file(const char *path, enum verify_mode mode,
 		return -errno;
 	if (!S_ISREG(sb.st_mode))
 		return -EISDIR;
-	if (sqlite3_open_v2(path, &l.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	if (sqlite3_open_v2(path, &l.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		r = l.db ? ledger_sql_fail(&l, path) : -ENOMEM;
 		goto out;
