@@ -11,8 +11,9 @@
 
 #include "registry.h"
 
-static const struct hal_printer_ops *const drivers[] = {&hal_printer_sim_ops,
-							&hal_printer_escpos_ops};
+static const struct hal_printer_ops *const drivers[] = {
+    &hal_printer_sim_ops, &hal_printer_escpos_ops, &hal_printer_usb_ops, &hal_printer_serial_ops,
+    &hal_printer_tcp_ops};
 
 int hal_printer_open(const char *name, const struct hal_printer_config *config,
 		     struct hal_printer **ret_printer)
@@ -56,10 +57,76 @@ const char *hal_printer_state_name(enum hal_printer_state state)
 		return "paper out";
 	case HAL_PRINTER_OFFLINE:
 		return "offline";
+	case HAL_PRINTER_COVER_OPEN:
+		return "cover open";
 	case HAL_PRINTER_STATE_MAX:
 		break;
 	}
 	return "unknown";
+}
+
+int hal_printer_state_errno(enum hal_printer_state state)
+{
+	switch (state) {
+	case HAL_PRINTER_READY:
+		return 0;
+	case HAL_PRINTER_PAPER_OUT:
+		return -ENOSPC;
+	case HAL_PRINTER_OFFLINE:
+	case HAL_PRINTER_COVER_OPEN:
+	case HAL_PRINTER_STATE_MAX:
+		break;
+	}
+	return -EIO;
+}
+
+static const char *const flow_names[HAL_PRINTER_FLOW_MAX] = {
+    [HAL_PRINTER_FLOW_NONE] = "none",
+    [HAL_PRINTER_FLOW_RTSCTS] = "rtscts",
+    [HAL_PRINTER_FLOW_XONXOFF] = "xonxoff",
+};
+
+const char *hal_printer_flow_name(enum hal_printer_flow flow)
+{
+	return (unsigned) flow < HAL_PRINTER_FLOW_MAX ? flow_names[flow] : "unknown";
+}
+
+int hal_printer_flow_from_name(const char *name, enum hal_printer_flow *ret_flow)
+{
+	for (unsigned i = 0; name && i < HAL_PRINTER_FLOW_MAX; i++) {
+		if (strcmp(name, flow_names[i]) == 0) {
+			*ret_flow = (enum hal_printer_flow) i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *const status_mode_names[HAL_PRINTER_STATUS_MODE_MAX] = {
+    [HAL_PRINTER_STATUS_AUTO] = "auto",
+    [HAL_PRINTER_STATUS_REQUIRED] = "required",
+    [HAL_PRINTER_STATUS_NONE] = "none",
+};
+
+const char *hal_printer_status_mode_name(enum hal_printer_status_mode mode)
+{
+	return (unsigned) mode < HAL_PRINTER_STATUS_MODE_MAX ? status_mode_names[mode] : "unknown";
+}
+
+int hal_printer_status_mode_from_name(const char *name, enum hal_printer_status_mode *ret_mode)
+{
+	for (unsigned i = 0; name && i < HAL_PRINTER_STATUS_MODE_MAX; i++) {
+		if (strcmp(name, status_mode_names[i]) == 0) {
+			*ret_mode = (enum hal_printer_status_mode) i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool hal_printer_baud_valid(unsigned baud)
+{
+	return baud == 9600 || baud == 19200 || baud == 38400 || baud == 57600 || baud == 115200;
 }
 
 int hal_printer_print(struct hal_printer *printer, const char *job_name, const void *data,
@@ -109,20 +176,6 @@ static void sim_close(struct hal_printer *printer)
 	free(s->cur);
 	free(s->last);
 	free(s);
-}
-
-static int sim_state_error(enum hal_printer_state state)
-{
-	switch (state) {
-	case HAL_PRINTER_READY:
-		return 0;
-	case HAL_PRINTER_PAPER_OUT:
-		return -ENOSPC;
-	case HAL_PRINTER_OFFLINE:
-	case HAL_PRINTER_STATE_MAX:
-		break;
-	}
-	return -EIO;
 }
 
 static int sim_begin_job(struct hal_printer *printer, const char *job_name)
@@ -193,7 +246,7 @@ static int sim_end_job(struct hal_printer *printer)
 	if (!s->in_job)
 		return -EINVAL;
 	s->in_job = false;
-	int r = sim_state_error(s->state);
+	int r = hal_printer_state_errno(s->state);
 	if (r == 0)
 		r = sim_store(s);
 	if (r < 0)
