@@ -33,6 +33,10 @@ static int profile_check(const struct printer_profile *p)
 		return -EINVAL;
 	if (p->qr_module_dots < QR_MODULE_DOTS_MIN)
 		return -EINVAL;
+	if ((unsigned) p->codepage_cmd >= PRINTER_CODEPAGE_CMD_MAX)
+		return -EINVAL;
+	if (p->native_qr && p->qr_module_dots > ESCPOS_NATIVE_QR_MODULE_MAX)
+		return -EINVAL;
 	return 0;
 }
 
@@ -43,6 +47,8 @@ static bool text_terminated(const struct layout_item *it)
 
 static int emit_codepage(struct buf *out, const struct printer_profile *p)
 {
+	if (p->codepage_cmd == PRINTER_CODEPAGE_STAR)
+		return EMIT(out, ESC, GS, 't', (uint8_t) p->codepage_slot);
 	return EMIT(out, ESC, 't', (uint8_t) p->codepage_slot);
 }
 
@@ -121,11 +127,68 @@ static int emit_rule(struct buf *out, const struct printer_profile *p)
 	return buf_append(out, line, (size_t) p->columns + 1);
 }
 
+/* GS ( k pL pH cn fn [params]: one QR function (cn 49) with its parameter bytes. */
+static int emit_qr_function(struct buf *out, uint8_t fn, const uint8_t *params, size_t n)
+{
+	size_t len = n + 2; /* cn and fn count */
+	int r = EMIT(out, GS, '(', 'k', (uint8_t) (len & 0xFF), (uint8_t) (len >> 8), 49, fn);
+	if (r >= 0 && n)
+		r = buf_append(out, params, n);
+	return r;
+}
+
+/*
+ * The printer draws the symbol: model 2, the profile's module size, ECC M, the payload stored
+ * then printed, centred, with a quiet zone of 4 modules fed above and below (the text lines
+ * around it have none of their own). Sized with libqrencode first, so a symbol too wide for the
+ * head is refused here rather than clipped by the printer.
+ */
+static int emit_native_qr(struct buf *out, const struct layout_item *it,
+			  const struct printer_profile *p)
+{
+	int modules;
+	int r = qr_symbol_modules(it->text, &modules);
+	if (r == -E2BIG)
+		return -EINVAL;
+	if (r < 0)
+		return r;
+	if (modules + 2 * QR_QUIET_MODULES > p->width_dots / p->qr_module_dots)
+		return -EINVAL;
+	size_t len = strlen(it->text);
+	uint8_t quiet = (uint8_t) (QR_QUIET_MODULES * p->qr_module_dots);
+	r = EMIT(out, ESC, 'a', 1, ESC, 'J', quiet);
+	if (r >= 0)
+		r = emit_qr_function(out, 65, (const uint8_t[]){50, 0}, 2); /* model 2 */
+	if (r >= 0)
+		r = emit_qr_function(out, 67, (const uint8_t[]){(uint8_t) p->qr_module_dots}, 1);
+	if (r >= 0)
+		r = emit_qr_function(out, 69, (const uint8_t[]){49}, 1); /* ECC M */
+	if (r >= 0) {
+		/* store: fn 80, m = 48, then the data */
+		size_t n = len + 3;
+		r = EMIT(out, GS, '(', 'k', (uint8_t) (n & 0xFF), (uint8_t) (n >> 8), 49, 80, 48);
+		if (r >= 0)
+			r = buf_append(out, (const uint8_t *) it->text, len);
+	}
+	if (r >= 0)
+		r = emit_qr_function(out, 81, (const uint8_t[]){48}, 1); /* print */
+	if (r >= 0)
+		r = EMIT(out, ESC, 'J', quiet, ESC, 'a', 0);
+	return r;
+}
+
 static int emit_qr(struct buf *out, const struct layout_item *it, const struct printer_profile *p,
 		   struct escpos_stats *stats)
 {
 	if (!text_terminated(it))
 		return -EINVAL;
+	if (p->native_qr) {
+		int r = emit_native_qr(out, it, p);
+		if (r < 0)
+			return r;
+		stats->qr_codes++;
+		return emit_codepage(out, p);
+	}
 	struct qr_raster qr;
 	int r = qr_raster_make(it->text, p->qr_module_dots, p->width_dots, &qr);
 	if (r == -E2BIG)

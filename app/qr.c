@@ -9,6 +9,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The symbol for payload (checked non-empty by the caller), or a negative errno. */
+static int qr_encode(const char *payload, QRcode **ret_code)
+{
+	if (strlen(payload) > (size_t) INT32_MAX)
+		return -E2BIG;
+	errno = 0;
+	/*
+	 * Case-sensitive, so lowercase letters stay lowercase; libqrencode splits the text into
+	 * numeric, alphanumeric and 8-bit segments where a switch saves bits (an uppercase token
+	 * URL is one alphanumeric segment, 5.5 bits a character instead of 8). QR_MODE_8 only
+	 * says that no Kanji mode is wanted.
+	 */
+	QRcode *code = QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!code) {
+		/* libqrencode says ERANGE for data too large for any version */
+		if (errno == ERANGE)
+			return -E2BIG;
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	}
+	*ret_code = code;
+	return 0;
+}
+
+int qr_symbol_modules(const char *payload, int *ret_modules)
+{
+	if (!payload || !*payload || !ret_modules)
+		return -EINVAL;
+	QRcode *code;
+	int r = qr_encode(payload, &code);
+	if (r < 0)
+		return r;
+	*ret_modules = code->width;
+	QRcode_free(code);
+	return 0;
+}
+
 int qr_raster_make(const char *payload, int module_dots, int width_dots,
 		   struct qr_raster *ret_raster)
 {
@@ -20,18 +56,10 @@ int qr_raster_make(const char *payload, int module_dots, int width_dots,
 	if (module_dots > width_dots / (21 + 2 * QR_QUIET_MODULES))
 		return -EINVAL;
 
-	size_t len = strlen(payload);
-	if (len > (size_t) INT32_MAX)
-		return -E2BIG;
-	errno = 0;
-	QRcode *code =
-	    QRcode_encodeData((int) len, (const unsigned char *) payload, 0, QR_ECLEVEL_M);
-	if (!code) {
-		/* libqrencode says ERANGE for data too large for any version */
-		if (errno == ERANGE)
-			return -E2BIG;
-		return errno == ENOMEM ? -ENOMEM : -EINVAL;
-	}
+	QRcode *code;
+	int r = qr_encode(payload, &code);
+	if (r < 0)
+		return r;
 
 	int modules = code->width;
 	int side = modules + 2 * QR_QUIET_MODULES;

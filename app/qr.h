@@ -25,7 +25,9 @@ struct qr_raster {
 };
 
 /*
- * Encode payload (8-bit mode, ECC level M, the smallest version that holds it) and draw it.
+ * Encode payload (ECC level M, the smallest version that holds it; case-sensitive, in numeric,
+ * alphanumeric and 8-bit segments as libqrencode finds shortest, so an uppercase URL such as
+ * "HTTPS://K.EXAMPLE.PL/C/<BASE32>" is one alphanumeric segment) and draw it.
  * height_dots = (modules + 2 * QR_QUIET_MODULES) * module_dots; the padding left of the quiet
  * zone is (width_dots - that) / 2, so the right margin is at most one dot wider than the left.
  * Returns 0, -EINVAL when the payload is NULL or empty, width_dots is outside
@@ -38,3 +40,11 @@ __attribute__((warn_unused_result)) int
 qr_raster_make(const char *payload, int module_dots, int width_dots, struct qr_raster *ret_raster);
 /* Frees the bits and zeroes the struct; NULL and an already freed raster are fine. */
 void qr_raster_free(struct qr_raster *raster);
+
+/*
+ * The symbol size in modules (21 for version 1 .. 177 for version 40, without the quiet zone)
+ * that qr_raster_make() would draw for payload, for sizing a symbol the printer draws itself.
+ * Returns 0, -EINVAL for a NULL or empty payload, -E2BIG when it is too long for a QR code, or
+ * -ENOMEM. *ret_modules is written only on success.
+ */
+__attribute__((warn_unused_result)) int qr_symbol_modules(const char *payload, int *ret_modules);

@@ -151,6 +151,57 @@ static void test_odd_width_and_long_payload(void **state)
 	check_raster(big, 5, 384);
 }
 
+/* A card token URL as app/token makes it: the base and 135 Crockford base32 characters. */
+static void token_url(char *out, size_t cap)
+{
+	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	static const char base[] = "HTTPS://K.EXAMPLE.PL/C/";
+	assert_true(cap > sizeof(base) + 135);
+	memcpy(out, base, sizeof(base) - 1);
+	for (size_t i = 0; i < 135; i++)
+		out[sizeof(base) - 1 + i] = alphabet[(i * 7 + 3) % 32];
+	out[sizeof(base) - 1 + 135] = '\0';
+}
+
+static void test_uppercase_url_is_alphanumeric(void **state)
+{
+	(void) state;
+	char upper[200], lower[200];
+	token_url(upper, sizeof(upper));
+	assert_int_equal(strlen(upper), 158);
+	for (size_t i = 0; i <= strlen(upper); i++)
+		lower[i] = (char) (upper[i] >= 'A' && upper[i] <= 'Z' ? upper[i] + 32 : upper[i]);
+
+	/* 158 alphanumeric characters fit version 7-M (45 modules, 178 at most); as 8-bit bytes
+	 * they need version 9-M (53 modules, 180 bytes at most; 7-M holds 122) */
+	int up, low;
+	assert_int_equal(qr_symbol_modules(upper, &up), 0);
+	assert_int_equal(qr_symbol_modules(lower, &low), 0);
+	assert_int_equal(up, 45);
+	assert_int_equal(low, 53);
+
+	/* a claim URL (a 93-byte token, 149 characters) still fits version 7-M */
+	char claim[200];
+	memcpy(claim, upper, 158);
+	memcpy(claim + 158, "0123456789ABCD", 15);
+	assert_int_equal(qr_symbol_modules(claim, &up), 0);
+	assert_int_equal(up, 45);
+
+	/* the raster is that symbol, decodes to the same text, and fits both heads */
+	check_raster(upper, 5, 384);
+	check_raster(upper, 6, 576);
+	struct qr_raster r;
+	assert_int_equal(qr_raster_make(upper, 5, 384, &r), 0);
+	assert_int_equal(r.modules, 45);
+	assert_int_equal(r.height_dots, (45 + 8) * 5);
+	qr_raster_free(&r);
+	/* case is kept: the lowercase URL decodes as lowercase */
+	check_raster(lower, 5, 384);
+
+	assert_int_equal(qr_symbol_modules("", &up), -EINVAL);
+	assert_int_equal(qr_symbol_modules(NULL, &up), -EINVAL);
+}
+
 static void test_deterministic(void **state)
 {
 	(void) state;
@@ -176,7 +227,8 @@ static void test_refusals(void **state)
 	assert_int_equal(qr_raster_make(url, 5, 0, &r), -EINVAL);
 	assert_int_equal(qr_raster_make(url, 5, QR_WIDTH_DOTS_MAX + 1, &r), -EINVAL);
 	assert_int_equal(qr_raster_make(url, 5, 384, NULL), -EINVAL);
-	/* the URL needs 33 modules + 8 quiet = 41: 16 dots each is 656, wider than 576 */
+	/* the URL needs 29 modules (an 8-bit and an alphanumeric segment) + 8 quiet = 37: 16 dots
+	 * each is 592, wider than 576 */
 	assert_int_equal(qr_raster_make(url, 16, 576, &r), -EINVAL);
 	/* a module too large even for the smallest symbol */
 	assert_int_equal(qr_raster_make("a", 20, 576, &r), -EINVAL);
@@ -209,6 +261,7 @@ int main(void)
 	    cmocka_unit_test(test_58mm),
 	    cmocka_unit_test(test_80mm),
 	    cmocka_unit_test(test_odd_width_and_long_payload),
+	    cmocka_unit_test(test_uppercase_url_is_alphanumeric),
 	    cmocka_unit_test(test_deterministic),
 	    cmocka_unit_test(test_refusals),
 	};

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "printer_profile.h"
 #include "render.h"
 
 enum {
@@ -26,6 +27,7 @@ enum {
 	OPT_FONT,
 	OPT_BOLD_FONT,
 	OPT_MAX_HEIGHT,
+	OPT_PRINTER,
 };
 
 static void usage(FILE *f)
@@ -39,9 +41,11 @@ static void usage(FILE *f)
 	    "  --text             print the receipt as UTF-8 text lines (the default output)\n"
 	    "  --png FILE         write the paper as a grayscale PNG\n"
 	    "  --images DIR       write each GS v 0 raster image as DIR/image-N.png, N from 1\n"
+	    "  --printer FILE     a printer model file (board/printers/*.json): its head width\n"
+	    "                     and code page slots\n"
 	    "  --width DOTS       head width in dots: 384 for 58 mm (default), 576 for 80 mm\n"
 	    "  --codepage N=NAME  ESC t slot N selects NAME (CP852 or CP1250); repeatable;\n"
-	    "                     defaults 18=CP852 and 45=CP1250\n"
+	    "                     defaults 18=CP852 and 45=CP1250 (ESC GS t, Star: 5 and 33)\n"
 	    "  --font FILE        font for text in the PNG (default %s)\n"
 	    "  --bold-font FILE   font for bold text (default %s;\n"
 	    "                     with only --font given, bold is the regular font emboldened)\n"
@@ -133,6 +137,33 @@ static int write_images(const struct escpos_page *page, const char *dir)
 	return 0;
 }
 
+/* Take the head width and the code page slots of a board/printers model file. */
+static int load_printer(const char *path, struct escpos_render_options *opt)
+{
+	char text[PRINTER_MODEL_FILE_MAX + 1], err[160];
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "escpos-render: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	size_t n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	struct printer_model m;
+	int r = printer_model_parse(text, n, &m, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "escpos-render: %s: %s\n", path, err);
+		return r;
+	}
+	opt->width_dots = m.width_dots;
+	int *table =
+	    m.codepage_cmd == PRINTER_CODEPAGE_STAR ? opt->star_slot_codepage : opt->slot_codepage;
+	for (int cp = 0; cp < CODEPAGE_MAX; cp++) {
+		if (m.slot[cp] >= 0)
+			table[m.slot[cp]] = cp;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -140,6 +171,7 @@ int main(int argc, char **argv)
 	    {"png", required_argument, NULL, OPT_PNG},
 	    {"images", required_argument, NULL, OPT_IMAGES},
 	    {"width", required_argument, NULL, OPT_WIDTH},
+	    {"printer", required_argument, NULL, OPT_PRINTER},
 	    {"codepage", required_argument, NULL, OPT_CODEPAGE},
 	    {"font", required_argument, NULL, OPT_FONT},
 	    {"bold-font", required_argument, NULL, OPT_BOLD_FONT},
@@ -171,6 +203,10 @@ int main(int argc, char **argv)
 					ESCPOS_RENDER_WIDTH_MIN, ESCPOS_RENDER_WIDTH_MAX);
 				return EXIT_USAGE;
 			}
+			break;
+		case OPT_PRINTER:
+			if (load_printer(optarg, &opt) < 0)
+				return EXIT_USAGE;
 			break;
 		case OPT_MAX_HEIGHT:
 			if (parse_int(optarg, 1, 1000000, &opt.max_height) < 0) {

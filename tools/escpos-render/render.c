@@ -181,6 +181,10 @@ void escpos_render_options_init(struct escpos_render_options *opt)
 		opt->slot_codepage[i] = ESCPOS_RENDER_SLOT_NONE;
 	opt->slot_codepage[18] = CODEPAGE_CP852;
 	opt->slot_codepage[45] = CODEPAGE_CP1250;
+	for (size_t i = 0; i < 256; i++)
+		opt->star_slot_codepage[i] = ESCPOS_RENDER_SLOT_NONE;
+	opt->star_slot_codepage[5] = CODEPAGE_CP852;
+	opt->star_slot_codepage[33] = CODEPAGE_CP1250;
 	opt->font = NULL;
 }
 
@@ -208,6 +212,9 @@ static bool options_valid(const struct escpos_render_options *opt)
 		return false;
 	for (size_t i = 0; i < 256; i++) {
 		int cp = opt->slot_codepage[i];
+		if (cp != ESCPOS_RENDER_SLOT_NONE && (cp < 0 || cp >= CODEPAGE_MAX))
+			return false;
+		cp = opt->star_slot_codepage[i];
 		if (cp != ESCPOS_RENDER_SLOT_NONE && (cp < 0 || cp >= CODEPAGE_MAX))
 			return false;
 	}
@@ -362,6 +369,7 @@ struct state {
 	int spacing;
 	uint8_t tabs[TABS_MAX];
 	int n_tabs;
+	bool star_slot; /* the slot was chosen with ESC GS t */
 	bool warned_slot, warned_font_b, warned_user_chars;
 
 	/* the line not yet printed */
@@ -644,13 +652,14 @@ static uint32_t decode(struct state *st, uint8_t b)
 {
 	if (b < 0x80)
 		return b == 0x7f ? REPLACEMENT : b;
-	int cp = st->opt->slot_codepage[st->slot];
+	int cp = st->star_slot ? st->opt->star_slot_codepage[st->slot]
+			       : st->opt->slot_codepage[st->slot];
 	if (cp == ESCPOS_RENDER_SLOT_NONE) {
 		if (!st->warned_slot)
 			warn(st,
-			     "byte 0x%02x in code page slot %d, which has no table; shown as "
+			     "byte 0x%02x in code page slot%s %d, which has no table; shown as "
 			     "U+FFFD",
-			     b, st->slot);
+			     b, st->star_slot ? " (ESC GS t)" : "", st->slot);
 		st->warned_slot = true;
 		return REPLACEMENT;
 	}
@@ -674,6 +683,7 @@ static void reset_modes(struct state *st)
 	st->wmul = st->hmul = 1;
 	st->align = ALIGN_LEFT;
 	st->slot = 0;
+	st->star_slot = false;
 	st->spacing = ESCPOS_RENDER_LINE_SPACING;
 	st->warned_slot = false;
 	reset_tabs(st);
@@ -1128,8 +1138,24 @@ static int esc(struct state *st)
 		return 0;
 	case 't':
 		r = take(st, 1, "ESC t", &p);
-		if (r == 0 && st->slot != p[0]) {
+		if (r == 0 && (st->slot != p[0] || st->star_slot)) {
 			st->slot = p[0];
+			st->star_slot = false;
+			st->warned_slot = false;
+		}
+		return r;
+	case GS: /* ESC GS t n: Star's code page command; other ESC GS commands are Star-only */
+		r = take(st, 1, "ESC GS", &p);
+		if (r < 0)
+			return r;
+		if (p[0] != 't') {
+			warn(st, "unknown command ESC GS 0x%02x; skipped 3 bytes", p[0]);
+			return 0;
+		}
+		r = take(st, 1, "ESC GS t", &p);
+		if (r == 0 && (st->slot != p[0] || !st->star_slot)) {
+			st->slot = p[0];
+			st->star_slot = true;
 			st->warned_slot = false;
 		}
 		return r;

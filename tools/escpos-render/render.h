@@ -50,6 +50,8 @@ struct escpos_render_options {
 	/* ESC t n: slot n -> enum codepage, or ESCPOS_RENDER_SLOT_NONE (bytes >= 0x80 show
 	 * U+FFFD with a warning). Slot 0 is in effect after ESC @, as on a printer. */
 	int slot_codepage[256];
+	/* ESC GS t n (Star printers, in their own numbering): the same, for n. */
+	int star_slot_codepage[256];
 	/* Glyphs for the bitmap; NULL leaves text out of the bitmap (the text output is the
 	 * same). Borrowed: the caller keeps it open during escpos_render(). */
 	struct escpos_font *font;
@@ -61,7 +63,10 @@ struct escpos_render_error {
 	char message[160];
 };
 
-/* Defaults: 384 dots, 20000 dots high, 1 MiB, slot 18 CP852, slot 45 CP1250, no font. */
+/*
+ * Defaults: 384 dots, 20000 dots high, 1 MiB, ESC t slots 18 CP852 and 45 CP1250, ESC GS t
+ * (Star) slots 5 CP852 and 33 CP1250, no font.
+ */
 void escpos_render_options_init(struct escpos_render_options *opt);
 
 /*
