@@ -152,14 +152,14 @@ int ledger_fold_new(struct ledger *l, struct ledger_fold **ret_fold);
 void ledger_fold_free(struct ledger_fold *f);
 
 /*
- * Apply one event (seq order per member). An event of a member the members table does not hold
- * is not folded but noted (the first one): ledger_fold_missing_member() says which.
+ * Apply one event (seq order per member; events wait in a small batch, folded before any
+ * result is read). An event of a member the members table does not hold is not folded but
+ * noted (the first one): ledger_fold_missing_member() says which.
  */
 void ledger_fold_event(struct ledger_fold *f, const struct ledger_hash_event *ev);
 
 /* True, with the event and its member, when a folded event named a member not in the ledger. */
-bool ledger_fold_missing_member(const struct ledger_fold *f, int64_t *ret_seq,
-				int64_t *ret_member_id);
+bool ledger_fold_missing_member(struct ledger_fold *f, int64_t *ret_seq, int64_t *ret_member_id);
 
 /* Apply the events seq from_seq..to_seq (to_seq 0: to the end) in seq order. */
 int ledger_fold_events(struct ledger *l, struct ledger_fold *f, int64_t from_seq, int64_t to_seq);

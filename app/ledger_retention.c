@@ -62,16 +62,29 @@ struct fold_member {
 	struct fold_stamp *stamps; /* by card, in byte order */
 };
 
+/* An event waiting in the fold's batch: what the fold needs of it. */
+struct fold_ev {
+	int64_t seq, member_id, points, amount_gr, time_us, lot_us, progress;
+	uint8_t kind;		      /* enum fold_kind */
+	char ref[LEDGER_REF_MAX + 1]; /* the stamp card */
+};
+
+#define FOLD_BATCH 256
+
 struct ledger_fold {
+	struct fold_ev batch[FOLD_BATCH]; /* events not folded yet, in seq order */
+	size_t n_batch;
 	int64_t max_id; /* members 1..max_id */
 	struct fold_member *m;
 	bool oom;				/* an allocation failed: the fold is incomplete */
 	int64_t missing_seq, missing_member_id; /* the first event of a member not in the ledger */
 };
 
-bool ledger_fold_missing_member(const struct ledger_fold *f, int64_t *ret_seq,
-				int64_t *ret_member_id)
+static void fold_flush(struct ledger_fold *f);
+
+bool ledger_fold_missing_member(struct ledger_fold *f, int64_t *ret_seq, int64_t *ret_member_id)
 {
+	fold_flush(f);
 	if (!f->missing_seq)
 		return false;
 	*ret_seq = f->missing_seq;
@@ -168,18 +181,28 @@ static bool rule_is(const struct ledger_hash_event *ev, const char *rule)
 	return ev->rule_len == n && memcmp(ev->rule, rule, n) == 0;
 }
 
-void ledger_fold_event(struct ledger_fold *f, const struct ledger_hash_event *ev)
+/* What an event does to its member besides its points. */
+enum fold_kind {
+	FOLD_OTHER,
+	FOLD_EARN,
+	FOLD_REFUND,
+	FOLD_COUPON_ISSUE,
+	FOLD_WELCOME,
+	FOLD_BIRTHDAY,
+	FOLD_STAMP,
+};
+
+/* Fold one event whose member is in range (the batch's second pass). */
+static void fold_apply(struct ledger_fold *f, const struct fold_ev *ev)
 {
-	if (!ev->member_id)
-		return; /* an event of no member */
-	if (ev->member_id < 0 || ev->member_id > f->max_id || !f->m[ev->member_id].present) {
+	struct fold_member *m = &f->m[ev->member_id];
+	if (!m->present) {
 		if (!f->missing_seq) {
 			f->missing_seq = ev->seq;
 			f->missing_member_id = ev->member_id;
 		}
 		return;
 	}
-	struct fold_member *m = &f->m[ev->member_id];
 	m->touched = true;
 	if (ev->points > 0) {
 		m->balance_pts += ev->points;
@@ -188,29 +211,95 @@ void ledger_fold_event(struct ledger_fold *f, const struct ledger_hash_event *ev
 		m->balance_pts += ev->points;
 		fold_debit(m, -ev->points);
 	}
-	if (ev->kind_len < 4)
-		return; /* enrol and the rest are longer; nothing else to fold */
-	if (kind_is(ev, "earn")) {
+	switch ((enum fold_kind) ev->kind) {
+	case FOLD_EARN:
 		m->visits++;
 		if (ev->time_us > m->last_visit_us)
 			m->last_visit_us = ev->time_us;
 		if (!m->first_visit_us)
 			m->first_visit_us = ev->time_us;
 		m->monetary_gr += ev->amount_gr;
-	} else if (kind_is(ev, "refund")) {
+		break;
+	case FOLD_REFUND:
 		m->monetary_gr += ev->amount_gr;
-	} else if (kind_is(ev, "coupon_issue")) {
+		break;
+	case FOLD_COUPON_ISSUE:
 		m->last_coupon_us = ev->time_us;
-	} else if (kind_is(ev, "bonus") && rule_is(ev, "welcome")) {
+		break;
+	case FOLD_WELCOME:
 		m->welcomed = true;
-	} else if (kind_is(ev, "bonus") && rule_is(ev, "birthday")) {
+		break;
+	case FOLD_BIRTHDAY: {
 		struct wartime w;
-		int64_t s = ev->time_us / US_PER_S - (ev->time_us % US_PER_S < 0);
-		wartime_from_utc(s, &w);
+		int64_t sec = ev->time_us / US_PER_S - (ev->time_us % US_PER_S < 0);
+		wartime_from_utc(sec, &w);
 		m->birthday_bonus_year = w.year;
-	} else if (kind_is(ev, "stamp") && ev->items > 0) {
-		fold_stamp_set(f, m, ev->ref, ev->ref_len, ev->progress);
+		break;
 	}
+	case FOLD_STAMP:
+		fold_stamp_set(f, m, ev->ref, strlen(ev->ref), ev->progress);
+		break;
+	case FOLD_OTHER:
+		break;
+	}
+}
+
+/*
+ * Fold the batched events in order. The events of a large ledger touch members at random, so
+ * each costs a cache miss on its member and another on its lots: the members were prefetched
+ * when the events were batched, their newest lots are prefetched here before the pass that
+ * folds them.
+ */
+static void fold_flush(struct ledger_fold *f)
+{
+	for (size_t i = 0; i < f->n_batch; i++) {
+		const struct fold_member *m = &f->m[f->batch[i].member_id];
+		if (m->n_lots)
+			__builtin_prefetch(&m->lots[m->n_lots - 1], 1);
+	}
+	for (size_t i = 0; i < f->n_batch; i++)
+		fold_apply(f, &f->batch[i]);
+	f->n_batch = 0;
+}
+
+void ledger_fold_event(struct ledger_fold *f, const struct ledger_hash_event *ev)
+{
+	if (!ev->member_id)
+		return; /* an event of no member */
+	if (ev->member_id < 0 || ev->member_id > f->max_id) {
+		fold_flush(f); /* keep the first missing member the first in seq order */
+		if (!f->missing_seq) {
+			f->missing_seq = ev->seq;
+			f->missing_member_id = ev->member_id;
+		}
+		return;
+	}
+	struct fold_ev *b = &f->batch[f->n_batch];
+	b->seq = ev->seq;
+	b->member_id = ev->member_id;
+	b->points = ev->points;
+	b->amount_gr = ev->amount_gr;
+	b->time_us = ev->time_us;
+	b->lot_us = ev->lot_us;
+	b->progress = ev->progress;
+	b->kind = FOLD_OTHER;
+	if (kind_is(ev, "earn"))
+		b->kind = FOLD_EARN;
+	else if (kind_is(ev, "refund"))
+		b->kind = FOLD_REFUND;
+	else if (kind_is(ev, "coupon_issue"))
+		b->kind = FOLD_COUPON_ISSUE;
+	else if (kind_is(ev, "bonus") && rule_is(ev, "welcome"))
+		b->kind = FOLD_WELCOME;
+	else if (kind_is(ev, "bonus") && rule_is(ev, "birthday"))
+		b->kind = FOLD_BIRTHDAY;
+	else if (kind_is(ev, "stamp") && ev->items > 0) {
+		b->kind = FOLD_STAMP;
+		snprintf(b->ref, sizeof(b->ref), "%.*s", (int) ev->ref_len, ev->ref ? ev->ref : "");
+	}
+	__builtin_prefetch(&f->m[ev->member_id], 1);
+	if (++f->n_batch == FOLD_BATCH)
+		fold_flush(f);
 }
 
 void ledger_fold_free(struct ledger_fold *f)
@@ -354,6 +443,7 @@ int ledger_fold_events(struct ledger *l, struct ledger_fold *f, int64_t from_seq
 		ledger_event_from_row(l, st, 0, &ev);
 		ledger_fold_event(f, &ev);
 	}
+	fold_flush(f);
 	int r = s == SQLITE_DONE ? 0 : ledger_sql_fail(l, "read fold events");
 	sqlite3_finalize(st);
 	if (r == 0 && f->oom)
@@ -517,6 +607,9 @@ static int compare_one(struct ledger_fold *f, struct stored *c, struct ledger_fo
 
 int ledger_fold_compare(struct ledger *l, struct ledger_fold *f, ledger_fold_fn fn, void *userdata)
 {
+	fold_flush(f);
+	if (f->oom)
+		return -ENOMEM;
 	struct stored c;
 	int r = stored_open(l, &c), s;
 	if (r < 0) {
@@ -584,6 +677,7 @@ static int store_rows(struct ledger *l, const struct fold_member *m, int64_t id,
 
 int ledger_fold_store(struct ledger *l, struct ledger_fold *f, int64_t id)
 {
+	fold_flush(f);
 	const struct fold_member *m = id > 0 && id <= f->max_id ? &f->m[id] : &no_member;
 	int r = ledger_run_ints(
 	    l,
@@ -600,6 +694,9 @@ int ledger_fold_store(struct ledger *l, struct ledger_fold *f, int64_t id)
 
 int ledger_fold_store_checkpoint(struct ledger *l, struct ledger_fold *f)
 {
+	fold_flush(f);
+	if (f->oom)
+		return -ENOMEM;
 	int r = 0;
 	for (int64_t id = 1; id <= f->max_id && r == 0; id++) {
 		const struct fold_member *m = &f->m[id];
