@@ -1,0 +1,375 @@
+/*
+ * loyalty-server: the chain's central server for terminal sync (docs/server.md): the HTTPS API
+ * of docs/sync-protocol.md on one store, and the owner's commands on that store (enrolment
+ * codes, revocation, erasure, balances, flags).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <sodium.h>
+
+#include "certs.h"
+#include "server.h"
+#include "store.h"
+#include "sync.h"
+
+static const char usage[] =
+    "usage: loyalty-server COMMAND --db FILE [options]\n"
+    "\n"
+    "  serve     serve the sync API over HTTPS until SIGINT/SIGTERM\n"
+    "            --cert PEM --key PEM   the server's certificate and key\n"
+    "            --ca PEM               the chain's CA (trust anchor for client certificates)\n"
+    "            --ca-key PEM           its key, to issue terminal certificates at registration\n"
+    "            --listen ADDR          address to listen on (default 127.0.0.1)\n"
+    "            --port N               port (default 8443; 0: chosen by the system)\n"
+    "            --port-file FILE       write the bound port there once listening\n"
+    "            --programme FILE       the programme (tiers; default: built in)\n"
+    "            --budget-pts N         points a terminal may redeem offline per day\n"
+    "            --member-cap-pts N     of which one member at most per day\n"
+    "            --exit-after S         stop by itself after S seconds (tests)\n"
+    "  enrol     --terminal ID [--valid-hours H]   print a one-time enrolment code\n"
+    "  revoke    --terminal ID          refuse the terminal from now on, publish its key revoked\n"
+    "  erase     --card CODE            erase a member: tombstone for every terminal\n"
+    "  balances                         every member's balance and tier, one JSON per line\n"
+    "  flags                            what the owner should review, one JSON per line\n"
+    "  stats                            the number of events stored\n";
+
+struct opts {
+	const char *db, *cert, *key, *ca, *ca_key, *listen, *port_file, *programme, *terminal,
+	    *card;
+	long port, exit_after, valid_hours;
+	int64_t budget_pts, member_cap_pts;
+	bool budget_set, cap_set;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static char *slurp(const char *path, size_t max, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return NULL;
+	char *buf = malloc(max + 1);
+	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+	fclose(f);
+	if (!buf || n > max) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (ret_len)
+		*ret_len = n;
+	return buf;
+}
+
+static bool parse_long(const char *s, long min, long max, long *ret)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static int print_member(void *userdata, const struct store_member *m)
+{
+	(void) userdata;
+	printf("{\"card_code\":\"%s\",\"balance_pts\":%" PRId64
+	       ",\"tier\":\"%s\",\"events\":%" PRId64 "}\n",
+	       m->card_code, m->balance_pts, m->tier, m->events);
+	return 0;
+}
+
+static int print_flag(void *userdata, const struct store_flag *f)
+{
+	char id[2 * LEDGER_EVENT_ID_LEN + 1];
+	(void) userdata;
+	sync_hex_encode(f->event_id, LEDGER_EVENT_ID_LEN, id);
+	cJSON *o = cJSON_CreateObject();
+	sync_json_i64(o, "id", f->id);
+	cJSON_AddStringToObject(o, "code", f->code);
+	cJSON_AddStringToObject(o, "event_id", id);
+	cJSON_AddStringToObject(o, "terminal_id", f->terminal_id);
+	cJSON_AddStringToObject(o, "card_code", f->card_code);
+	sync_json_i64(o, "amount", f->amount);
+	cJSON_AddStringToObject(o, "detail", f->detail);
+	sync_json_i64(o, "time_us", f->time_us);
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!s)
+		return -ENOMEM;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static bool terminal_id_ok(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+	return n >= 1 && n <= LEDGER_TERMINAL_ID_MAX &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+}
+
+static int serve(struct store *st, const struct opts *o)
+{
+	struct programme prog;
+	struct server_config cfg = {.listen = o->listen, .port = (uint16_t) o->port, .st = st};
+	char err[320];
+	char *key = NULL, *cert = NULL, *ca = NULL;
+	struct server *srv = NULL;
+	uint16_t port;
+	int r = 1;
+
+	programme_default(&prog);
+	if (o->programme) {
+		size_t len;
+		char *text = slurp(o->programme, PROGRAMME_TEXT_MAX, &len);
+		if (!text) {
+			fprintf(stderr, "loyalty-server: cannot read %s: %m\n", o->programme);
+			return 1;
+		}
+		int pr = programme_parse(text, len, &prog, err, sizeof(err));
+		free(text);
+		if (pr < 0) {
+			fprintf(stderr, "loyalty-server: %s: %s\n", o->programme, err);
+			return 1;
+		}
+	}
+	cfg.pol = (struct sync_policy){
+	    .prog = &prog,
+	    .terminal_budget_pts = o->budget_set ? o->budget_pts : prog.offline_terminal_budget_pts,
+	    .member_cap_pts = o->cap_set ? o->member_cap_pts : prog.offline_member_cap_pts,
+	    .max_offline_age_s = prog.offline_max_age_s,
+	};
+	if (!o->cert || !o->key || !o->ca) {
+		fprintf(stderr, "loyalty-server: serve needs --cert, --key and --ca\n");
+		return 2;
+	}
+	if (!(key = slurp(o->key, 64 * 1024, NULL)) || !(cert = slurp(o->cert, 64 * 1024, NULL)) ||
+	    !(ca = slurp(o->ca, 64 * 1024, NULL))) {
+		fprintf(stderr, "loyalty-server: cannot read --key, --cert or --ca: %m\n");
+		goto out;
+	}
+	cfg.key_pem = key;
+	cfg.cert_pem = cert;
+	cfg.ca_pem = ca;
+	cfg.ca_chain_pem = ca;
+	if (o->ca_key && certs_ca_load(o->ca, o->ca_key, &cfg.ca, err, sizeof(err)) < 0) {
+		fprintf(stderr, "loyalty-server: %s\n", err);
+		goto out;
+	}
+	/* signals are waited for here; the server's thread inherits the mask */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (server_start(&cfg, &srv, &port) < 0) {
+		fprintf(stderr,
+			"loyalty-server: cannot listen on %s port %ld (address in use, not an "
+			"address of this host, or a bad key or certificate)\n",
+			o->listen, o->port);
+		goto out;
+	}
+	if (o->port_file) {
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", o->port_file);
+		FILE *f = fopen(tmp, "we");
+		if (!f || fprintf(f, "%u\n", (unsigned) port) < 0 || fclose(f) ||
+		    rename(tmp, o->port_file)) {
+			fprintf(stderr, "loyalty-server: cannot write %s: %m\n", o->port_file);
+			goto out;
+		}
+	}
+	printf("loyalty-server: listening on https://%s:%u/v1/ (registration %s)\n", o->listen,
+	       (unsigned) port, cfg.ca ? "on" : "off: no --ca-key");
+	fflush(stdout);
+	struct timespec ts = {.tv_sec = o->exit_after > 0 ? o->exit_after : 365L * 86400};
+	int sig = sigtimedwait(&set, NULL, &ts);
+	printf("loyalty-server: stopping (%s)\n", sig > 0 ? strsignal(sig) : "time is up");
+	r = 0;
+out:
+	server_stop(srv);
+	certs_ca_free(cfg.ca);
+	free(key);
+	free(cert);
+	free(ca);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"db", required_argument, NULL, 'd'},
+	    {"cert", required_argument, NULL, 'c'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"ca", required_argument, NULL, 'a'},
+	    {"ca-key", required_argument, NULL, 'K'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"port-file", required_argument, NULL, 'P'},
+	    {"programme", required_argument, NULL, 'g'},
+	    {"budget-pts", required_argument, NULL, 'b'},
+	    {"member-cap-pts", required_argument, NULL, 'm'},
+	    {"exit-after", required_argument, NULL, 'x'},
+	    {"terminal", required_argument, NULL, 't'},
+	    {"card", required_argument, NULL, 'C'},
+	    {"valid-hours", required_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct opts o = {.listen = "127.0.0.1", .port = 8443, .valid_hours = 24};
+	long v;
+	int c;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.db = optarg;
+			break;
+		case 'c':
+			o.cert = optarg;
+			break;
+		case 'k':
+			o.key = optarg;
+			break;
+		case 'a':
+			o.ca = optarg;
+			break;
+		case 'K':
+			o.ca_key = optarg;
+			break;
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 'P':
+			o.port_file = optarg;
+			break;
+		case 'g':
+			o.programme = optarg;
+			break;
+		case 't':
+			o.terminal = optarg;
+			break;
+		case 'C':
+			o.card = optarg;
+			break;
+		case 'p':
+		case 'x':
+		case 'v':
+		case 'b':
+		case 'm':
+			if (!parse_long(optarg, c == 'v' ? 1 : 0,
+					c == 'p'   ? 65535
+					: c == 'v' ? 24 * 365
+						   : 1000000000L,
+					&v)) {
+				fprintf(stderr, "loyalty-server: bad number '%s'\n", optarg);
+				return 2;
+			}
+			if (c == 'p')
+				o.port = v;
+			else if (c == 'x')
+				o.exit_after = v;
+			else if (c == 'v')
+				o.valid_hours = v;
+			else if (c == 'b')
+				o.budget_pts = v, o.budget_set = true;
+			else
+				o.member_cap_pts = v, o.cap_set = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || !o.db) {
+		fprintf(stderr, "loyalty-server: %s\n",
+			optind != argc ? "unexpected argument" : "--db FILE is required");
+		return 2;
+	}
+	if (sodium_init() < 0 || gnutls_global_init() < 0) {
+		fprintf(stderr, "loyalty-server: cannot initialise libsodium or GnuTLS\n");
+		return 1;
+	}
+	struct store *st;
+	char err[320];
+	if (store_sqlite_open(o.db, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "loyalty-server: %s\n", err);
+		return 1;
+	}
+	int r = 0;
+	if (!strcmp(cmd, "serve")) {
+		r = serve(st, &o);
+	} else if (!strcmp(cmd, "enrol")) {
+		char code[SYNC_ENROL_CODE_LEN + 1];
+		if (!terminal_id_ok(o.terminal)) {
+			fprintf(stderr, "loyalty-server: --terminal: 1-16 characters A-Z 0-9\n");
+			r = 2;
+		} else if (sync_enrol_code(st, o.terminal, now_us(), o.valid_hours * 3600, code) <
+			   0) {
+			fprintf(stderr, "loyalty-server: %s\n", st->ops->errmsg(st));
+			r = 1;
+		} else {
+			printf("%s\n", code);
+		}
+	} else if (!strcmp(cmd, "revoke")) {
+		int e =
+		    terminal_id_ok(o.terminal) ? sync_revoke(st, o.terminal, now_us()) : -EINVAL;
+		if (e < 0) {
+			fprintf(stderr, "loyalty-server: revoke %s: %s\n",
+				o.terminal ? o.terminal : "(no --terminal)",
+				e == -ENOENT ? "no such terminal" : "failed");
+			r = 1;
+		}
+	} else if (!strcmp(cmd, "erase")) {
+		int e = o.card ? sync_erase(st, o.card, now_us()) : -EINVAL;
+		if (e < 0) {
+			fprintf(stderr, "loyalty-server: erase %s: %s\n", o.card ? o.card : "",
+				e == -ENOENT ? "no such member" : "failed");
+			r = 1;
+		}
+	} else if (!strcmp(cmd, "balances")) {
+		r = st->ops->members_read(st, print_member, NULL) < 0;
+	} else if (!strcmp(cmd, "flags")) {
+		r = st->ops->flags_read(st, print_flag, NULL) < 0;
+	} else if (!strcmp(cmd, "stats")) {
+		int64_t n;
+		if (st->ops->count_events(st, &n) < 0)
+			r = 1;
+		else
+			printf("{\"events\":%" PRId64 "}\n", n);
+	} else {
+		fprintf(stderr, "loyalty-server: unknown command '%s'\n%s", cmd, usage);
+		r = 2;
+	}
+	store_close(st);
+	gnutls_global_deinit();
+	return r;
+}

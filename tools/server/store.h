@@ -1,0 +1,139 @@
+/*
+ * store: where loyalty-server keeps what it knows, behind a table of operations so that the
+ * embedded SQLite backend (store_sqlite.c) can be joined by others (PostgreSQL) without touching
+ * the protocol code. Every event ever accepted is kept under its id for good (exactly-once).
+ *
+ * All operations return 0 (or a count) or a negative errno: -ENOENT for "no such row", -EIO
+ * for a storage failure (the backend's message through store_errmsg()), -ENOMEM. Writes happen
+ * between begin() and commit(); rollback() undoes them. Out-parameters are written on success.
+ *
+ * Not for: deciding anything (sync.c), parsing (sync_parse.c), HTTP.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+
+#define STORE_PUBLIC_KEY_LEN 32
+#define STORE_CODE_HASH_LEN  32
+#define STORE_FLAG_CODE_MAX  31
+#define STORE_DETAIL_MAX     255
+#define STORE_TIER_MAX	     PROGRAMME_ID_MAX
+
+struct store;
+
+/* A terminal the server knows, with the head of its hash chain. */
+struct store_terminal {
+	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
+	uint8_t public_key[STORE_PUBLIC_KEY_LEN]; /* its Ed25519 device key (TLS identity) */
+	bool registered;			  /* public_key is set */
+	bool revoked;
+	int64_t last_seq; /* 0 before its first event */
+	uint8_t last_hash[LEDGER_HASH_BYTES];
+	int64_t created_us;
+};
+
+/* What identifies a stored event besides its id. */
+struct store_event_ref {
+	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
+	int64_t seq;
+	uint8_t hash[LEDGER_HASH_BYTES];
+	int64_t received_us;
+};
+
+/* A member's server state, keyed by card code: the fold of its events from all terminals. */
+struct store_member {
+	char card_code[LEDGER_CARD_CODE_LEN + 1];
+	int64_t balance_pts;
+	int64_t events;
+	char tier[STORE_TIER_MAX + 1];
+	int64_t updated_us;
+};
+
+/* Something for the store owner to review (docs/server.md, "Flags"). */
+struct store_flag {
+	int64_t id; /* set by the store */
+	char code[STORE_FLAG_CODE_MAX + 1];
+	uint8_t event_id[LEDGER_EVENT_ID_LEN];
+	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
+	char card_code[LEDGER_CARD_CODE_LEN + 1];
+	int64_t amount; /* points or grosze, per code */
+	char detail[STORE_DETAIL_MAX + 1];
+	int64_t time_us;
+};
+
+struct store_change {
+	int64_t cursor;
+	const char *key;
+	const char *json; /* the change as the pull answer gives it */
+};
+
+typedef int (*store_flag_fn)(void *userdata, const struct store_flag *flag);
+typedef int (*store_member_fn)(void *userdata, const struct store_member *member);
+typedef int (*store_change_fn)(void *userdata, const struct store_change *change);
+
+struct store_ops {
+	void (*close)(struct store *st);
+	const char *(*errmsg)(struct store *st);
+	int (*begin)(struct store *st);
+	int (*commit)(struct store *st);
+	void (*rollback)(struct store *st);
+
+	int (*terminal_get)(struct store *st, const char *terminal_id, struct store_terminal *ret);
+	int (*terminal_put)(struct store *st, const struct store_terminal *t); /* upsert */
+
+	/* One-time enrolment codes, kept as SHA-256 hashes. take: -ENOENT unknown, -EALREADY
+	 * used, -ETIMEDOUT expired; otherwise marks it used and gives its terminal id. */
+	int (*enrolment_add)(struct store *st, const uint8_t hash[STORE_CODE_HASH_LEN],
+			     const char *terminal_id, int64_t expires_us);
+	int (*enrolment_take)(struct store *st, const uint8_t hash[STORE_CODE_HASH_LEN],
+			      int64_t now_us, char ret_terminal_id[LEDGER_TERMINAL_ID_MAX + 1]);
+
+	int (*event_get)(struct store *st, const uint8_t id[LEDGER_EVENT_ID_LEN],
+			 struct store_event_ref *ret);
+	int (*event_put)(struct store *st, const struct ledger_event *ev, int64_t received_us);
+	/* The first coupon_use of coupon ref to arrive; -ENOENT when none. */
+	int (*coupon_first_use)(struct store *st, const char *ref, struct store_event_ref *ret);
+	/* Points redeemed (redeem events, as a positive number) in [from_us, to_us), by the
+	 * terminal (card_code NULL) or by the member (terminal_id NULL). */
+	int (*redeemed_pts)(struct store *st, const char *terminal_id, const char *card_code,
+			    int64_t from_us, int64_t to_us, int64_t *ret_pts);
+	/* The member's spend in (from_us, to_us]: amounts of earn and refund events. */
+	int (*member_spend)(struct store *st, const char *card_code, int64_t from_us, int64_t to_us,
+			    int64_t *ret_gr);
+	/* The sum of the amounts of flags with this code raised by the terminal in the window. */
+	int (*flag_sum)(struct store *st, const char *code, const char *terminal_id,
+			int64_t from_us, int64_t to_us, int64_t *ret_sum);
+
+	int (*member_get)(struct store *st, const char *card_code, struct store_member *ret);
+	int (*member_put)(struct store *st, const struct store_member *m); /* upsert */
+	/* Erasure: the member row goes, its events keep amounts and points without the card. */
+	int (*member_erase)(struct store *st, const char *card_code);
+
+	int (*flag_add)(struct store *st, const struct store_flag *flag);
+	/* Record the latest state under key with a new cursor, replacing the one before. */
+	int (*change_put)(struct store *st, const char *key, const char *json);
+
+	int (*changes_read)(struct store *st, int64_t after_cursor, size_t max, store_change_fn fn,
+			    void *userdata);
+	int (*flags_read)(struct store *st, store_flag_fn fn, void *userdata);
+	int (*members_read)(struct store *st, store_member_fn fn, void *userdata);
+	int (*count_events)(struct store *st, int64_t *ret_n);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* Open (creating it if missing) the SQLite store at path. -EIO with a sentence in err. */
+__attribute__((warn_unused_result)) int store_sqlite_open(const char *path, struct store **ret,
+							  char *err, size_t err_size);
+
+static inline void store_close(struct store *st)
+{
+	if (st)
+		st->ops->close(st);
+}

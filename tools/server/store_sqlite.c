@@ -1,0 +1,586 @@
+/*
+ * store_sqlite: the embedded store, one SQLite file (WAL, synchronous=FULL). Events are a rowid
+ * table whose rowid is the order of arrival (the first coupon use to arrive wins) with the event
+ * id as its PRIMARY KEY, kept for good. Statements are prepared once and cached.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STMT_CACHE 40
+
+struct store_sqlite {
+	struct store base;
+	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[STMT_CACHE];
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS terminals(terminal_id TEXT PRIMARY KEY NOT NULL,"
+    " public_key BLOB, revoked INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL,"
+    " last_hash BLOB NOT NULL, created_us INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS enrolment_codes(code_hash BLOB PRIMARY KEY NOT NULL,"
+    " terminal_id TEXT NOT NULL, expires_us INTEGER NOT NULL, used_us INTEGER);"
+    "CREATE TABLE IF NOT EXISTS events(event_id BLOB PRIMARY KEY NOT NULL,"
+    " terminal_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " member_id INTEGER NOT NULL, card_code TEXT NOT NULL, points INTEGER NOT NULL,"
+    " amount_gr INTEGER NOT NULL, receipt_no TEXT NOT NULL, time_us INTEGER NOT NULL,"
+    " rule TEXT NOT NULL, ref TEXT NOT NULL, lot_us INTEGER NOT NULL, items INTEGER NOT NULL,"
+    " progress INTEGER NOT NULL, encoding INTEGER NOT NULL, hash BLOB NOT NULL,"
+    " received_us INTEGER NOT NULL, UNIQUE(terminal_id, seq));"
+    "CREATE INDEX IF NOT EXISTS events_card ON events(card_code, time_us) WHERE card_code <> '';"
+    "CREATE INDEX IF NOT EXISTS events_redeem ON events(terminal_id, time_us)"
+    " WHERE kind = 'redeem';"
+    "CREATE INDEX IF NOT EXISTS events_coupon ON events(ref) WHERE kind = 'coupon_use';"
+    "CREATE TABLE IF NOT EXISTS members(card_code TEXT PRIMARY KEY NOT NULL,"
+    " balance_pts INTEGER NOT NULL, events INTEGER NOT NULL, tier TEXT NOT NULL,"
+    " updated_us INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS flags(id INTEGER PRIMARY KEY, code TEXT NOT NULL,"
+    " event_id BLOB NOT NULL, terminal_id TEXT NOT NULL, card_code TEXT NOT NULL,"
+    " amount INTEGER NOT NULL, detail TEXT NOT NULL, time_us INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS flags_code ON flags(code, terminal_id, time_us);"
+    "CREATE TABLE IF NOT EXISTS changes(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " key TEXT NOT NULL UNIQUE, json TEXT NOT NULL);"
+    "PRAGMA user_version=1;";
+
+static struct store_sqlite *S(struct store *st)
+{
+	return (struct store_sqlite *) st;
+}
+
+static sqlite3_stmt *prep(struct store *st, const char *sql)
+{
+	struct store_sqlite *s = S(st);
+	size_t i;
+	for (i = 0; i < STMT_CACHE && s->cache[i].sql; i++) {
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].stmt);
+			sqlite3_clear_bindings(s->cache[i].stmt);
+			return s->cache[i].stmt;
+		}
+	}
+	sqlite3_stmt *stmt;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return NULL;
+	if (i < STMT_CACHE) {
+		s->cache[i].sql = sql;
+		s->cache[i].stmt = stmt;
+	}
+	return stmt;
+}
+
+/* Statements beyond the cache are finalized by done(); cached ones are only reset. */
+static void done(struct store *st, sqlite3_stmt *stmt)
+{
+	struct store_sqlite *s = S(st);
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		if (s->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			return;
+		}
+	sqlite3_finalize(stmt);
+}
+
+static int exec(struct store *st, const char *sql)
+{
+	return sqlite3_exec(S(st)->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int step_done(struct store *st, sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+	done(st, q);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void text(sqlite3_stmt *q, int col, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(q, col);
+	snprintf(out, size, "%s", t ? (const char *) t : "");
+}
+
+static void blob(sqlite3_stmt *q, int col, uint8_t *out, size_t n)
+{
+	const void *b = sqlite3_column_blob(q, col);
+	if (b && (size_t) sqlite3_column_bytes(q, col) == n)
+		memcpy(out, b, n);
+	else
+		memset(out, 0, n);
+}
+
+static void op_close(struct store *st)
+{
+	struct store_sqlite *s = S(st);
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].stmt);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static const char *op_errmsg(struct store *st)
+{
+	return sqlite3_errmsg(S(st)->db);
+}
+
+static int op_begin(struct store *st)
+{
+	return exec(st, "BEGIN IMMEDIATE");
+}
+
+static int op_commit(struct store *st)
+{
+	return exec(st, "COMMIT");
+}
+
+static void op_rollback(struct store *st)
+{
+	(void) exec(st, "ROLLBACK");
+}
+
+static int op_terminal_get(struct store *st, const char *id, struct store_terminal *ret)
+{
+	static const char sql[] = "SELECT public_key, revoked, last_seq, last_hash, created_us"
+				  " FROM terminals WHERE terminal_id = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		struct store_terminal t = {0};
+		snprintf(t.terminal_id, sizeof(t.terminal_id), "%s", id);
+		t.registered = sqlite3_column_type(q, 0) == SQLITE_BLOB;
+		blob(q, 0, t.public_key, sizeof(t.public_key));
+		t.revoked = sqlite3_column_int(q, 1) != 0;
+		t.last_seq = sqlite3_column_int64(q, 2);
+		blob(q, 3, t.last_hash, sizeof(t.last_hash));
+		t.created_us = sqlite3_column_int64(q, 4);
+		*ret = t;
+	}
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_terminal_put(struct store *st, const struct store_terminal *t)
+{
+	static const char sql[] =
+	    "INSERT INTO terminals(terminal_id, public_key, revoked, last_seq, last_hash,"
+	    " created_us) VALUES(?,?,?,?,?,?) ON CONFLICT(terminal_id) DO UPDATE SET"
+	    " public_key = excluded.public_key, revoked = excluded.revoked,"
+	    " last_seq = excluded.last_seq, last_hash = excluded.last_hash";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, t->terminal_id, -1, SQLITE_STATIC);
+	if (t->registered)
+		sqlite3_bind_blob(q, 2, t->public_key, sizeof(t->public_key), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 2);
+	sqlite3_bind_int(q, 3, t->revoked);
+	sqlite3_bind_int64(q, 4, t->last_seq);
+	sqlite3_bind_blob(q, 5, t->last_hash, sizeof(t->last_hash), SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, t->created_us);
+	return step_done(st, q);
+}
+
+static int op_enrolment_add(struct store *st, const uint8_t hash[STORE_CODE_HASH_LEN],
+			    const char *terminal_id, int64_t expires_us)
+{
+	static const char sql[] =
+	    "INSERT INTO enrolment_codes(code_hash, terminal_id, expires_us) VALUES(?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_blob(q, 1, hash, STORE_CODE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, expires_us);
+	return step_done(st, q);
+}
+
+static int op_enrolment_take(struct store *st, const uint8_t hash[STORE_CODE_HASH_LEN],
+			     int64_t now_us, char ret_terminal_id[LEDGER_TERMINAL_ID_MAX + 1])
+{
+	static const char sel[] =
+	    "SELECT terminal_id, expires_us, used_us FROM enrolment_codes WHERE code_hash = ?";
+	static const char upd[] = "UPDATE enrolment_codes SET used_us = ? WHERE code_hash = ?";
+	char id[LEDGER_TERMINAL_ID_MAX + 1];
+	sqlite3_stmt *q = prep(st, sel);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_blob(q, 1, hash, STORE_CODE_HASH_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(q), r = 0;
+	if (rc == SQLITE_ROW) {
+		text(q, 0, id, sizeof(id));
+		if (sqlite3_column_type(q, 2) != SQLITE_NULL)
+			r = -EALREADY;
+		else if (sqlite3_column_int64(q, 1) <= now_us)
+			r = -ETIMEDOUT;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	done(st, q);
+	if (r < 0)
+		return r;
+	if (!(q = prep(st, upd)))
+		return -EIO;
+	sqlite3_bind_int64(q, 1, now_us);
+	sqlite3_bind_blob(q, 2, hash, STORE_CODE_HASH_LEN, SQLITE_STATIC);
+	if ((r = step_done(st, q)) < 0)
+		return r;
+	memcpy(ret_terminal_id, id, sizeof(id));
+	return 0;
+}
+
+static int event_ref(struct store *st, sqlite3_stmt *q, struct store_event_ref *ret)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		struct store_event_ref e;
+		text(q, 0, e.terminal_id, sizeof(e.terminal_id));
+		e.seq = sqlite3_column_int64(q, 1);
+		blob(q, 2, e.hash, sizeof(e.hash));
+		e.received_us = sqlite3_column_int64(q, 3);
+		*ret = e;
+	}
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_event_get(struct store *st, const uint8_t id[LEDGER_EVENT_ID_LEN],
+			struct store_event_ref *ret)
+{
+	static const char sql[] =
+	    "SELECT terminal_id, seq, hash, received_us FROM events WHERE event_id = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_blob(q, 1, id, LEDGER_EVENT_ID_LEN, SQLITE_STATIC);
+	return event_ref(st, q, ret);
+}
+
+static int op_event_put(struct store *st, const struct ledger_event *ev, int64_t received_us)
+{
+	static const char sql[] =
+	    "INSERT INTO events(event_id, terminal_id, seq, kind, member_id, card_code, points,"
+	    " amount_gr, receipt_no, time_us, rule, ref, lot_us, items, progress, encoding, hash,"
+	    " received_us) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_blob(q, 1, ev->event_id, LEDGER_EVENT_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, ev->terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, ev->seq);
+	sqlite3_bind_text(q, 4, ev->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, ev->member_id);
+	sqlite3_bind_text(q, 6, ev->card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, ev->points);
+	sqlite3_bind_int64(q, 8, ev->amount_gr);
+	sqlite3_bind_text(q, 9, ev->receipt_no, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 10, ev->time_us);
+	sqlite3_bind_text(q, 11, ev->rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 12, ev->ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 13, ev->lot_us);
+	sqlite3_bind_int64(q, 14, ev->items);
+	sqlite3_bind_int64(q, 15, ev->progress);
+	sqlite3_bind_int(q, 16, ev->encoding);
+	sqlite3_bind_blob(q, 17, ev->hash, LEDGER_HASH_BYTES, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 18, received_us);
+	return step_done(st, q);
+}
+
+static int op_coupon_first_use(struct store *st, const char *ref, struct store_event_ref *ret)
+{
+	static const char sql[] = "SELECT terminal_id, seq, hash, received_us FROM events"
+				  " WHERE kind = 'coupon_use' AND ref = ? ORDER BY rowid LIMIT 1";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
+	return event_ref(st, q, ret);
+}
+
+static int scalar(struct store *st, sqlite3_stmt *q, int64_t *ret)
+{
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(q, 0);
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+static int op_redeemed_pts(struct store *st, const char *terminal_id, const char *card_code,
+			   int64_t from_us, int64_t to_us, int64_t *ret_pts)
+{
+	static const char by_terminal[] =
+	    "SELECT coalesce(-sum(points), 0) FROM events WHERE kind = 'redeem'"
+	    " AND terminal_id = ? AND time_us >= ? AND time_us < ?";
+	static const char by_card[] =
+	    "SELECT coalesce(-sum(points), 0) FROM events WHERE kind = 'redeem'"
+	    " AND card_code = ? AND card_code <> '' AND time_us >= ? AND time_us < ?";
+	sqlite3_stmt *q = prep(st, terminal_id ? by_terminal : by_card);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, terminal_id ? terminal_id : card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, from_us);
+	sqlite3_bind_int64(q, 3, to_us);
+	return scalar(st, q, ret_pts);
+}
+
+static int op_member_spend(struct store *st, const char *card_code, int64_t from_us, int64_t to_us,
+			   int64_t *ret_gr)
+{
+	static const char sql[] =
+	    "SELECT coalesce(sum(amount_gr), 0) FROM events WHERE card_code = ? AND card_code <> ''"
+	    " AND kind IN ('earn', 'refund') AND time_us > ? AND time_us <= ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, from_us);
+	sqlite3_bind_int64(q, 3, to_us);
+	return scalar(st, q, ret_gr);
+}
+
+static int op_flag_sum(struct store *st, const char *code, const char *terminal_id, int64_t from_us,
+		       int64_t to_us, int64_t *ret_sum)
+{
+	static const char sql[] = "SELECT coalesce(sum(amount), 0) FROM flags WHERE code = ?"
+				  " AND terminal_id = ? AND time_us >= ? AND time_us < ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, from_us);
+	sqlite3_bind_int64(q, 4, to_us);
+	return scalar(st, q, ret_sum);
+}
+
+static void member_row(sqlite3_stmt *q, struct store_member *m)
+{
+	memset(m, 0, sizeof(*m));
+	text(q, 0, m->card_code, sizeof(m->card_code));
+	m->balance_pts = sqlite3_column_int64(q, 1);
+	m->events = sqlite3_column_int64(q, 2);
+	text(q, 3, m->tier, sizeof(m->tier));
+	m->updated_us = sqlite3_column_int64(q, 4);
+}
+
+static int op_member_get(struct store *st, const char *card_code, struct store_member *ret)
+{
+	static const char sql[] = "SELECT card_code, balance_pts, events, tier, updated_us"
+				  " FROM members WHERE card_code = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		member_row(q, ret);
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_member_put(struct store *st, const struct store_member *m)
+{
+	static const char sql[] =
+	    "INSERT OR REPLACE INTO members(card_code, balance_pts, events, tier, updated_us)"
+	    " VALUES(?,?,?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, m->card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, m->balance_pts);
+	sqlite3_bind_int64(q, 3, m->events);
+	sqlite3_bind_text(q, 4, m->tier, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, m->updated_us);
+	return step_done(st, q);
+}
+
+static int op_member_erase(struct store *st, const char *card_code)
+{
+	static const char del[] = "DELETE FROM members WHERE card_code = ?";
+	static const char anon[] = "UPDATE events SET card_code = '' WHERE card_code = ?";
+	static const char anon_flags[] = "UPDATE flags SET card_code = '' WHERE card_code = ?";
+	const char *const sqls[] = {del, anon, anon_flags};
+	for (size_t i = 0; i < 3; i++) {
+		sqlite3_stmt *q = prep(st, sqls[i]);
+		if (!q)
+			return -EIO;
+		sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+		int r = step_done(st, q);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int op_flag_add(struct store *st, const struct store_flag *f)
+{
+	static const char sql[] =
+	    "INSERT INTO flags(code, event_id, terminal_id, card_code, amount,"
+	    " detail, time_us) VALUES(?,?,?,?,?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, f->code, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, f->event_id, LEDGER_EVENT_ID_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, f->terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, f->card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, f->amount);
+	sqlite3_bind_text(q, 6, f->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, f->time_us);
+	return step_done(st, q);
+}
+
+static int op_change_put(struct store *st, const char *key, const char *json)
+{
+	static const char del[] = "DELETE FROM changes WHERE key = ?";
+	static const char ins[] = "INSERT INTO changes(key, json) VALUES(?,?)";
+	sqlite3_stmt *q = prep(st, del);
+	int r;
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if ((r = step_done(st, q)) < 0)
+		return r;
+	if (!(q = prep(st, ins)))
+		return -EIO;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, json, -1, SQLITE_STATIC);
+	return step_done(st, q);
+}
+
+static int op_changes_read(struct store *st, int64_t after, size_t max, store_change_fn fn,
+			   void *userdata)
+{
+	static const char sql[] =
+	    "SELECT cursor, key, json FROM changes WHERE cursor > ? ORDER BY cursor LIMIT ?";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0, n = 0;
+	if (!q)
+		return -EIO;
+	sqlite3_bind_int64(q, 1, after);
+	sqlite3_bind_int64(q, 2, (int64_t) max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_change c = {
+		    .cursor = sqlite3_column_int64(q, 0),
+		    .key = (const char *) sqlite3_column_text(q, 1),
+		    .json = (const char *) sqlite3_column_text(q, 2),
+		};
+		if ((r = fn(userdata, &c)) != 0)
+			break;
+		n++;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? n : -EIO;
+}
+
+static int op_flags_read(struct store *st, store_flag_fn fn, void *userdata)
+{
+	static const char sql[] = "SELECT id, code, event_id, terminal_id, card_code, amount,"
+				  " detail, time_us FROM flags ORDER BY id";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0;
+	if (!q)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_flag f;
+		f.id = sqlite3_column_int64(q, 0);
+		text(q, 1, f.code, sizeof(f.code));
+		blob(q, 2, f.event_id, sizeof(f.event_id));
+		text(q, 3, f.terminal_id, sizeof(f.terminal_id));
+		text(q, 4, f.card_code, sizeof(f.card_code));
+		f.amount = sqlite3_column_int64(q, 5);
+		text(q, 6, f.detail, sizeof(f.detail));
+		f.time_us = sqlite3_column_int64(q, 7);
+		if ((r = fn(userdata, &f)) != 0)
+			break;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int op_members_read(struct store *st, store_member_fn fn, void *userdata)
+{
+	static const char sql[] = "SELECT card_code, balance_pts, events, tier, updated_us"
+				  " FROM members ORDER BY card_code";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0;
+	if (!q)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_member m;
+		member_row(q, &m);
+		if ((r = fn(userdata, &m)) != 0)
+			break;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int op_count_events(struct store *st, int64_t *ret_n)
+{
+	static const char sql[] = "SELECT count(*) FROM events";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	return scalar(st, q, ret_n);
+}
+
+static const struct store_ops sqlite_ops = {
+    .close = op_close,
+    .errmsg = op_errmsg,
+    .begin = op_begin,
+    .commit = op_commit,
+    .rollback = op_rollback,
+    .terminal_get = op_terminal_get,
+    .terminal_put = op_terminal_put,
+    .enrolment_add = op_enrolment_add,
+    .enrolment_take = op_enrolment_take,
+    .event_get = op_event_get,
+    .event_put = op_event_put,
+    .coupon_first_use = op_coupon_first_use,
+    .redeemed_pts = op_redeemed_pts,
+    .member_spend = op_member_spend,
+    .flag_sum = op_flag_sum,
+    .member_get = op_member_get,
+    .member_put = op_member_put,
+    .member_erase = op_member_erase,
+    .flag_add = op_flag_add,
+    .change_put = op_change_put,
+    .changes_read = op_changes_read,
+    .flags_read = op_flags_read,
+    .members_read = op_members_read,
+    .count_events = op_count_events,
+};
+
+int store_sqlite_open(const char *path, struct store **ret, char *err, size_t err_size)
+{
+	struct store_sqlite *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, err_size, "%s: %s", path,
+			 s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		sqlite3_close(s->db);
+		free(s);
+		return -EIO;
+	}
+	*ret = &s->base;
+	return 0;
+}

@@ -1,0 +1,80 @@
+/*
+ * sync: what loyalty-server decides on a terminal's requests (docs/sync-protocol.md): which
+ * events of a pushed batch are accepted, duplicates or rejected; the fold of the accepted ones
+ * into the members' balances and tiers; the flags for the store owner (coupon conflicts,
+ * negative balances, offline budgets exceeded); the changes a terminal pulls; registration.
+ *
+ * Works on a struct store, inside one transaction per request: a request either stores all it
+ * accepted or nothing. Not for: HTTP, TLS or parsing.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "programme.h"
+#include "store.h"
+#include "sync_parse.h"
+
+#define SYNC_DAY_US    (86400LL * 1000000LL)
+#define SYNC_PULL_MAX  500 /* changes in one pull answer */
+#define SYNC_CERT_DAYS 365
+
+struct sync_policy {
+	const struct programme *prog; /* tiers and their window */
+	int64_t terminal_budget_pts;  /* points a terminal may redeem offline per UTC day */
+	int64_t member_cap_pts;	      /* of which one member at most, per UTC day */
+	int64_t max_offline_age_s;    /* how old the terminal's last sync may be to redeem */
+};
+
+/*
+ * Decide on a batch from the authenticated terminal auth_id and store what is accepted, in one
+ * transaction. On 0, *ret_response is the answer's JSON (the caller's); a negative errno (-EIO
+ * storage, -ENOMEM) stores nothing and fills err. -EPERM with err "foreign_terminal" when the
+ * batch names another terminal than auth_id.
+ */
+__attribute__((warn_unused_result)) int
+sync_push_apply(struct store *st, const struct sync_policy *pol, const char *auth_id,
+		const struct sync_push *push, int64_t now_us, cJSON **ret_response,
+		struct sync_error *err);
+
+/* The pull answer for terminal_id: changes after cursor since (at most limit), server time and
+ * the terminal's budget for today. */
+__attribute__((warn_unused_result)) int
+sync_changes(struct store *st, const struct sync_policy *pol, const char *terminal_id,
+	     int64_t since, size_t limit, int64_t now_us, cJSON **ret, struct sync_error *err);
+
+/* Add the integer v to o under name, written exactly as its decimal digits. */
+void sync_json_i64(cJSON *o, const char *name, int64_t v);
+
+/* Issues the terminal's client certificate for its public key (PEM, malloc'd, the caller's). */
+typedef int (*sync_issue_fn)(void *userdata, const char *terminal_id,
+			     const uint8_t public_key[SYNC_PUBLIC_KEY_LEN], char **ret_pem);
+
+/*
+ * Registration: check the signature (Ed25519 over SYNC_REGISTER_CONTEXT, the code's 23 bytes
+ * and the public key), take the one-time code, record the terminal's public key, publish it as
+ * a change, and have issue() make its certificate, all in one transaction. Returns 0 with
+ * ret_terminal_id and *ret_pem, or a negative errno with the code in err: -EACCES
+ * "bad_signature", "enrolment_code_unknown", "enrolment_code_expired"; -EALREADY
+ * "enrolment_code_used", "terminal_registered"; -EIO.
+ */
+__attribute__((warn_unused_result)) int
+sync_register(struct store *st, const struct sync_register *reg, int64_t now_us,
+	      sync_issue_fn issue, void *userdata, char ret_terminal_id[LEDGER_TERMINAL_ID_MAX + 1],
+	      char **ret_pem, struct sync_error *err);
+
+/* A new one-time enrolment code for terminal_id (made known to the server if new), valid for
+ * valid_s seconds, into code[SYNC_ENROL_CODE_LEN + 1]. */
+__attribute__((warn_unused_result)) int sync_enrol_code(struct store *st, const char *terminal_id,
+							int64_t now_us, int64_t valid_s,
+							char code[SYNC_ENROL_CODE_LEN + 1]);
+
+/* Revoke a terminal: its requests are refused, its key is published as revoked. */
+__attribute__((warn_unused_result)) int sync_revoke(struct store *st, const char *terminal_id,
+						    int64_t now_us);
+
+/* Erase a member: the balance goes, a tombstone is published. -ENOENT when unknown. */
+__attribute__((warn_unused_result)) int sync_erase(struct store *st, const char *card_code,
+						   int64_t now_us);
