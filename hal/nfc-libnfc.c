@@ -22,8 +22,16 @@
  * sleeps between commands; with a reader that has stopped answering it can take about a second,
  * as libnfc waits out ACK timeouts its abort cannot cut short.
  *
- * Not for: card memory (NDEF), other modulations (ISO14443B, FeliCa), card emulation. UIDs are
- * never logged, only their length.
+ * Before it reports a tap the thread tells the tag type and reads the card's NDEF message:
+ * GET_VERSION, then the capability container and the TLV area (READ, FAST_READ) of an NTAG21x;
+ * the native GetVersion, then ISO 7816-4 SELECT of the NDEF application and file and READ BINARY
+ * of an ISO-DEP card (NTAG 424 DNA). Every card command has a timeout (CARD_TIMEOUT_MS); a read
+ * that fails is retried twice after selecting the card again (an NTAG drops back to idle after
+ * an RF error), then reported as HAL_NFC_READ_FAILED ("tap again") with the tap. A write asked
+ * with hal_nfc_write_ndef() runs in the same thread between two presence checks.
+ *
+ * Not for: record parsing (app/ndef), other modulations (ISO14443B, FeliCa), card emulation,
+ * authenticated NTAG commands. UIDs are never logged, only their length.
  */
 #include "nfc.h"
 
@@ -46,6 +54,11 @@
 #define BACKOFF_MIN_MS	  500	/* first reopen after the reader is lost */
 #define BACKOFF_MAX_MS	  10000 /* reopen interval at most */
 #define DEVICE_ERRORS_MAX 2	/* consecutive device errors before the reader counts as lost */
+#define CARD_TIMEOUT_MS	  300	/* one card command, reply included */
+#define READ_TRIES	  3	/* reading a card's NDEF, the first try included */
+#define FAST_READ_PAGES	  60	/* pages per FAST_READ: 240 bytes, one PN532 frame */
+#define T4_CHUNK	  128	/* bytes per READ BINARY */
+#define NTAG_AREA_MAX	  888	/* the NTAG216's user memory */
 
 struct libnfc_reader {
 	struct hal_nfc base;
@@ -63,12 +76,21 @@ struct libnfc_reader {
 	bool busy;	 /* the thread is inside a libnfc call that may wait on the reader */
 	struct hal_nfc_event queue[QUEUE_MAX];
 	size_t head, count;
+	bool write_pending; /* write_uid .. write_len hold a request; the thread clears it */
+	uint8_t write_uid[HAL_NFC_UID_MAX];
+	size_t write_uid_len;
+	uint8_t write_msg[HAL_NFC_NDEF_MAX];
+	size_t write_len;
 
 	/* Reader thread only. */
 	nfc_context *ctx;
 	bool card; /* a card was reported and has not left */
 	nfc_target target;
-	int errors; /* consecutive device errors */
+	enum hal_nfc_tag tag; /* of the card reported */
+	size_t t2_size;	      /* its Type 2 data area, as its capability container says */
+	uint8_t write_copy[HAL_NFC_NDEF_MAX];
+	int errors;		      /* consecutive device errors */
+	struct hal_nfc_event scratch; /* the event being built (too big for the thread's stack) */
 };
 
 static const nfc_modulation modulation = {.nmt = NMT_ISO14443A, .nbr = NBR_106};
@@ -151,7 +173,7 @@ static bool reader_stopping(struct libnfc_reader *r)
 	return stop;
 }
 
-/* Wait ms or until close(); returns false when the thread must stop. */
+/* Wait ms, or until close() or a write request; returns false when the thread must stop. */
 static bool reader_sleep(struct libnfc_reader *r, int ms)
 {
 	struct timespec until;
@@ -165,7 +187,8 @@ static bool reader_sleep(struct libnfc_reader *r, int ms)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&r->lock);
-	while (!r->stop && pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
+	while (!r->stop && !r->write_pending &&
+	       pthread_cond_timedwait(&r->cond, &r->lock, &until) != ETIMEDOUT)
 		;
 	stop = r->stop;
 	pthread_mutex_unlock(&r->lock);
@@ -240,6 +263,430 @@ static void reader_disconnect(struct libnfc_reader *r)
 	r->card = false;
 }
 
+/* ---- card memory (thread) ---- */
+
+/* One card command with a timeout. Returns the reply length or a libnfc error. */
+static int card_xfer(struct libnfc_reader *r, const uint8_t *tx, size_t tx_len, uint8_t *rx,
+		     size_t rx_cap)
+{
+	int e;
+
+	if (!reader_enter(r))
+		return NFC_EOPABORTED;
+	e = nfc_initiator_transceive_bytes(r->dev, tx, tx_len, rx, rx_cap, CARD_TIMEOUT_MS);
+	reader_leave(r);
+	return e;
+}
+
+/* Select the card of r->target again (after an RF error an NTAG is idle). 1 when it answered, 0
+ * when it is gone, or a libnfc error. */
+static int card_reselect(struct libnfc_reader *r)
+{
+	const nfc_iso14443a_info *a = &r->target.nti.nai;
+	int e;
+
+	if (!reader_enter(r))
+		return NFC_EOPABORTED;
+	e = nfc_initiator_select_passive_target(r->dev, modulation, a->abtUid, a->szUidLen, NULL);
+	reader_leave(r);
+	return e;
+}
+
+/* NTAG21x from its GET_VERSION answer (NXP, NTAG, storage size), or UNKNOWN. */
+static enum hal_nfc_tag ntag_model(const uint8_t *v, int len)
+{
+	if (len != 8 || v[1] != 0x04 || v[2] != 0x04)
+		return HAL_NFC_TAG_UNKNOWN;
+	switch (v[6]) {
+	case 0x0f:
+		return HAL_NFC_TAG_NTAG213;
+	case 0x11:
+		return HAL_NFC_TAG_NTAG215;
+	case 0x13:
+		return HAL_NFC_TAG_NTAG216;
+	default:
+		return HAL_NFC_TAG_UNKNOWN;
+	}
+}
+
+static size_t ntag_user_bytes(enum hal_nfc_tag tag)
+{
+	return tag == HAL_NFC_TAG_NTAG213 ? 144 : tag == HAL_NFC_TAG_NTAG215 ? 504 : NTAG_AREA_MAX;
+}
+
+static bool is_ntag21x(enum hal_nfc_tag tag)
+{
+	return tag == HAL_NFC_TAG_NTAG213 || tag == HAL_NFC_TAG_NTAG215 ||
+	       tag == HAL_NFC_TAG_NTAG216;
+}
+
+/* What t2_walk() found in the bytes of a Type 2 data area read so far. */
+enum t2_found { T2_MESSAGE, T2_EMPTY, T2_END, T2_NEED, T2_BAD };
+
+/*
+ * Walk the TLVs (NULL, Lock and Memory Control, proprietary: skipped; Terminator: no message)
+ * to the NDEF TLV. T2_MESSAGE with its offset and length, T2_NEED with the bytes needed to go
+ * on, T2_END when every byte was walked and more may follow, T2_EMPTY (a Terminator or an empty
+ * NDEF TLV), or T2_BAD for an unknown TLV. The strict checks are app/ndef's.
+ */
+static enum t2_found t2_walk(const uint8_t *a, size_t have, size_t *ret_off, size_t *ret_len)
+{
+	size_t i = 0, l, hdr;
+
+	while (i < have) {
+		if (a[i] == 0x00) {
+			i++;
+			continue;
+		}
+		if (a[i] == 0xfe)
+			return T2_EMPTY;
+		if (a[i] != 0x01 && a[i] != 0x02 && a[i] != 0x03 && a[i] != 0xfd)
+			return T2_BAD;
+		if (i + 2 > have || (a[i + 1] == 0xff && i + 4 > have)) {
+			*ret_off = i + 4;
+			return T2_NEED;
+		}
+		if (a[i + 1] == 0xff) {
+			l = (size_t) a[i + 2] << 8 | a[i + 3];
+			hdr = 4;
+		} else {
+			l = a[i + 1];
+			hdr = 2;
+		}
+		if (a[i] == 0x03) {
+			*ret_off = i + hdr;
+			*ret_len = l;
+			return l == 0 ? T2_EMPTY : T2_MESSAGE;
+		}
+		i += hdr + l;
+	}
+	if (i == have)
+		return T2_END;
+	*ret_off = i;
+	return T2_NEED;
+}
+
+/* Read the Type 2 data area bytes [have, want) (page-aligned from page 4) into area. */
+static int ntag_read_area(struct libnfc_reader *r, uint8_t *area, size_t have, size_t want)
+{
+	uint8_t rx[FAST_READ_PAGES * 4];
+
+	while (have < want) {
+		size_t first = 4 + have / 4;
+		size_t pages = (want - have + 3) / 4;
+		if (pages > FAST_READ_PAGES)
+			pages = FAST_READ_PAGES;
+		const uint8_t tx[] = {0x3a, (uint8_t) first, (uint8_t) (first + pages - 1)};
+		int e = card_xfer(r, tx, sizeof(tx), rx, sizeof(rx));
+		if (e < 0)
+			return e;
+		if ((size_t) e != pages * 4)
+			return NFC_ERFTRANS;
+		memcpy(area + have, rx, pages * 4);
+		have += pages * 4;
+	}
+	return 0;
+}
+
+/* One try at an NTAG21x: capability container, then as much of the TLV area as the NDEF TLV
+ * needs. 0 with ev->read set, or a libnfc error. */
+static int ntag_read(struct libnfc_reader *r, struct hal_nfc_event *ev)
+{
+	uint8_t area[NTAG_AREA_MAX + FAST_READ_PAGES * 4], rx[16];
+	size_t have = 12, size, off = 0, len = 0;
+	int e;
+
+	/* READ 3: the capability container and the first 12 bytes of the data area. */
+	e = card_xfer(r, (const uint8_t[]){0x30, 0x03}, 2, rx, sizeof(rx));
+	if (e < 0)
+		return e;
+	if (e != 16)
+		return NFC_ERFTRANS;
+	if (rx[0] != 0xe1 || (rx[1] >> 4) != 1) {
+		ev->read =
+		    HAL_NFC_READ_INVALID; /* not NDEF formatted, or a major version unknown */
+		return 0;
+	}
+	size = (size_t) rx[2] * 8;
+	if (size > ntag_user_bytes(ev->tag))
+		size = ntag_user_bytes(ev->tag);
+	r->t2_size = size;
+	memcpy(area, rx + 4, 12);
+	for (;;) {
+		enum t2_found f = t2_walk(area, have, &off, &len);
+		if (f == T2_EMPTY) {
+			ev->read = HAL_NFC_READ_OK;
+			ev->ndef_len = 0;
+			return 0;
+		}
+		if (f == T2_BAD || (f == T2_MESSAGE && len > HAL_NFC_NDEF_MAX)) {
+			ev->read = HAL_NFC_READ_INVALID;
+			return 0;
+		}
+		if (f == T2_END && have >= size) {
+			ev->read = HAL_NFC_READ_OK; /* NULL TLVs to the end: no message */
+			ev->ndef_len = 0;
+			return 0;
+		}
+		size_t want = f == T2_MESSAGE ? off + len : f == T2_NEED ? off : have + 1;
+		if (f == T2_MESSAGE && want <= have) {
+			memcpy(ev->ndef, area + off, len);
+			ev->ndef_len = len;
+			ev->read = HAL_NFC_READ_OK;
+			return 0;
+		}
+		if (want > size) {
+			ev->read = HAL_NFC_READ_INVALID; /* a TLV goes on past the data area */
+			return 0;
+		}
+		/* Read on to what is needed, at least a frame's worth, within the area. */
+		if (want < have + FAST_READ_PAGES * 4)
+			want = have + FAST_READ_PAGES * 4;
+		if (want > size)
+			want = size;
+		e = ntag_read_area(r, area, have, want);
+		if (e < 0)
+			return e;
+		have = (want + 3) / 4 * 4;
+	}
+}
+
+/* One APDU; returns the response length without the status word, or a libnfc error. The status
+ * word goes to *ret_sw; a response without one is an RF error. */
+static int t4_apdu(struct libnfc_reader *r, const uint8_t *apdu, size_t len, uint8_t *rx,
+		   size_t rx_cap, uint16_t *ret_sw)
+{
+	int e = card_xfer(r, apdu, len, rx, rx_cap);
+
+	if (e < 0)
+		return e;
+	if (e < 2)
+		return NFC_ERFTRANS;
+	*ret_sw = (uint16_t) (rx[e - 2] << 8 | rx[e - 1]);
+	return e - 2;
+}
+
+/* One try at an ISO-DEP card: identify it, SELECT the NDEF application and file E104, READ
+ * BINARY its length and message. 0 with ev->tag and ev->read set, or a libnfc error. */
+static int t4_read(struct libnfc_reader *r, struct hal_nfc_event *ev)
+{
+	static const uint8_t get_version[] = {0x90, 0x60, 0x00, 0x00, 0x00};
+	static const uint8_t select_app[] = {0x00, 0xa4, 0x04, 0x00, 0x07, 0xd2, 0x76,
+					     0x00, 0x00, 0x85, 0x01, 0x01, 0x00};
+	static const uint8_t select_file[] = {0x00, 0xa4, 0x00, 0x0c, 0x02, 0xe1, 0x04};
+	uint8_t rx[T4_CHUNK + 2];
+	uint16_t sw;
+	size_t nlen;
+	int n;
+
+	/* Native GetVersion, first frame: NXP, hardware type NTAG, subtype 424 DNA. Only the
+	 * first frame is read: the SELECT that follows ends the command. */
+	n = t4_apdu(r, get_version, sizeof(get_version), rx, sizeof(rx), &sw);
+	if (n < 0)
+		return n;
+	ev->tag = n == 7 && sw == 0x91af && rx[0] == 0x04 && rx[1] == 0x04 && rx[2] == 0x02
+		      ? HAL_NFC_TAG_NTAG424DNA
+		      : HAL_NFC_TAG_ISO_DEP;
+	n = t4_apdu(r, select_app, sizeof(select_app), rx, sizeof(rx), &sw);
+	if (n < 0)
+		return n;
+	if (sw != 0x9000) {
+		ev->read = HAL_NFC_READ_OK; /* no NDEF application: no message */
+		ev->ndef_len = 0;
+		return 0;
+	}
+	n = t4_apdu(r, select_file, sizeof(select_file), rx, sizeof(rx), &sw);
+	if (n < 0)
+		return n;
+	if (sw != 0x9000) {
+		ev->read = HAL_NFC_READ_INVALID;
+		return 0;
+	}
+	n = t4_apdu(r, (const uint8_t[]){0x00, 0xb0, 0x00, 0x00, 0x02}, 5, rx, sizeof(rx), &sw);
+	if (n < 0)
+		return n;
+	if (sw != 0x9000 || n != 2) {
+		ev->read = HAL_NFC_READ_INVALID;
+		return 0;
+	}
+	nlen = (size_t) rx[0] << 8 | rx[1];
+	if (nlen > HAL_NFC_NDEF_MAX) {
+		ev->read = HAL_NFC_READ_INVALID;
+		return 0;
+	}
+	for (size_t got = 0; got < nlen;) {
+		const size_t off = 2 + got;
+		const size_t want = nlen - got < T4_CHUNK ? nlen - got : T4_CHUNK;
+		const uint8_t read[] = {0x00, 0xb0, (uint8_t) (off >> 8), (uint8_t) off,
+					(uint8_t) want};
+		n = t4_apdu(r, read, sizeof(read), rx, sizeof(rx), &sw);
+		if (n < 0)
+			return n;
+		if (sw != 0x9000 || n == 0 || (size_t) n > want) {
+			ev->read = HAL_NFC_READ_INVALID;
+			return 0;
+		}
+		memcpy(ev->ndef + got, rx, (size_t) n);
+		got += (size_t) n;
+	}
+	ev->ndef_len = nlen;
+	ev->read = HAL_NFC_READ_OK;
+	return 0;
+}
+
+/* One try: tell the tag type, read the NDEF message. 0 or a libnfc error. */
+static int card_read_once(struct libnfc_reader *r, struct hal_nfc_event *ev)
+{
+	const nfc_iso14443a_info *a = &r->target.nti.nai;
+	uint8_t rx[16];
+	int e;
+
+	ev->tag = HAL_NFC_TAG_UNKNOWN;
+	ev->read = HAL_NFC_READ_NONE;
+	ev->ndef_len = 0;
+	if (a->btSak & 0x20)
+		return t4_read(r, ev);
+	if (a->abtAtqa[0] != 0x00 || a->abtAtqa[1] != 0x44 || a->btSak != 0x00)
+		return 0; /* not a Type 2 tag of the NTAG family: UID only */
+	e = card_xfer(r, (const uint8_t[]){0x60}, 1, rx, sizeof(rx));
+	if (e < 0)
+		return e;
+	ev->tag = ntag_model(rx, e);
+	if (ev->tag == HAL_NFC_TAG_UNKNOWN)
+		return 0;
+	return ntag_read(r, ev);
+}
+
+/*
+ * Tell the tag type and read the NDEF message of the card just selected (r->target) into ev,
+ * trying READ_TRIES times, selecting the card again before each new try. Returns 0 with
+ * ev->read set (HAL_NFC_READ_FAILED when the card left or kept failing), or a libnfc device
+ * error when the reader itself failed on the last try.
+ */
+static int card_read(struct libnfc_reader *r, struct hal_nfc_event *ev)
+{
+	int e = 0;
+
+	for (int t = 0; t < READ_TRIES; t++) {
+		if (t > 0) {
+			e = card_reselect(r);
+			if (e == 0)
+				break; /* gone */
+			if (e < 0) {
+				if (e == NFC_EOPABORTED || reader_stopping(r))
+					return NFC_EOPABORTED;
+				continue;
+			}
+		}
+		e = card_read_once(r, ev);
+		if (e >= 0)
+			return 0;
+		if (e == NFC_EOPABORTED || reader_stopping(r))
+			return NFC_EOPABORTED;
+		log_debug("nfc: reading the card failed (%s), try %d", nfc_strerror(r->dev), t + 1);
+	}
+	if (e < 0 && is_device_error(e) && e != NFC_ETIMEOUT)
+		return e;
+	ev->read = HAL_NFC_READ_FAILED;
+	ev->ndef_len = 0;
+	return 0;
+}
+
+/* Write one NTAG page. 0 or a libnfc error. */
+static int ntag_write_page(struct libnfc_reader *r, size_t page, const uint8_t *data)
+{
+	const uint8_t tx[] = {0xa2, (uint8_t) page, data[0], data[1], data[2], data[3]};
+	int e = card_xfer(r, tx, sizeof(tx), NULL, 0);
+	return e < 0 ? e : 0;
+}
+
+/* Write msg as the NDEF TLV of the NTAG21x on the reader, torn-safe: page 4 first says "empty
+ * message", the other pages follow, page 4 last. Returns a hal_nfc_write outcome. */
+static enum hal_nfc_write ntag_write(struct libnfc_reader *r, const uint8_t *msg, size_t len)
+{
+	static const uint8_t empty[4] = {0x03, 0x00, 0xfe, 0x00};
+	uint8_t area[NTAG_AREA_MAX + 8] = {0};
+	size_t n = 0;
+
+	area[n++] = 0x03;
+	if (len < 0xff) {
+		area[n++] = (uint8_t) len;
+	} else {
+		area[n++] = 0xff;
+		area[n++] = (uint8_t) (len >> 8);
+		area[n++] = (uint8_t) len;
+	}
+	if (n + len + 1 > r->t2_size)
+		return HAL_NFC_WRITE_TOO_BIG;
+	memcpy(area + n, msg, len);
+	n += len;
+	area[n++] = 0xfe;
+	if (ntag_write_page(r, 4, empty) < 0)
+		return HAL_NFC_WRITE_FAILED;
+	for (size_t page = 5; (page - 4) * 4 < n; page++) {
+		if (ntag_write_page(r, page, area + (page - 4) * 4) < 0)
+			return HAL_NFC_WRITE_FAILED;
+	}
+	if (ntag_write_page(r, 4, area) < 0)
+		return HAL_NFC_WRITE_FAILED;
+	return HAL_NFC_WRITE_OK;
+}
+
+/* Run the pending write request and report its outcome. Returns 0 or NFC_EOPABORTED. */
+static int reader_write(struct libnfc_reader *r)
+{
+	uint8_t *msg = r->write_copy;
+	struct hal_nfc_event *ev = &r->scratch;
+	size_t len;
+	int e;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = HAL_NFC_TAP;
+	pthread_mutex_lock(&r->lock);
+	memcpy(ev->uid, r->write_uid, r->write_uid_len);
+	ev->uid_len = r->write_uid_len;
+	len = r->write_len;
+	memcpy(msg, r->write_msg, len);
+	pthread_mutex_unlock(&r->lock);
+
+	const nfc_iso14443a_info *a = &r->target.nti.nai;
+	if (!r->dev || !r->card || a->szUidLen != ev->uid_len ||
+	    memcmp(a->abtUid, ev->uid, ev->uid_len) != 0) {
+		ev->write = HAL_NFC_WRITE_NO_CARD;
+	} else if (!is_ntag21x(r->tag)) {
+		ev->write = HAL_NFC_WRITE_UNSUPPORTED;
+		ev->tag = r->tag;
+	} else {
+		/* Read it again now: blank, or holding this very message already? */
+		e = card_read(r, ev);
+		if (e < 0)
+			ev->read = HAL_NFC_READ_FAILED;
+		if (ev->read == HAL_NFC_READ_FAILED)
+			ev->write = HAL_NFC_WRITE_FAILED;
+		else if (ev->read != HAL_NFC_READ_OK || !is_ntag21x(ev->tag))
+			ev->write = HAL_NFC_WRITE_UNSUPPORTED;
+		else if (ev->ndef_len == len && memcmp(ev->ndef, msg, len) == 0)
+			ev->write = HAL_NFC_WRITE_OK;
+		else if (ev->ndef_len != 0)
+			ev->write = HAL_NFC_WRITE_NOT_BLANK;
+		else
+			ev->write = ntag_write(r, msg, len);
+		if (ev->write == HAL_NFC_WRITE_OK || ev->write == HAL_NFC_WRITE_FAILED) {
+			/* Read back what the card now holds. */
+			if (card_read(r, ev) < 0)
+				ev->read = HAL_NFC_READ_FAILED;
+			if (ev->read != HAL_NFC_READ_OK || ev->ndef_len != len ||
+			    memcmp(ev->ndef, msg, len) != 0)
+				ev->write = HAL_NFC_WRITE_FAILED;
+		}
+	}
+	log_debug("nfc: write of a %zu-byte NDEF message: %s", len, hal_nfc_write_name(ev->write));
+	pthread_mutex_lock(&r->lock);
+	r->write_pending = false;
+	pthread_mutex_unlock(&r->lock);
+	return reader_push(r, ev) < 0 ? NFC_EOPABORTED : 0;
+}
+
 /* One search. Returns 1 and reports TAP when a card came, 0 when none, or a libnfc error. */
 static int reader_find_card(struct libnfc_reader *r)
 {
@@ -258,12 +705,20 @@ static int reader_find_card(struct libnfc_reader *r)
 		log_debug("nfc: card with a %zu-byte UID ignored", a->szUidLen);
 		return 0;
 	}
-	struct hal_nfc_event ev = {.kind = HAL_NFC_TAP, .uid_len = a->szUidLen};
-	memcpy(ev.uid, a->abtUid, a->szUidLen);
-	r->card = true;
+	struct hal_nfc_event *ev = &r->scratch;
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = HAL_NFC_TAP;
+	ev->uid_len = a->szUidLen;
+	memcpy(ev->uid, a->abtUid, a->szUidLen);
 	r->target = nt;
-	log_debug("nfc: card in field (%zu-byte UID)", a->szUidLen);
-	return reader_push(r, &ev) < 0 ? NFC_EOPABORTED : 1;
+	e = card_read(r, ev);
+	if (e < 0)
+		return e; /* the reader, not the card, failed: no tap yet */
+	r->card = true;
+	r->tag = ev->tag;
+	log_debug("nfc: card in field (%zu-byte UID, %s, %s, %zu-byte NDEF message)", a->szUidLen,
+		  hal_nfc_tag_name(ev->tag), hal_nfc_read_name(ev->read), ev->ndef_len);
+	return reader_push(r, ev) < 0 ? NFC_EOPABORTED : 1;
 }
 
 /* Is the card still there? 1 yes, 0 gone (REMOVED reported), or a libnfc device error. */
@@ -296,6 +751,14 @@ static void reader_run(struct libnfc_reader *r)
 	int backoff_ms = BACKOFF_MIN_MS;
 
 	while (!reader_stopping(r)) {
+		pthread_mutex_lock(&r->lock);
+		bool write = r->write_pending;
+		pthread_mutex_unlock(&r->lock);
+		if (write) {
+			if (reader_write(r) < 0)
+				break;
+			continue;
+		}
 		if (!r->dev) {
 			if (!reader_sleep(r, backoff_ms))
 				break;
@@ -489,10 +952,35 @@ static int libnfc_next_event(struct hal_nfc *nfc, struct hal_nfc_event *ret_even
 	return res;
 }
 
+static int libnfc_write_ndef(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len,
+			     const uint8_t *msg, size_t len)
+{
+	struct libnfc_reader *r = (struct libnfc_reader *) nfc;
+	int res = 0;
+
+	if (!uid || uid_len == 0 || uid_len > HAL_NFC_UID_MAX || !msg || len == 0 ||
+	    len > HAL_NFC_NDEF_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	if (r->write_pending) {
+		res = -EBUSY;
+	} else {
+		memcpy(r->write_uid, uid, uid_len);
+		r->write_uid_len = uid_len;
+		memcpy(r->write_msg, msg, len);
+		r->write_len = len;
+		r->write_pending = true;
+		pthread_cond_broadcast(&r->cond);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return res;
+}
+
 const struct hal_nfc_ops hal_nfc_libnfc_ops = {
     .name = "libnfc",
     .open = libnfc_open,
     .close = libnfc_close,
     .fd = libnfc_fd,
     .next_event = libnfc_next_event,
+    .write_ndef = libnfc_write_ndef,
 };

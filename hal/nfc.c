@@ -1,4 +1,5 @@
-/* nfc: driver registry and the "sim" driver (cards presented through the backend API). */
+/* nfc: driver registry, names of the tap outcomes, and the "sim" driver (cards presented through
+ * the backend API, NTAG21x-like when given a type and an NDEF message). */
 #include "nfc.h"
 
 #include <errno.h>
@@ -29,6 +30,67 @@ void hal_nfc_driver_names(char *buf, size_t size)
 	HAL_REGISTRY_NAMES(drivers, buf, size);
 }
 
+const char *hal_nfc_tag_name(enum hal_nfc_tag tag)
+{
+	switch (tag) {
+	case HAL_NFC_TAG_UNKNOWN:
+		return "unknown";
+	case HAL_NFC_TAG_NTAG213:
+		return "ntag213";
+	case HAL_NFC_TAG_NTAG215:
+		return "ntag215";
+	case HAL_NFC_TAG_NTAG216:
+		return "ntag216";
+	case HAL_NFC_TAG_NTAG424DNA:
+		return "ntag424dna";
+	case HAL_NFC_TAG_ISO_DEP:
+		return "iso-dep";
+	case HAL_NFC_TAG_MAX:
+		break;
+	}
+	return "?";
+}
+
+const char *hal_nfc_read_name(enum hal_nfc_read read)
+{
+	switch (read) {
+	case HAL_NFC_READ_NONE:
+		return "not read";
+	case HAL_NFC_READ_OK:
+		return "read";
+	case HAL_NFC_READ_FAILED:
+		return "read failed, tap again";
+	case HAL_NFC_READ_INVALID:
+		return "no valid NDEF data";
+	case HAL_NFC_READ_MAX:
+		break;
+	}
+	return "?";
+}
+
+const char *hal_nfc_write_name(enum hal_nfc_write write)
+{
+	switch (write) {
+	case HAL_NFC_WRITE_NONE:
+		return "no write";
+	case HAL_NFC_WRITE_OK:
+		return "written";
+	case HAL_NFC_WRITE_NO_CARD:
+		return "card not on the reader";
+	case HAL_NFC_WRITE_NOT_BLANK:
+		return "card not blank";
+	case HAL_NFC_WRITE_UNSUPPORTED:
+		return "card type not writable";
+	case HAL_NFC_WRITE_TOO_BIG:
+		return "does not fit the card";
+	case HAL_NFC_WRITE_FAILED:
+		return "write failed, tap again";
+	case HAL_NFC_WRITE_MAX:
+		break;
+	}
+	return "?";
+}
+
 /* ---- sim ---- */
 
 #define SIM_QUEUE 16
@@ -40,6 +102,12 @@ struct sim_nfc {
 	size_t head, count;
 	bool card_present;
 	bool connected;
+	/* The card on the reader when given with hal_nfc_sim_present_card(). */
+	uint8_t uid[HAL_NFC_UID_MAX];
+	size_t uid_len;
+	enum hal_nfc_tag tag;
+	uint8_t ndef[HAL_NFC_NDEF_MAX];
+	size_t ndef_len;
 };
 
 static int sim_open(const struct hal_nfc_config *config, struct hal_nfc **ret_nfc)
@@ -83,6 +151,54 @@ static int sim_push(struct sim_nfc *s, const struct hal_nfc_event *ev)
 	return 0;
 }
 
+static bool is_ntag21x(enum hal_nfc_tag tag)
+{
+	return tag == HAL_NFC_TAG_NTAG213 || tag == HAL_NFC_TAG_NTAG215 ||
+	       tag == HAL_NFC_TAG_NTAG216;
+}
+
+/* User memory of an NTAG21x, for the sim's "does not fit". */
+static size_t ntag_user_bytes(enum hal_nfc_tag tag)
+{
+	return tag == HAL_NFC_TAG_NTAG213 ? 144 : tag == HAL_NFC_TAG_NTAG215 ? 504 : 888;
+}
+
+static int sim_write_ndef(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len,
+			  const uint8_t *msg, size_t len)
+{
+	struct sim_nfc *s = (struct sim_nfc *) nfc;
+	struct hal_nfc_event ev = {.kind = HAL_NFC_TAP, .uid_len = uid_len};
+
+	if (!uid || uid_len == 0 || uid_len > HAL_NFC_UID_MAX || !msg || len == 0 ||
+	    len > HAL_NFC_NDEF_MAX)
+		return -EINVAL;
+	memcpy(ev.uid, uid, uid_len);
+	if (!s->connected || !s->card_present || s->uid_len != uid_len ||
+	    memcmp(s->uid, uid, uid_len) != 0) {
+		ev.write = HAL_NFC_WRITE_NO_CARD;
+		return sim_push(s, &ev);
+	}
+	ev.tag = s->tag;
+	if (!is_ntag21x(s->tag))
+		ev.write = HAL_NFC_WRITE_UNSUPPORTED;
+	else if (s->ndef_len && (s->ndef_len != len || memcmp(s->ndef, msg, len) != 0))
+		ev.write = HAL_NFC_WRITE_NOT_BLANK;
+	else if (len + (len < 0xff ? 3 : 5) > ntag_user_bytes(s->tag))
+		ev.write = HAL_NFC_WRITE_TOO_BIG;
+	else
+		ev.write = HAL_NFC_WRITE_OK;
+	if (ev.write == HAL_NFC_WRITE_OK) {
+		memcpy(s->ndef, msg, len);
+		s->ndef_len = len;
+	}
+	if (s->tag != HAL_NFC_TAG_UNKNOWN) {
+		ev.read = HAL_NFC_READ_OK;
+		memcpy(ev.ndef, s->ndef, s->ndef_len);
+		ev.ndef_len = s->ndef_len;
+	}
+	return sim_push(s, &ev);
+}
+
 static int sim_next_event(struct hal_nfc *nfc, struct hal_nfc_event *ret_event)
 {
 	struct sim_nfc *s = (struct sim_nfc *) nfc;
@@ -102,6 +218,7 @@ const struct hal_nfc_ops hal_nfc_sim_ops = {
     .close = sim_close,
     .fd = sim_fd,
     .next_event = sim_next_event,
+    .write_ndef = sim_write_ndef,
 };
 
 bool hal_nfc_is_sim(const struct hal_nfc *nfc)
@@ -111,9 +228,17 @@ bool hal_nfc_is_sim(const struct hal_nfc *nfc)
 
 int hal_nfc_sim_present(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len)
 {
+	return hal_nfc_sim_present_card(nfc, uid, uid_len, HAL_NFC_TAG_UNKNOWN, NULL, 0);
+}
+
+int hal_nfc_sim_present_card(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len,
+			     enum hal_nfc_tag tag, const uint8_t *ndef, size_t len)
+{
 	if (!hal_nfc_is_sim(nfc))
 		return -ENOTSUP;
-	if (!uid || (uid_len != 4 && uid_len != 7 && uid_len != 10))
+	if (!uid || (uid_len != 4 && uid_len != 7 && uid_len != 10) || tag < 0 ||
+	    tag >= HAL_NFC_TAG_MAX || len > HAL_NFC_NDEF_MAX || (len && !ndef) ||
+	    (tag == HAL_NFC_TAG_UNKNOWN && len))
 		return -EINVAL;
 	struct sim_nfc *s = (struct sim_nfc *) nfc;
 	if (!s->connected)
@@ -123,11 +248,24 @@ int hal_nfc_sim_present(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len)
 		if (r < 0)
 			return r;
 	}
-	struct hal_nfc_event ev = {.kind = HAL_NFC_TAP, .uid_len = uid_len};
+	struct hal_nfc_event ev = {.kind = HAL_NFC_TAP, .uid_len = uid_len, .tag = tag};
 	memcpy(ev.uid, uid, uid_len);
+	if (tag != HAL_NFC_TAG_UNKNOWN) {
+		ev.read = HAL_NFC_READ_OK;
+		if (len)
+			memcpy(ev.ndef, ndef, len);
+		ev.ndef_len = len;
+	}
 	int r = sim_push(s, &ev);
-	if (r == 0)
+	if (r == 0) {
 		s->card_present = true;
+		memcpy(s->uid, uid, uid_len);
+		s->uid_len = uid_len;
+		s->tag = tag;
+		if (len)
+			memcpy(s->ndef, ndef, len);
+		s->ndef_len = len;
+	}
 	return r;
 }
 

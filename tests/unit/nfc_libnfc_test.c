@@ -1,7 +1,11 @@
 /*
  * nfc_libnfc_test: the "libnfc" NFC driver against the PN532 emulator on a pty, through the real
- * libnfc pn532_uart driver: taps, removal, a lost and returning reader, prompt close. Also the
- * emulator's frame layer on its own. Every wait is bounded. Not for real hardware (label hw).
+ * libnfc pn532_uart driver: taps, removal, a lost and returning reader, prompt close; the tag
+ * type and NDEF message of NTAG213/215/216 and NTAG 424 DNA cards, a card pulled away mid-read,
+ * the enrolment write, and every emulator fault (RF timeout, CRC error, bad checksum, slow and
+ * lost replies, a crash) leaving the driver working; nfc-list (libnfc-bin) seeing the cards.
+ * Also the emulator's frame layer on its own. Every wait is bounded. Not for real hardware
+ * (label hw).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "ndef.h"
 #include "nfc.h"
 #include "pn532-emu.h"
 
@@ -125,6 +130,33 @@ static void expect_tap(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len)
 	assert_int_equal(ev.kind, HAL_NFC_TAP);
 	assert_int_equal(ev.uid_len, uid_len);
 	assert_memory_equal(ev.uid, uid, uid_len);
+}
+
+/* A tap with this tag type and read outcome, and (uri not NULL) an NDEF message holding uri,
+ * (uri "") no message at all. Returns the event in *ret_ev if asked. */
+static void expect_tap_card(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len,
+			    enum hal_nfc_tag tag, enum hal_nfc_read read, const char *uri,
+			    struct hal_nfc_event *ret_ev)
+{
+	static struct hal_nfc_event ev;
+	struct ndef_uri u;
+	enum ndef_status st;
+
+	assert_int_equal(wait_event(nfc, EVENT_WAIT_MS, &ev), 1);
+	assert_int_equal(ev.kind, HAL_NFC_TAP);
+	assert_int_equal(ev.uid_len, uid_len);
+	assert_memory_equal(ev.uid, uid, uid_len);
+	assert_int_equal(ev.tag, tag);
+	assert_int_equal(ev.read, read);
+	if (uri && !uri[0]) {
+		assert_int_equal(ev.ndef_len, 0);
+	} else if (uri) {
+		assert_int_equal(ndef_message_uri(ev.ndef, ev.ndef_len, &u, &st), 0);
+		assert_int_equal(st, NDEF_OK);
+		assert_string_equal(u.text, uri);
+	}
+	if (ret_ev)
+		*ret_ev = ev;
 }
 
 static void expect_quiet(struct hal_nfc *nfc, int ms)
@@ -297,6 +329,392 @@ static void test_events_kept_while_caller_is_busy(void **state)
 	close_promptly(nfc);
 }
 
+/* ---- card types and NDEF ---- */
+
+static const char url_short[] = "https://k.example.pl/c/7K3M9QZX2H4P";
+
+/* A URL of n characters, "https://k.example.pl/c/" and then letters. */
+static const char *long_url(size_t n)
+{
+	static char buf[NDEF_URI_MAX + 1];
+
+	assert_true(n < sizeof(buf) && n > 23);
+	memcpy(buf, "https://k.example.pl/c/", 23);
+	for (size_t i = 23; i < n; i++)
+		buf[i] = (char) ('A' + i % 26);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void present(struct fixture *f, enum pn532_emu_card_type type, const uint8_t *uid,
+		    size_t uid_len, const char *uri)
+{
+	const struct pn532_emu_card card = {
+	    .type = type, .uid = uid, .uid_len = uid_len, .uri = uri};
+	assert_int_equal(pn532_emu_present_card(f->emu, &card), 0);
+}
+
+static void remove_card(struct fixture *f, struct hal_nfc *nfc)
+{
+	assert_int_equal(pn532_emu_remove(f->emu), 0);
+	expect_event(nfc, EVENT_WAIT_MS, HAL_NFC_REMOVED);
+}
+
+static void test_read_ntag21x(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+
+	/* Short and long URLs: a long one takes several FAST_READs and a 3-byte TLV length. */
+	present(f, PN532_EMU_NTAG213, uid7, sizeof(uid7), url_short);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG213, HAL_NFC_READ_OK, url_short,
+			NULL);
+	remove_card(f, nfc);
+	present(f, PN532_EMU_NTAG215, uid7, sizeof(uid7), long_url(480));
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_OK,
+			long_url(480), NULL);
+	remove_card(f, nfc);
+	present(f, PN532_EMU_NTAG216, uid7, sizeof(uid7), long_url(850));
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG216, HAL_NFC_READ_OK,
+			long_url(850), NULL);
+	/* Held: presence checks, no second tap. */
+	expect_quiet(nfc, 500);
+	remove_card(f, nfc);
+
+	/* A blank card: read, no message. */
+	present(f, PN532_EMU_NTAG215, uid7, sizeof(uid7), NULL);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_OK, "", NULL);
+	remove_card(f, nfc);
+	close_promptly(nfc);
+}
+
+static void test_read_ntag424(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+
+	present(f, PN532_EMU_NTAG424DNA, uid7, sizeof(uid7), NULL);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_OK,
+			PN532_EMU_SUN_URI, NULL);
+	/* libnfc's ISO-DEP presence check (an R(NAK) block) keeps it on the reader. */
+	expect_quiet(nfc, 600);
+	assert_true(pn532_emu_count(f->emu, 0x42) >= 2);
+	remove_card(f, nfc);
+	/* A longer URL in the NDEF file: several READ BINARY. */
+	present(f, PN532_EMU_NTAG424DNA, uid7, sizeof(uid7), long_url(240));
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_OK,
+			long_url(240), NULL);
+	remove_card(f, nfc);
+	close_promptly(nfc);
+}
+
+static void test_read_malformed(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+	struct pn532_emu_card card = {.type = PN532_EMU_NTAG215, .uid = uid7, .uid_len = 7};
+	struct hal_nfc_event ev;
+	enum ndef_status st;
+	struct ndef_uri u;
+
+	/* An unknown TLV: not read as a message. */
+	card.raw = (const uint8_t[]){0x42, 0x01, 0x00, 0xfe};
+	card.raw_len = 4;
+	assert_int_equal(pn532_emu_present_card(f->emu, &card), 0);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_INVALID, NULL,
+			NULL);
+	remove_card(f, nfc);
+	/* An NDEF TLV longer than the card: not read. */
+	card.raw = (const uint8_t[]){0x03, 0xff, 0x03, 0x00, 0xd1};
+	card.raw_len = 5;
+	assert_int_equal(pn532_emu_present_card(f->emu, &card), 0);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_INVALID, NULL,
+			NULL);
+	remove_card(f, nfc);
+	/* A well-formed TLV around a bad record: handed up, app/ndef refuses it. */
+	card.raw = (const uint8_t[]){0x03, 0x04, 0xd1, 0x01, 0x09, 'U', 0xfe};
+	card.raw_len = 7;
+	assert_int_equal(pn532_emu_present_card(f->emu, &card), 0);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_OK, NULL, &ev);
+	assert_int_equal(ev.ndef_len, 4);
+	assert_int_equal(ndef_message_uri(ev.ndef, ev.ndef_len, &u, &st), 0);
+	assert_int_equal(st, NDEF_TRUNCATED);
+	remove_card(f, nfc);
+	/* A 424 DNA whose NDEF file says 2000 bytes. */
+	card.type = PN532_EMU_NTAG424DNA;
+	card.raw = (const uint8_t[]){0x07, 0xd0};
+	card.raw_len = 2;
+	assert_int_equal(pn532_emu_present_card(f->emu, &card), 0);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_INVALID, NULL,
+			NULL);
+	remove_card(f, nfc);
+	close_promptly(nfc);
+}
+
+static void wait_count(struct fixture *f, uint8_t cmd, unsigned n)
+{
+	const int64_t deadline = mono_ms() + EVENT_WAIT_MS;
+
+	while (pn532_emu_count(f->emu, cmd) < n) {
+		assert_true(mono_ms() < deadline);
+		usleep(2000);
+	}
+}
+
+static void test_card_removed_mid_read(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+	char err[128];
+
+	/* The first card command (GET_VERSION) is answered late; the card leaves meanwhile. */
+	assert_int_equal(pn532_emu_command(f->emu, "fault slow 150 1 cmd 40", err, sizeof(err)), 0);
+	unsigned before = pn532_emu_count(f->emu, 0x40);
+	present(f, PN532_EMU_NTAG216, uid7, sizeof(uid7), long_url(600));
+	wait_count(f, 0x40, before + 1);
+	assert_int_equal(pn532_emu_remove(f->emu), 0);
+	/* One tap that says "tap again", then the removal. */
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG216, HAL_NFC_READ_FAILED, "",
+			NULL);
+	expect_event(nfc, EVENT_WAIT_MS, HAL_NFC_REMOVED);
+	expect_quiet(nfc, 300);
+	/* Tapped again: read whole. */
+	present(f, PN532_EMU_NTAG216, uid7, sizeof(uid7), long_url(600));
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG216, HAL_NFC_READ_OK,
+			long_url(600), NULL);
+	close_promptly(nfc);
+}
+
+/* ---- the enrolment write ---- */
+
+static const char card_url[] = "HTTPS://K.EXAMPLE.PL/C/"
+			       "040WBRGTP4049201KBM07K3M9QZX2H4PYZYGP44QD2B7PTBEVMDE91V8QJZ55DBPK"
+			       "45JV4RKZ3BWHT5PG5TZK5T9YG8AKPRSCQ1WV3WEV9CVT8XXWPQJQH21X8WQAQRYV6"
+			       "4V23G";
+
+static size_t card_message(uint8_t *msg, size_t cap)
+{
+	int n = ndef_message_encode_uri(card_url, strlen(card_url), msg, cap);
+	assert_true(n > 0);
+	return (size_t) n;
+}
+
+static void expect_write(struct hal_nfc *nfc, const uint8_t *uid, size_t uid_len,
+			 enum hal_nfc_write write, struct hal_nfc_event *ret_ev)
+{
+	static struct hal_nfc_event ev;
+
+	assert_int_equal(wait_event(nfc, EVENT_WAIT_MS, &ev), 1);
+	assert_int_equal(ev.kind, HAL_NFC_TAP);
+	assert_int_equal(ev.write, write);
+	assert_int_equal(ev.uid_len, uid_len);
+	assert_memory_equal(ev.uid, uid, uid_len);
+	if (ret_ev)
+		*ret_ev = ev;
+}
+
+static void test_enrol_write(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+	uint8_t msg[HAL_NFC_NDEF_MAX], mem[126 * 4];
+	const size_t len = card_message(msg, sizeof(msg));
+	struct hal_nfc_event ev;
+	struct ndef_uri u;
+	enum ndef_status st;
+
+	assert_int_equal(strlen(card_url), 158);
+	/* A blank NTAG215: written, then read back in the answer. */
+	present(f, PN532_EMU_NTAG215, uid7, sizeof(uid7), NULL);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_OK, "", NULL);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, len), 0);
+	expect_write(nfc, uid7, sizeof(uid7), HAL_NFC_WRITE_OK, &ev);
+	assert_int_equal(ev.tag, HAL_NFC_TAG_NTAG215);
+	assert_int_equal(ev.read, HAL_NFC_READ_OK);
+	assert_int_equal(ev.ndef_len, len);
+	assert_memory_equal(ev.ndef, msg, len);
+	/* The card's memory holds it as any phone reads it. */
+	assert_int_equal(pn532_emu_peek(f->emu, 4, mem, sizeof(mem)), 0);
+	assert_int_equal(ndef_t2_uri(mem, sizeof(mem), &u, &st), 0);
+	assert_int_equal(st, NDEF_OK);
+	assert_string_equal(u.text, card_url);
+	/* Writing the same again is no harm; no second tap came meanwhile. */
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, len), 0);
+	expect_write(nfc, uid7, sizeof(uid7), HAL_NFC_WRITE_OK, NULL);
+	expect_quiet(nfc, 300);
+
+	/* Taken away and tapped again (the same memory): the URL comes with the tap. */
+	remove_card(f, nfc);
+	const struct pn532_emu_card again = {.type = PN532_EMU_NTAG215,
+					     .uid = uid7,
+					     .uid_len = sizeof(uid7),
+					     .raw = mem,
+					     .raw_len = sizeof(mem)};
+	assert_int_equal(pn532_emu_present_card(f->emu, &again), 0);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_OK, card_url,
+			NULL);
+
+	/* Another message on a card that holds one: refused, the card unchanged. */
+	uint8_t other[64];
+	int n = ndef_message_encode_uri("https://k.example.pl/c/OTHER", 28, other, sizeof(other));
+	assert_true(n > 0);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), other, (size_t) n), 0);
+	expect_write(nfc, uid7, sizeof(uid7), HAL_NFC_WRITE_NOT_BLANK, &ev);
+	assert_int_equal(ev.ndef_len, len);
+	/* A UID that is not on the reader. */
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid4, sizeof(uid4), msg, len), 0);
+	expect_write(nfc, uid4, sizeof(uid4), HAL_NFC_WRITE_NO_CARD, NULL);
+	remove_card(f, nfc);
+
+	/* The card URL does not fit an NTAG213; a 424 DNA is not written. */
+	present(f, PN532_EMU_NTAG213, uid7, sizeof(uid7), NULL);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG213, HAL_NFC_READ_OK, "", NULL);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, len), 0);
+	expect_write(nfc, uid7, sizeof(uid7), HAL_NFC_WRITE_TOO_BIG, &ev);
+	assert_int_equal(ev.ndef_len, 0);
+	remove_card(f, nfc);
+	present(f, PN532_EMU_NTAG424DNA, uid7, sizeof(uid7), NULL);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_OK,
+			PN532_EMU_SUN_URI, NULL);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, len), 0);
+	expect_write(nfc, uid7, sizeof(uid7), HAL_NFC_WRITE_UNSUPPORTED, NULL);
+
+	/* Bad requests are refused at once. */
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, 0), -EINVAL);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, 0, msg, len), -EINVAL);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, HAL_NFC_NDEF_MAX + 1),
+			 -EINVAL);
+	close_promptly(nfc);
+}
+
+static void test_enrol_write_torn(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+	uint8_t msg[HAL_NFC_NDEF_MAX], mem[126 * 4];
+	const size_t len = card_message(msg, sizeof(msg));
+	struct hal_nfc_event ev;
+	struct ndef_uri u;
+	enum ndef_status st;
+	char err[128];
+
+	present(f, PN532_EMU_NTAG215, uid7, sizeof(uid7), NULL);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_OK, "", NULL);
+	/* Page 4 ("empty message") and page 5 are written, then every WRITE goes unanswered, as
+	 * when the card leaves the field halfway. */
+	assert_int_equal(
+	    pn532_emu_command(f->emu, "fault rf-timeout 100 card a2 skip 2", err, sizeof(err)), 0);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, len), 0);
+	expect_write(nfc, uid7, sizeof(uid7), HAL_NFC_WRITE_FAILED, &ev);
+	/* Read back: blank, not half a message. */
+	assert_int_equal(ev.read, HAL_NFC_READ_OK);
+	assert_int_equal(ev.ndef_len, 0);
+	assert_int_equal(pn532_emu_peek(f->emu, 4, mem, sizeof(mem)), 0);
+	assert_int_equal(ndef_t2_uri(mem, sizeof(mem), &u, &st), 0);
+	assert_int_equal(st, NDEF_EMPTY);
+	assert_memory_equal(mem + 4, msg + 2, 4); /* page 5 did get written */
+	/* Tap again, write again. */
+	assert_int_equal(pn532_emu_command(f->emu, "fault none", err, sizeof(err)), 0);
+	assert_int_equal(hal_nfc_write_ndef(nfc, uid7, sizeof(uid7), msg, len), 0);
+	expect_write(nfc, uid7, sizeof(uid7), HAL_NFC_WRITE_OK, &ev);
+	assert_int_equal(ev.ndef_len, len);
+	close_promptly(nfc);
+}
+
+/* ---- faults ---- */
+
+/* Arm a fault, tap a card: the read recovers, the fault was used, the driver works on. */
+static void tap_through_fault(struct fixture *f, struct hal_nfc *nfc, const char *fault)
+{
+	char err[128];
+
+	print_message("%s\n", fault);
+	assert_int_equal(pn532_emu_command(f->emu, fault, err, sizeof(err)), 0);
+	present(f, PN532_EMU_NTAG215, uid7, sizeof(uid7), long_url(300));
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG215, HAL_NFC_READ_OK,
+			long_url(300), NULL);
+	assert_int_equal(pn532_emu_fault_left(f->emu), 0);
+	expect_quiet(nfc, 200);
+	remove_card(f, nfc);
+}
+
+static void test_faults_leave_driver_working(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+
+	tap_through_fault(f, nfc, "fault rf-timeout 1 cmd 40");
+	tap_through_fault(f, nfc, "fault crc 2");
+	tap_through_fault(f, nfc, "fault checksum 1 cmd 40");
+	tap_through_fault(f, nfc, "fault lost 1 cmd 40");
+	tap_through_fault(f, nfc, "fault slow 50 3 cmd 40");  /* within the timeout */
+	tap_through_fault(f, nfc, "fault slow 500 1 cmd 40"); /* past it: the late reply dropped */
+	tap_through_fault(f, nfc, "fault lost 1 cmd 4a");     /* the search itself */
+	tap_through_fault(f, nfc, "fault checksum 1 cmd 4a");
+	/* And a plain card after all of it. */
+	present(f, PN532_EMU_NTAG424DNA, uid4, sizeof(uid4), NULL);
+	expect_tap_card(nfc, uid4, sizeof(uid4), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_OK,
+			PN532_EMU_SUN_URI, NULL);
+	close_promptly(nfc);
+}
+
+static void test_emulator_crash_mid_read(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+	char err[128];
+
+	assert_int_equal(pn532_emu_command(f->emu, "fault slow 250 1 cmd 40", err, sizeof(err)), 0);
+	unsigned before = pn532_emu_count(f->emu, 0x40);
+	present(f, PN532_EMU_NTAG216, uid7, sizeof(uid7), url_short);
+	wait_count(f, 0x40, before + 1);
+	/* The reader dies while the card is read: no tap, the reader lost, then back. */
+	pn532_emu_stop(f->emu);
+	f->emu = NULL;
+	expect_event(nfc, EVENT_WAIT_MS, HAL_NFC_READER_LOST);
+	assert_int_equal(start_emu(f), 0);
+	expect_event(nfc, BACK_WAIT_MS, HAL_NFC_READER_BACK);
+	present(f, PN532_EMU_NTAG216, uid7, sizeof(uid7), url_short);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG216, HAL_NFC_READ_OK, url_short,
+			NULL);
+	close_promptly(nfc);
+}
+
+/* ---- nfc-list (libnfc-bin) ---- */
+
+static void test_nfc_list_sees_cards(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[512], out[8192];
+	size_t n;
+	FILE *p;
+
+	if (access("/usr/bin/nfc-list", X_OK) != 0) {
+		print_message("nfc-list not installed (apt-get install libnfc-bin)\n");
+		skip();
+	}
+	present(f, PN532_EMU_NTAG215, uid7, sizeof(uid7), url_short);
+	snprintf(cmd, sizeof(cmd),
+		 "LIBNFC_DEVICE='%s' LIBNFC_LOG_LEVEL=0 timeout 10 nfc-list -t 1 2>&1",
+		 f->connstring);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "1 ISO14443A passive target(s) found"));
+	assert_non_null(strstr(out, "04  a1  b2  c3  d4  e5  f6"));
+	assert_non_null(strstr(out, "ATQA (SENS_RES): 00  44"));
+
+	present(f, PN532_EMU_NTAG424DNA, uid7, sizeof(uid7), NULL);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "ATQA (SENS_RES): 03  44"));
+	assert_non_null(strstr(out, "SAK (SEL_RES): 20"));
+	assert_non_null(strstr(out, "ATS: 77  77  71  02  80"));
+}
+
 /* ---- the emulator's frame layer ---- */
 
 static int open_line(const struct fixture *f)
@@ -456,6 +874,15 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reader_hangs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_while_reader_lost, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_events_kept_while_caller_is_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_ntag21x, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_ntag424, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_card_removed_mid_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_enrol_write, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_enrol_write_torn, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_faults_leave_driver_working, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_emulator_crash_mid_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nfc_list_sees_cards, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,16 +2,22 @@
  * pn532-emu: the PN532 emulator behind pn532-emu.h. The frame layer (wake-up, start code, ACK
  * and NACK, checksums, normal and extended frames) feeds a table of command handlers over a
  * small chip state: a CIU and SFR register map, the RF settings libnfc changes, the selected
- * target and the NTAG213 in the field. Not a timing model and not for target (card) mode.
+ * target and the card in the field (an NTAG21x page memory or an NTAG 424 DNA's NDEF file), plus
+ * the armed fault and a reply held back for a slow answer. The scenario language is at the end.
+ * Not a timing model and not for target (card) mode.
  */
 #include "pn532-emu.h"
 
+#include "ndef.h"
+
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +61,7 @@ enum {
 enum {
 	ST_OK = 0x00,
 	ST_TIMEOUT = 0x01,     /* the target did not answer */
+	ST_CRC = 0x02,	       /* CRC error in the target's answer */
 	ST_BAD_CONTEXT = 0x27, /* command not acceptable in the current context */
 };
 
@@ -65,13 +72,35 @@ enum reply_kind {
 	REPLY_SYNTAX, /* send the syntax error frame */
 };
 
-#define NTAG213_PAGES 45
+#define NTAG_PAGES_MAX 231 /* NTAG216 */
+#define T4_FILE_SIZE   256 /* the NTAG 424 DNA's NDEF file (E104) */
+
+struct model {
+	const char *name;
+	size_t pages;	 /* NTAG21x: all pages; user memory is 4 .. pages - 6 */
+	uint8_t storage; /* GET_VERSION storage size byte */
+	uint8_t cc_size; /* capability container: data area size / 8 */
+};
+
+static const struct model models[] = {
+    [PN532_EMU_NTAG213] = {"ntag213", 45, 0x0f, 0x12},
+    [PN532_EMU_NTAG215] = {"ntag215", 135, 0x11, 0x3e},
+    [PN532_EMU_NTAG216] = {"ntag216", 231, 0x13, 0x6d},
+    [PN532_EMU_NTAG424DNA] = {"ntag424", 0, 0x11, 0},
+};
 
 struct card {
+	enum pn532_emu_card_type type;
 	uint8_t uid[PN532_EMU_UID_MAX];
 	size_t uid_len;
-	uint8_t mem[NTAG213_PAGES * 4];
+	size_t pages;			 /* NTAG21x */
+	uint8_t mem[NTAG_PAGES_MAX * 4]; /* NTAG21x pages; the 424's NDEF file */
 	unsigned serial; /* new with every pn532_emu_present(), so a new card is not selected */
+	bool idle;	 /* an NTAG after an RF error: silent until selected again */
+	/* NTAG 424 DNA, ISO 7816-4 state */
+	bool app_selected;
+	bool file_selected;
+	unsigned version_part; /* GetVersion frames sent so far */
 };
 
 struct pending_list {
@@ -97,6 +126,9 @@ struct pn532_emu {
 	/* Guarded by lock. */
 	bool stop;
 	bool mute;
+	struct pn532_emu_fault_spec fault;
+	unsigned fault_left;
+	unsigned fault_skip;
 	bool card_present;
 	struct card card;
 	unsigned next_serial;
@@ -111,6 +143,8 @@ struct pn532_emu {
 	bool sleep_after_reply;
 	uint8_t last_reply[FRAME_DATA_MAX + 16];
 	size_t last_reply_len;
+	bool delayed; /* last_reply goes out at delayed_due_ms unless the host moves on */
+	int64_t delayed_due_ms;
 	struct pending_list pending;
 	uint8_t ciu[256]; /* 0x63xx */
 	uint8_t sfr[256]; /* 0xffxx */
@@ -149,17 +183,45 @@ static uint8_t *card_page(struct card *c, size_t page)
 	return c->mem + page * 4;
 }
 
-static void card_init(struct card *c, const uint8_t *uid, size_t uid_len, unsigned serial)
+static bool is_ntag21x(const struct card *c)
 {
-	static const uint8_t cfg[] = {0x00, 0x00, 0x00, 0xbd, 0x04, 0x00,
-				      0x00, 0xff, 0x00, 0x05, 0x00, 0x00};
+	return c->type != PN532_EMU_NTAG424DNA;
+}
+
+/* Fill the card's memory: layout of the model and the NDEF message of uri (NULL: blank). */
+static int card_init(struct card *c, const struct pn532_emu_card *card, unsigned serial)
+{
+	const enum pn532_emu_card_type type = card->type;
+	const struct model *m = &models[type];
+	const uint8_t *uid = card->uid;
+	const size_t uid_len = card->uid_len;
+	const char *uri = card->uri;
+	int n;
 
 	memset(c, 0, sizeof(*c));
+	c->type = type;
 	memcpy(c->uid, uid, uid_len);
 	c->uid_len = uid_len;
 	c->serial = serial;
+	if (type == PN532_EMU_NTAG424DNA) {
+		if (card->raw) {
+			if (card->raw_len > T4_FILE_SIZE)
+				return -ENOSPC;
+			memcpy(c->mem, card->raw, card->raw_len);
+			return 0;
+		}
+		if (!uri)
+			uri = PN532_EMU_SUN_URI;
+		n = ndef_message_encode_uri(uri, strlen(uri), c->mem + 2, T4_FILE_SIZE - 2);
+		if (n < 0)
+			return n;
+		c->mem[0] = (uint8_t) (n >> 8);
+		c->mem[1] = (uint8_t) n;
+		return 0;
+	}
+	c->pages = m->pages;
 	if (uid_len == 7) {
-		/* NTAG213 layout: UID with its check bytes, static lock, capability container. */
+		/* UID with its check bytes, static lock, capability container. */
 		memcpy(c->mem, uid, 3);
 		c->mem[3] = 0x88 ^ uid[0] ^ uid[1] ^ uid[2];
 		memcpy(card_page(c, 1), uid + 3, 4);
@@ -169,30 +231,47 @@ static void card_init(struct card *c, const uint8_t *uid, size_t uid_len, unsign
 		/* No NTAG has such a UID; keep it readable in the first pages all the same. */
 		memcpy(c->mem, uid, uid_len);
 	}
-	memcpy(card_page(c, 3), (const uint8_t[]){0xe1, 0x10, 0x12, 0x00}, 4);
-	memcpy(card_page(c, 4), (const uint8_t[]){0x03, 0x00, 0xfe, 0x00}, 4);
-	memcpy(card_page(c, 40), cfg, sizeof(cfg));
+	memcpy(card_page(c, 3), (const uint8_t[]){0xe1, 0x10, m->cc_size, 0x00}, 4);
+	/* Dynamic lock bytes, CFG0 (AUTH0 ff: no password), CFG1, then PWD and PACK read as 0. */
+	memcpy(card_page(c, m->pages - 5),
+	       (const uint8_t[]){0x00, 0x00, 0x00, 0xbd, 0x04, 0x00, 0x00, 0xff, 0x00, 0x05, 0x00,
+				 0x00},
+	       12);
+	if (card->raw) {
+		if (card->raw_len > (m->pages - 9) * 4)
+			return -ENOSPC;
+		memcpy(card_page(c, 4), card->raw, card->raw_len);
+		return 0;
+	}
+	if (!uri) {
+		memcpy(card_page(c, 4), (const uint8_t[]){0x03, 0x00, 0xfe, 0x00}, 4);
+		return 0;
+	}
+	n = ndef_t2_encode_uri(uri, strlen(uri), card_page(c, 4), (m->pages - 9) * 4);
+	return n < 0 ? n : 0;
 }
 
 /*
- * One command to the NTAG213 (CRC handled by the chip). Fills out and returns the answer
+ * One command to an NTAG21x (CRC handled by the chip). Fills out and returns the answer
  * length, 0 for a bare ACK, or -1 when the card stays silent (unknown command, bad address).
  */
 static int card_command(struct card *c, const uint8_t *cmd, size_t n, uint8_t *out)
 {
-	static const uint8_t version[] = {0x00, 0x04, 0x04, 0x02, 0x01, 0x00, 0x0f, 0x03};
+	const uint8_t version[] = {0x00, 0x04, 0x04, 0x02, 0x01, 0x00, models[c->type].storage,
+				   0x03};
 
-	if (n == 0)
+	if (n == 0 || c->idle)
 		return -1;
 	switch (cmd[0]) {
 	case 0x30: /* READ: four pages, rolling over at the end */
-		if (n != 2 || cmd[1] >= NTAG213_PAGES)
+		if (n != 2 || cmd[1] >= c->pages)
 			return -1;
 		for (size_t i = 0; i < 16; i++)
-			out[i] = c->mem[((size_t) cmd[1] * 4 + i) % sizeof(c->mem)];
+			out[i] = c->mem[((size_t) cmd[1] * 4 + i) % (c->pages * 4)];
 		return 16;
-	case 0x3a: /* FAST_READ start end */
-		if (n != 3 || cmd[1] > cmd[2] || cmd[2] >= NTAG213_PAGES)
+	case 0x3a: /* FAST_READ start end, as much as one PN532 frame holds */
+		if (n != 3 || cmd[1] > cmd[2] || cmd[2] >= c->pages ||
+		    (size_t) (cmd[2] - cmd[1] + 1) * 4 > REPLY_MAX - 1)
 			return -1;
 		memcpy(out, card_page(c, cmd[1]), (size_t) (cmd[2] - cmd[1] + 1) * 4);
 		return (cmd[2] - cmd[1] + 1) * 4;
@@ -202,13 +281,84 @@ static int card_command(struct card *c, const uint8_t *cmd, size_t n, uint8_t *o
 		memcpy(out, version, sizeof(version));
 		return sizeof(version);
 	case 0xa2: /* WRITE: user memory only */
-		if (n != 6 || cmd[1] < 4 || cmd[1] > 39)
+		if (n != 6 || cmd[1] < 4 || cmd[1] > c->pages - 6)
 			return -1;
 		memcpy(card_page(c, cmd[1]), cmd + 2, 4);
 		return 0;
 	default:
 		return -1;
 	}
+}
+
+static int apdu_status(uint8_t *out, size_t len, uint16_t sw)
+{
+	out[len] = (uint8_t) (sw >> 8);
+	out[len + 1] = (uint8_t) sw;
+	return (int) len + 2;
+}
+
+/*
+ * One ISO 7816-4 APDU to the NTAG 424 DNA (ISO-DEP framing is the chip's business): SELECT the
+ * NDEF application by name and the NDEF file by id, READ BINARY, and the native GetVersion in
+ * its ISO wrapping. Fills out with the response and its status word; returns the length.
+ */
+static int card_apdu(struct card *c, const uint8_t *a, size_t n, uint8_t *out)
+{
+	static const uint8_t ndef_app[] = {0xd2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x01};
+	static const uint8_t version[3][14] = {
+	    {0x04, 0x04, 0x02, 0x30, 0x00, 0x11, 0x05},
+	    {0x04, 0x04, 0x02, 0x01, 0x00, 0x11, 0x05},
+	    {0, 0, 0, 0, 0, 0, 0, 0xba, 0x5e, 0xba, 0x11, 0x01, 0x21, 0x26},
+	};
+
+	if (n < 4)
+		return apdu_status(out, 0, 0x6700);
+	if (a[0] == 0x90 && (a[1] == 0x60 || a[1] == 0xaf)) {
+		unsigned part = a[1] == 0x60 ? 0 : c->version_part;
+		if (part > 2)
+			return apdu_status(out, 0, 0x91ca);
+		size_t len = part == 2 ? 14 : 7;
+		memcpy(out, version[part], len);
+		if (part == 2)
+			memcpy(out, c->uid, c->uid_len < 7 ? c->uid_len : 7);
+		c->version_part = part + 1;
+		return apdu_status(out, len, part == 2 ? 0x9100 : 0x91af);
+	}
+	c->version_part = 3;
+	if (a[0] != 0x00)
+		return apdu_status(out, 0, 0x6e00);
+	if (a[1] == 0xa4) { /* SELECT */
+		size_t lc = n > 4 ? a[4] : 0;
+		if (n < 5 + lc)
+			return apdu_status(out, 0, 0x6700);
+		if (a[2] == 0x04 && lc == sizeof(ndef_app) && memcmp(a + 5, ndef_app, lc) == 0) {
+			c->app_selected = true;
+			c->file_selected = false;
+			return apdu_status(out, 0, 0x9000);
+		}
+		if (a[2] == 0x00 && lc == 2 && c->app_selected && a[5] == 0xe1 && a[6] == 0x04) {
+			c->file_selected = true;
+			return apdu_status(out, 0, 0x9000);
+		}
+		return apdu_status(out, 0, 0x6a82);
+	}
+	if (a[1] == 0xb0) { /* READ BINARY offset Le */
+		size_t off = (size_t) a[2] << 8 | a[3];
+		size_t le = n > 4 ? a[4] : 0;
+		if (!c->file_selected)
+			return apdu_status(out, 0, 0x6982);
+		if (a[2] & 0x80 || off > T4_FILE_SIZE)
+			return apdu_status(out, 0, 0x6b00);
+		if (le == 0)
+			le = 256;
+		if (le > T4_FILE_SIZE - off)
+			le = T4_FILE_SIZE - off;
+		if (le > REPLY_MAX - 3)
+			le = REPLY_MAX - 3;
+		memcpy(out, c->mem + off, le);
+		return apdu_status(out, le, 0x9000);
+	}
+	return apdu_status(out, 0, 0x6d00);
 }
 
 /* The cascade form of the UID a host puts in InListPassiveTarget to pick one card. */
@@ -386,16 +536,26 @@ static enum reply_kind cmd_rf_configuration(struct pn532_emu *e, const uint8_t *
 
 static void list_answer(struct pn532_emu *e, uint8_t *out, size_t *out_len)
 {
+	/* The NTAG 424 DNA's ATS, its length byte first, as the chip passes it on after RATS. */
+	static const uint8_t ats[] = {0x06, 0x77, 0x77, 0x71, 0x02, 0x80};
+	const bool iso_dep = e->card.type == PN532_EMU_NTAG424DNA;
 	size_t len = 0;
 
-	out[len++] = 1;	   /* NbTg */
-	out[len++] = 1;	   /* Tg */
-	out[len++] = 0x00; /* SENS_RES (ATQA) of an NTAG213 */
+	out[len++] = 1;			    /* NbTg */
+	out[len++] = 1;			    /* Tg */
+	out[len++] = iso_dep ? 0x03 : 0x00; /* SENS_RES (ATQA) */
 	out[len++] = 0x44;
-	out[len++] = 0x00; /* SEL_RES (SAK) */
+	out[len++] = iso_dep ? 0x20 : 0x00; /* SEL_RES (SAK) */
 	out[len++] = (uint8_t) e->card.uid_len;
 	memcpy(out + len, e->card.uid, e->card.uid_len);
 	len += e->card.uid_len;
+	if (iso_dep) {
+		memcpy(out + len, ats, sizeof(ats));
+		len += sizeof(ats);
+	}
+	e->card.idle = false;
+	e->card.app_selected = e->card.file_selected = false;
+	e->card.version_part = 3;
 	e->selected = true;
 	e->selected_serial = e->card.serial;
 	*out_len = len;
@@ -427,10 +587,23 @@ static enum reply_kind cmd_in_list_passive_target(struct pn532_emu *e, const uin
 	return REPLY_LATER;
 }
 
-static enum reply_kind card_exchange(struct pn532_emu *e, const uint8_t *p, size_t n, uint8_t *out,
-				     size_t *out_len)
+/* Bytes for the card in the field: an APDU (InDataExchange to an ISO-DEP card), a raw ISO-DEP
+ * block (InCommunicateThru: libnfc's presence check sends R(NAK)) or an NTAG command. */
+static enum reply_kind card_exchange(struct pn532_emu *e, bool raw, const uint8_t *p, size_t n,
+				     uint8_t *out, size_t *out_len)
 {
-	int r = target_answers(e) ? card_command(&e->card, p, n, out + 1) : -1;
+	int r = -1;
+
+	if (!target_answers(e)) {
+		r = -1;
+	} else if (is_ntag21x(&e->card)) {
+		r = card_command(&e->card, p, n, out + 1);
+	} else if (!raw) {
+		r = card_apdu(&e->card, p, n, out + 1);
+	} else if (n == 1 && (p[0] & 0xf6) == 0xb2) {
+		out[1] = (uint8_t) (0xa2 | (p[0] & 0x01)); /* R(ACK) */
+		r = 1;
+	}
 
 	out[0] = r < 0 ? ST_TIMEOUT : ST_OK;
 	*out_len = r < 0 ? 1 : (size_t) r + 1;
@@ -447,13 +620,13 @@ static enum reply_kind cmd_in_data_exchange(struct pn532_emu *e, const uint8_t *
 		*out_len = 1;
 		return REPLY_NOW;
 	}
-	return card_exchange(e, p + 1, n - 1, out, out_len);
+	return card_exchange(e, false, p + 1, n - 1, out, out_len);
 }
 
 static enum reply_kind cmd_in_communicate_thru(struct pn532_emu *e, const uint8_t *p, size_t n,
 					       uint8_t *out, size_t *out_len)
 {
-	return card_exchange(e, p, n, out, out_len);
+	return card_exchange(e, true, p, n, out, out_len);
 }
 
 /* InDeselect and InRelease: the emulator keeps no state that tells them apart. */
@@ -530,7 +703,8 @@ static void emu_send_syntax_error(struct pn532_emu *e)
 	emu_write(e, error, sizeof(error));
 }
 
-static void emu_send_reply(struct pn532_emu *e, uint8_t cmd, const uint8_t *data, size_t len)
+/* Build the reply frame in e->last_reply; emu_send_reply() sends it, fault or not. */
+static void emu_build_reply(struct pn532_emu *e, uint8_t cmd, const uint8_t *data, size_t len)
 {
 	uint8_t *f = e->last_reply;
 	size_t flen = 0, dlen = len + 2, start;
@@ -561,7 +735,72 @@ static void emu_send_reply(struct pn532_emu *e, uint8_t cmd, const uint8_t *data
 	f[flen++] = 0x00;
 	e->last_reply_len = flen;
 	emu_trace(e, "emu", NULL, f + start, dlen);
-	emu_write(e, f, flen);
+}
+
+static void emu_send_reply(struct pn532_emu *e, uint8_t cmd, const uint8_t *data, size_t len,
+			   enum pn532_emu_fault fault, unsigned delay_ms)
+{
+	emu_build_reply(e, cmd, data, len);
+	switch (fault) {
+	case PN532_EMU_BAD_CHECKSUM:
+		emu_trace(e, "emu", "(fault: data checksum spoilt)", NULL, 0);
+		e->last_reply[e->last_reply_len - 2] ^= 0x5a;
+		break;
+	case PN532_EMU_LOST_REPLY:
+		emu_trace(e, "emu", "(fault: reply lost)", NULL, 0);
+		return;
+	case PN532_EMU_SLOW_REPLY:
+		emu_trace(e, "emu", "(fault: reply held back)", NULL, 0);
+		e->delayed = true;
+		e->delayed_due_ms = now_ms() + delay_ms;
+		return;
+	case PN532_EMU_FAULT_NONE:
+	case PN532_EMU_RF_TIMEOUT:
+	case PN532_EMU_CRC_ERROR:
+	case PN532_EMU_FAULT_MAX:
+		break;
+	}
+	emu_write(e, e->last_reply, e->last_reply_len);
+}
+
+/* A reply held back is lost once the host sends anything: it gave up on it. */
+static void emu_drop_delayed(struct pn532_emu *e)
+{
+	if (!e->delayed)
+		return;
+	e->delayed = false;
+	emu_trace(e, "emu", "(late reply dropped: the host moved on)", NULL, 0);
+}
+
+static bool is_rf_fault(enum pn532_emu_fault f)
+{
+	return f == PN532_EMU_RF_TIMEOUT || f == PN532_EMU_CRC_ERROR;
+}
+
+/* Does the armed fault hit this command (code cmd, parameters p)? Takes one hit if so. With
+ * e->lock held. */
+static enum pn532_emu_fault fault_take(struct pn532_emu *e, uint8_t cmd, const uint8_t *p, size_t n,
+				       bool rf)
+{
+	const struct pn532_emu_fault_spec *f = &e->fault;
+
+	if (e->fault_left == 0 || is_rf_fault(f->fault) != rf)
+		return PN532_EMU_FAULT_NONE;
+	if (rf) {
+		const size_t at = cmd == CMD_IN_DATA_EXCHANGE ? 1 : 0; /* after Tg */
+		if (cmd != CMD_IN_DATA_EXCHANGE && cmd != CMD_IN_COMMUNICATE_THRU)
+			return PN532_EMU_FAULT_NONE;
+		if (f->card_cmd > 0 && (n <= at || p[at] != f->card_cmd))
+			return PN532_EMU_FAULT_NONE;
+	} else if (f->cmd >= 0 && f->cmd != cmd) {
+		return PN532_EMU_FAULT_NONE;
+	}
+	if (e->fault_skip > 0) {
+		e->fault_skip--;
+		return PN532_EMU_FAULT_NONE;
+	}
+	e->fault_left--;
+	return f->fault;
 }
 
 static void emu_command(struct pn532_emu *e, const uint8_t *d, size_t len)
@@ -569,6 +808,8 @@ static void emu_command(struct pn532_emu *e, const uint8_t *d, size_t len)
 	uint8_t out[REPLY_MAX];
 	size_t out_len = 0;
 	enum reply_kind kind = REPLY_SYNTAX;
+	enum pn532_emu_fault fault;
+	unsigned delay_ms = 0;
 	const uint8_t cmd = d[0];
 
 	emu_trace(e, "host", NULL, d - 1, len + 1);
@@ -577,15 +818,34 @@ static void emu_command(struct pn532_emu *e, const uint8_t *d, size_t len)
 	emu_send_ack(e);
 	pthread_mutex_lock(&e->lock);
 	e->counts[cmd]++;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (commands[i].code == cmd)
-			kind = commands[i].run(e, d + 1, len - 1, out, &out_len);
+	fault = fault_take(e, cmd, d + 1, len - 1, true);
+	if (fault != PN532_EMU_FAULT_NONE && len >= 1) {
+		/* The card's answer never came or came spoilt; an NTAG falls back to idle. */
+		emu_trace(e, "emu",
+			  fault == PN532_EMU_RF_TIMEOUT ? "(fault: rf timeout)"
+							: "(fault: crc error)",
+			  NULL, 0);
+		if (e->card_present && is_ntag21x(&e->card))
+			e->card.idle = true;
+		out[0] = fault == PN532_EMU_RF_TIMEOUT ? ST_TIMEOUT : ST_CRC;
+		out_len = 1;
+		kind = REPLY_NOW;
+		fault = PN532_EMU_FAULT_NONE;
+	} else {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+			if (commands[i].code == cmd)
+				kind = commands[i].run(e, d + 1, len - 1, out, &out_len);
+		}
+		if (kind == REPLY_NOW) {
+			fault = fault_take(e, cmd, d + 1, len - 1, false);
+			delay_ms = e->fault.delay_ms;
+		}
 	}
 	pthread_mutex_unlock(&e->lock);
 
 	switch (kind) {
 	case REPLY_NOW:
-		emu_send_reply(e, cmd, out, out_len);
+		emu_send_reply(e, cmd, out, out_len, fault, delay_ms);
 		break;
 	case REPLY_LATER:
 		break;
@@ -606,6 +866,8 @@ static void emu_check_pending(struct pn532_emu *e)
 	uint8_t out[REPLY_MAX];
 	size_t out_len = 0;
 	bool found, expired;
+	enum pn532_emu_fault fault = PN532_EMU_FAULT_NONE;
+	unsigned delay_ms = 0;
 
 	if (!e->pending.active)
 		return;
@@ -613,8 +875,12 @@ static void emu_check_pending(struct pn532_emu *e)
 	found = list_finds_card(e, &e->pending);
 	if (found)
 		list_answer(e, out, &out_len);
-	pthread_mutex_unlock(&e->lock);
 	expired = !e->pending.forever && now_ms() >= e->pending.deadline_ms;
+	if (found || expired) {
+		fault = fault_take(e, CMD_IN_LIST_PASSIVE_TARGET, NULL, 0, false);
+		delay_ms = e->fault.delay_ms;
+	}
+	pthread_mutex_unlock(&e->lock);
 	if (!found && !expired)
 		return;
 	e->pending.active = false;
@@ -622,7 +888,7 @@ static void emu_check_pending(struct pn532_emu *e)
 		out[0] = 0; /* NbTg */
 		out_len = 1;
 	}
-	emu_send_reply(e, CMD_IN_LIST_PASSIVE_TARGET, out, out_len);
+	emu_send_reply(e, CMD_IN_LIST_PASSIVE_TARGET, out, out_len, fault, delay_ms);
 }
 
 /*
@@ -644,11 +910,13 @@ static size_t emu_parse(struct pn532_emu *e)
 	if (avail < 2)
 		return i;
 	if (f[0] == 0x00 && f[1] == 0xff) {
+		emu_drop_delayed(e);
 		emu_trace(e, "host", e->pending.active ? "ack (abort)" : "ack", NULL, 0);
 		e->pending.active = false;
 		return i + 4;
 	}
 	if (f[0] == 0xff && f[1] == 0x00) {
+		emu_drop_delayed(e);
 		emu_trace(e, "host", "nack (send again)", NULL, 0);
 		emu_write(e, e->last_reply, e->last_reply_len);
 		return i + 4;
@@ -687,6 +955,7 @@ static size_t emu_parse(struct pn532_emu *e)
 		emu_trace(e, "host", "bad data checksum", d, len + 1);
 		return used;
 	}
+	emu_drop_delayed(e);
 	if (len < 2 || d[0] != TFI_HOST) {
 		emu_trace(e, "host", "not a host command", d, len);
 		emu_send_ack(e);
@@ -744,6 +1013,11 @@ static void *emu_main(void *arg)
 			int64_t left = e->pending.deadline_ms - now_ms();
 			timeout = left > 0 ? (int) left : 0;
 		}
+		if (e->delayed) {
+			int64_t left = e->delayed_due_ms - now_ms();
+			if (timeout < 0 || left < timeout)
+				timeout = left > 0 ? (int) left : 0;
+		}
 		if (poll(fds, 2, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -766,6 +1040,7 @@ static void *emu_main(void *arg)
 			if (r > 0 && mute) {
 				emu_trace(e, "host", "(muted)", buf, (size_t) r);
 				e->pending.active = false;
+				e->delayed = false;
 				e->rx_len = 0;
 			} else if (r > 0) {
 				emu_feed(e, buf, (size_t) r);
@@ -775,6 +1050,11 @@ static void *emu_main(void *arg)
 			poll(NULL, 0, 10);
 		}
 		emu_check_pending(e);
+		if (e->delayed && now_ms() >= e->delayed_due_ms) {
+			e->delayed = false;
+			emu_trace(e, "emu", "(late reply sent)", NULL, 0);
+			emu_write(e, e->last_reply, e->last_reply_len);
+		}
 	}
 	return NULL;
 }
@@ -932,14 +1212,103 @@ const char *pn532_emu_path(const struct pn532_emu *emu)
 
 int pn532_emu_present(struct pn532_emu *e, const uint8_t *uid, size_t uid_len)
 {
-	if (!e || !uid || (uid_len != 4 && uid_len != 7 && uid_len != 10))
+	const struct pn532_emu_card card = {
+	    .type = PN532_EMU_NTAG213, .uid = uid, .uid_len = uid_len};
+	return pn532_emu_present_card(e, &card);
+}
+
+int pn532_emu_present_card(struct pn532_emu *e, const struct pn532_emu_card *card)
+{
+	struct card *c;
+	int r;
+
+	if (!e || !card || !card->uid || card->type < 0 || card->type >= PN532_EMU_CARD_TYPE_MAX ||
+	    (card->uid_len != 4 && card->uid_len != 7 && card->uid_len != 10))
 		return -EINVAL;
+	if ((card->uri && !ndef_uri_valid(card->uri, strlen(card->uri))) ||
+	    (card->raw_len && !card->raw))
+		return -EINVAL;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
 	pthread_mutex_lock(&e->lock);
-	card_init(&e->card, uid, uid_len, ++e->next_serial);
-	e->card_present = true;
+	r = card_init(c, card, e->next_serial + 1);
+	if (r == 0) {
+		e->next_serial++;
+		e->card = *c;
+		e->card_present = true;
+	}
 	pthread_mutex_unlock(&e->lock);
+	free(c);
+	if (r < 0)
+		return r == -ENOSPC || r == -EMSGSIZE ? -ENOSPC : -EINVAL;
 	emu_wake(e);
 	return 0;
+}
+
+static int card_span(struct pn532_emu *e, unsigned page, size_t len, uint8_t **ret)
+{
+	size_t size = e->card.type == PN532_EMU_NTAG424DNA ? T4_FILE_SIZE : e->card.pages * 4;
+
+	if (!e->card_present)
+		return -ENODEV;
+	if ((size_t) page * 4 > size || len > size - (size_t) page * 4)
+		return -EINVAL;
+	*ret = e->card.mem + (size_t) page * 4;
+	return 0;
+}
+
+int pn532_emu_poke(struct pn532_emu *e, unsigned page, const uint8_t *bytes, size_t len)
+{
+	uint8_t *at;
+	int r;
+
+	if (!e || (!bytes && len))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	r = card_span(e, page, len, &at);
+	if (r == 0 && len)
+		memcpy(at, bytes, len);
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+int pn532_emu_peek(struct pn532_emu *e, unsigned page, uint8_t *ret_bytes, size_t len)
+{
+	uint8_t *at;
+	int r;
+
+	if (!e || (!ret_bytes && len))
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	r = card_span(e, page, len, &at);
+	if (r == 0 && len)
+		memcpy(ret_bytes, at, len);
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
+int pn532_emu_set_fault(struct pn532_emu *e, const struct pn532_emu_fault_spec *spec)
+{
+	if (!e || !spec || spec->fault < 0 || spec->fault >= PN532_EMU_FAULT_MAX ||
+	    spec->cmd < -1 || spec->cmd > 0xff || spec->card_cmd < -1 || spec->card_cmd > 0xff)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	e->fault = *spec;
+	e->fault_skip = spec->skip;
+	e->fault_left = spec->fault == PN532_EMU_FAULT_NONE ? 0 : spec->count ? spec->count : 1;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+unsigned pn532_emu_fault_left(struct pn532_emu *e)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&e->lock);
+	n = e->fault_left;
+	pthread_mutex_unlock(&e->lock);
+	return n;
 }
 
 int pn532_emu_remove(struct pn532_emu *e)
@@ -1004,4 +1373,167 @@ int pn532_emu_parse_hex(const char *text, uint8_t *ret_bytes, size_t cap)
 	}
 	memcpy(ret_bytes, bytes, n);
 	return (int) n;
+}
+
+/* ---- the scenario language ---- */
+
+__attribute__((format(printf, 3, 4))) static int say(char *err, size_t err_size, const char *fmt,
+						     ...)
+{
+	va_list ap;
+
+	if (err && err_size) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_size, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int parse_uint(const char *text, int base, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	if (!text || !*text)
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(text, &end, base);
+	if (errno || *end || v > max || text[0] == '-')
+		return -EINVAL;
+	*ret = (unsigned) v;
+	return 0;
+}
+
+static int command_tap(struct pn532_emu *e, char **tok, size_t n, char *err, size_t err_size)
+{
+	struct pn532_emu_card card = {.type = PN532_EMU_NTAG213};
+	uint8_t uid[PN532_EMU_UID_MAX];
+	size_t i = 1;
+	int len, r;
+
+	if (n >= 2) {
+		for (int t = 0; t < PN532_EMU_CARD_TYPE_MAX; t++) {
+			if (strcmp(tok[1], models[t].name) == 0) {
+				card.type = (enum pn532_emu_card_type) t;
+				i = 2;
+			}
+		}
+	}
+	if (i >= n || n > i + 2)
+		return say(err, err_size, "usage: tap [ntag213|ntag215|ntag216|ntag424] UID [URI]");
+	len = pn532_emu_parse_hex(tok[i], uid, sizeof(uid));
+	if (len != 4 && len != 7 && len != 10)
+		return say(err, err_size, "tap: '%s' is not a UID of 4, 7 or 10 bytes in hex",
+			   tok[i]);
+	card.uid = uid;
+	card.uid_len = (size_t) len;
+	card.uri = i + 1 < n ? tok[i + 1] : NULL;
+	r = pn532_emu_present_card(e, &card);
+	if (r == -ENOSPC)
+		return say(err, err_size, "tap: the URI does not fit the card's memory");
+	if (r < 0)
+		return say(err, err_size, "tap: the URI '%s' is not valid for an NDEF URI record",
+			   card.uri);
+	return 0;
+}
+
+static int command_fault(struct pn532_emu *e, char **tok, size_t n, char *err, size_t err_size)
+{
+	static const struct {
+		const char *name;
+		enum pn532_emu_fault fault;
+	} names[] = {
+	    {"none", PN532_EMU_FAULT_NONE}, {"rf-timeout", PN532_EMU_RF_TIMEOUT},
+	    {"crc", PN532_EMU_CRC_ERROR},   {"checksum", PN532_EMU_BAD_CHECKSUM},
+	    {"slow", PN532_EMU_SLOW_REPLY}, {"lost", PN532_EMU_LOST_REPLY},
+	};
+	struct pn532_emu_fault_spec spec = {
+	    .fault = PN532_EMU_FAULT_MAX, .count = 1, .cmd = -1, .card_cmd = -1};
+	size_t i = 2;
+	unsigned v;
+
+	for (size_t k = 0; n >= 2 && k < sizeof(names) / sizeof(names[0]); k++) {
+		if (strcmp(tok[1], names[k].name) == 0)
+			spec.fault = names[k].fault;
+	}
+	if (spec.fault == PN532_EMU_FAULT_MAX)
+		return say(err, err_size,
+			   "usage: fault none|rf-timeout|crc|checksum|lost [COUNT] [cmd HEX] "
+			   "[card HEX] [skip N], fault slow MS [COUNT] [cmd HEX] [skip N]");
+	if (spec.fault == PN532_EMU_SLOW_REPLY) {
+		if (i >= n || parse_uint(tok[i], 10, 60000, &spec.delay_ms) < 0)
+			return say(err, err_size,
+				   "fault slow: give the delay in ms (at most 60000)");
+		i++;
+	}
+	if (i < n && isdigit((unsigned char) tok[i][0])) {
+		if (parse_uint(tok[i], 10, 1000000, &spec.count) < 0 || spec.count == 0)
+			return say(err, err_size, "fault: '%s' is not a count of 1 or more",
+				   tok[i]);
+		i++;
+	}
+	while (i < n) {
+		const bool hex = strcmp(tok[i], "cmd") == 0 || strcmp(tok[i], "card") == 0;
+		if ((!hex && strcmp(tok[i], "skip") != 0) || i + 1 == n ||
+		    parse_uint(tok[i + 1], hex ? 16 : 10, hex ? 0xff : 1000000, &v) < 0)
+			return say(err, err_size,
+				   "fault: expected 'cmd HEX', 'card HEX' or 'skip N' at '%s'",
+				   tok[i]);
+		if (strcmp(tok[i], "cmd") == 0)
+			spec.cmd = (int) v;
+		else if (hex)
+			spec.card_cmd = (int) v;
+		else
+			spec.skip = v;
+		i += 2;
+	}
+	return pn532_emu_set_fault(e, &spec);
+}
+
+int pn532_emu_command(struct pn532_emu *e, const char *line, char *err, size_t err_size)
+{
+	char copy[2 * PN532_EMU_URI_MAX + 64], *tok[8], *save = NULL, *t;
+	size_t n = 0;
+	unsigned page;
+	uint8_t bytes[64];
+	int len;
+
+	if (err && err_size)
+		err[0] = '\0';
+	if (!e || !line)
+		return -EINVAL;
+	if (strlen(line) >= sizeof(copy))
+		return say(err, err_size, "line too long");
+	strcpy(copy, line);
+	char *hash = strchr(copy, '#');
+	if (hash)
+		*hash = '\0';
+	for (t = strtok_r(copy, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == sizeof(tok) / sizeof(tok[0]))
+			return say(err, err_size, "too many words");
+		tok[n++] = t;
+	}
+	if (n == 0)
+		return 0;
+	if (strcmp(tok[0], "tap") == 0)
+		return command_tap(e, tok, n, err, err_size);
+	if (strcmp(tok[0], "fault") == 0)
+		return command_fault(e, tok, n, err, err_size);
+	if (n == 1 && strcmp(tok[0], "remove") == 0)
+		return pn532_emu_remove(e);
+	if (n == 1 && (strcmp(tok[0], "mute") == 0 || strcmp(tok[0], "unmute") == 0))
+		return pn532_emu_set_mute(e, tok[0][0] == 'm');
+	if (strcmp(tok[0], "poke") == 0) {
+		if (n != 3 || parse_uint(tok[1], 10, 255, &page) < 0 ||
+		    (len = pn532_emu_parse_hex(tok[2], bytes, sizeof(bytes))) <= 0)
+			return say(err, err_size, "usage: poke PAGE HEX (up to 64 bytes)");
+		int r = pn532_emu_poke(e, page, bytes, (size_t) len);
+		if (r == -ENODEV)
+			return say(err, err_size, "poke: no card on the reader");
+		if (r < 0)
+			return say(err, err_size, "poke: past the end of the card's memory");
+		return 0;
+	}
+	return say(err, err_size, "unknown command '%s'", tok[0]);
 }

@@ -6,12 +6,26 @@
  * It answers just the commands libnfc 1.8 sends to open a PN532 and to poll ISO14443A cards
  * (wake-up, Diagnose, GetFirmwareVersion, SAMConfiguration, SetParameters, RFConfiguration,
  * Read/WriteRegister, InListPassiveTarget, InDataExchange, InCommunicateThru, InDeselect,
- * InRelease, GetGeneralStatus, PowerDown); anything else gets a syntax error frame. The card is
- * an NTAG213 (ATQA 00 44, SAK 00) with the UID the caller gives; it answers READ, FAST_READ,
- * GET_VERSION and WRITE. Not a full chip model: no target mode, no ISO14443B or FeliCa, no
- * timing beyond what libnfc's timeouts rely on.
+ * InRelease, GetGeneralStatus, PowerDown); anything else gets a syntax error frame.
  *
- * Each emulator runs one thread of its own; the functions below may be called from any thread.
+ * Cards: NTAG213, NTAG215 and NTAG216 (ATQA 00 44, SAK 00; READ, FAST_READ, WRITE and GET_VERSION
+ * with each model's version bytes and page count, an NDEF TLV with a URI record in the user
+ * memory) and NTAG 424 DNA (ATQA 03 44, SAK 20, ATS; ISO-DEP APDUs: SELECT of the NDEF
+ * application D2760000850101 and of the file E104, READ BINARY, the native GetVersion), whose
+ * NDEF file holds a URI with a SUN-style query (fixed test data, no real CMAC).
+ *
+ * Faults for the host's error paths: an RF timeout or CRC error from the card, a reply frame with
+ * a bad checksum, a slow reply, a lost reply (ACK but no answer), a hung chip (mute). A late
+ * reply is dropped when the host sends anything else first (a new command or an abort ACK), as
+ * the chip does. Replies never carry the status bits 0x80 (NAD) or 0x40 (MI): libnfc aborts on
+ * the first and chains on the second.
+ *
+ * The same things can be said as text lines (pn532_emu_command()), which is the scenario
+ * language of the command-line front and of tests; docs/nfc.md describes it.
+ *
+ * Not a full chip model: no target mode, no ISO14443B or FeliCa, no authentication, no timing
+ * beyond what libnfc's timeouts rely on. Each emulator runs one thread of its own; the functions
+ * below may be called from any thread.
  */
 #pragma once
 
@@ -20,6 +34,53 @@
 #include <stdint.h>
 
 #define PN532_EMU_UID_MAX 10
+#define PN532_EMU_URI_MAX 1024
+
+enum pn532_emu_card_type {
+	PN532_EMU_NTAG213,    /* 45 pages, 144 bytes of user memory */
+	PN532_EMU_NTAG215,    /* 135 pages, 504 bytes */
+	PN532_EMU_NTAG216,    /* 231 pages, 888 bytes */
+	PN532_EMU_NTAG424DNA, /* ISO-DEP, a 256-byte NDEF file */
+	PN532_EMU_CARD_TYPE_MAX
+};
+
+struct pn532_emu_card {
+	enum pn532_emu_card_type type;
+	const uint8_t *uid; /* 4, 7 or 10 bytes (an NTAG has 7) */
+	size_t uid_len;
+	/* The URI of the card's NDEF message. NULL: a blank card (an empty NDEF TLV on an
+	 * NTAG21x; on an NTAG 424 DNA the SUN test URI PN532_EMU_SUN_URI). */
+	const char *uri;
+	/* Instead of uri: these bytes from page 4 on (NTAG21x) or from the start of the NDEF file
+	 * (NTAG 424 DNA), for malformed data or a card's memory copied with pn532_emu_peek(). */
+	const uint8_t *raw;
+	size_t raw_len;
+};
+
+/* The NTAG 424 DNA's default URI: a SUN message with the example values of NXP AN12196. */
+#define PN532_EMU_SUN_URI                                                                          \
+	"https://k.example.pl/c?picc_data=EF963FF7828658A599F3041510671E88&cmac=94EED9EE65337086"
+
+enum pn532_emu_fault {
+	PN532_EMU_FAULT_NONE,
+	PN532_EMU_RF_TIMEOUT,	/* the card does not answer: status 01; an NTAG goes idle */
+	PN532_EMU_CRC_ERROR,	/* the card's answer fails its CRC: status 02; an NTAG goes idle */
+	PN532_EMU_BAD_CHECKSUM, /* the reply frame's data checksum is wrong */
+	PN532_EMU_SLOW_REPLY,	/* the reply comes delay_ms late (dropped if the host moves on) */
+	PN532_EMU_LOST_REPLY,	/* ACK, then no reply at all */
+	PN532_EMU_FAULT_MAX
+};
+
+struct pn532_emu_fault_spec {
+	enum pn532_emu_fault fault;
+	unsigned count;	   /* how many matching commands it hits; 0 counts as 1 */
+	int cmd;	   /* command code it hits (0x40 InDataExchange...), -1: any. RF faults hit
+			      only InDataExchange and InCommunicateThru whatever this says */
+	unsigned delay_ms; /* PN532_EMU_SLOW_REPLY */
+	int card_cmd;	   /* RF faults: the card command (first byte to the card, 0xa2 WRITE...)
+			      they hit, -1: any. 0 counts as any in a zeroed spec */
+	unsigned skip;	   /* let this many matching commands through first */
+};
 
 struct pn532_emu;
 
@@ -48,9 +109,28 @@ void pn532_emu_stop(struct pn532_emu *emu);
 /* Path of the slave pty, e.g. "/dev/pts/3"; valid until pn532_emu_stop(). */
 const char *pn532_emu_path(const struct pn532_emu *emu);
 
-/* Put an NTAG213 with this UID (4, 7 or 10 bytes) in the field; a card already there leaves
- * first. Returns 0 or -EINVAL. */
+/* Put a blank NTAG213 with this UID (4, 7 or 10 bytes) in the field; a card already there
+ * leaves first. Returns 0 or -EINVAL. */
 int pn532_emu_present(struct pn532_emu *emu, const uint8_t *uid, size_t uid_len);
+
+/* Put this card in the field; a card already there leaves first. Returns 0, -EINVAL (bad UID or
+ * type, a URI that is not valid for an NDEF URI record) or -ENOSPC (the URI does not fit). */
+int pn532_emu_present_card(struct pn532_emu *emu, const struct pn532_emu_card *card);
+
+/* Overwrite card memory: NTAG21x pages from page on (any page, lock bits not modelled), or the
+ * NTAG 424 DNA's NDEF file from byte page * 4 on. For malformed data in tests. 0, -ENODEV (no
+ * card) or -EINVAL (past the end). */
+int pn532_emu_poke(struct pn532_emu *emu, unsigned page, const uint8_t *bytes, size_t len);
+
+/* Copy card memory as pn532_emu_poke() addresses it. 0, -ENODEV or -EINVAL. */
+int pn532_emu_peek(struct pn532_emu *emu, unsigned page, uint8_t *ret_bytes, size_t len);
+
+/* Arm a fault for the next matching commands (replacing one armed before); fault NONE disarms.
+ * Returns 0 or -EINVAL. */
+int pn532_emu_set_fault(struct pn532_emu *emu, const struct pn532_emu_fault_spec *spec);
+
+/* How many armed faults have not hit yet. */
+unsigned pn532_emu_fault_left(struct pn532_emu *emu);
 
 /* Take the card away; 0 also when there was none. */
 int pn532_emu_remove(struct pn532_emu *emu);
@@ -65,3 +145,13 @@ unsigned pn532_emu_count(struct pn532_emu *emu, uint8_t cmd);
 /* Parse hex digits (spaces and colons allowed between byte pairs) into at most cap bytes.
  * Returns the byte count, or -EINVAL. For the command line and tests. */
 int pn532_emu_parse_hex(const char *text, uint8_t *ret_bytes, size_t cap);
+
+/*
+ * Run one line of the scenario language (docs/nfc.md): "tap ntag215 04A1B2C3D4E5F6
+ * https://k.example.pl/c/X", "tap 04A1B2C3D4E5F6", "remove", "fault rf-timeout 2 cmd 40",
+ * "fault slow 600", "fault lost", "fault checksum", "fault crc", "fault none", "mute", "unmute",
+ * "poke 4 0300FE00". Blank lines and "#" comments do nothing. Timing ("at", "wait") and process
+ * commands ("crash", "quit") belong to the program that reads the scenario. Returns 0, or -EINVAL
+ * with a reason in err (err may be NULL).
+ */
+int pn532_emu_command(struct pn532_emu *emu, const char *line, char *err, size_t err_size);
