@@ -51,8 +51,8 @@ finish() {
 start_server() {
 	rm -f "$work/port"
 	"$server" serve --db "$db" --cert "$work/ca/server.pem" --key "$work/ca/server.key" \
-		--ca "$work/ca/ca.pem" --ca-key "$work/ca/ca.key" --port 0 \
-		--port-file "$work/port" --exit-after 110 "$@" >"$work/server.log" 2>&1 &
+		--ca "$work/ca/ca.pem" --ca-key "$work/ca/ca.key" --sign-key "$work/ca/config.key" \
+		--port 0 --port-file "$work/port" --exit-after 110 "$@" >"$work/server.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
 		[ -s "$work/port" ] && break
@@ -107,6 +107,7 @@ register() {
 	openssl genpkey -algorithm ED25519 -out "$work/$t.key" 2>/dev/null
 	call -H 'Content-Type: application/json' --data-binary "$(register_body "$t" "$code")" /v1/register
 	[ "$status" = 201 ] || { echo "register $t: $status $body"; return 1; }
+	field config_key >"$work/$t.config_key"
 	field certificate | sed 's/\\n/\n/g; s/\\\//\//g' >"$work/$t.pem"
 	openssl x509 -in "$work/$t.pem" -noout -subject | grep -q "CN = $t"
 }

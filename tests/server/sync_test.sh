@@ -103,6 +103,36 @@ check "a revoked terminal is refused" eval '[ "$status" = 403 ] && [ "$(field co
 as T3 /v1/changes
 check "also for pulls" eval '[ "$status" = 403 ]'
 
+# --- the programme, signed with the config key the registration named
+check "a bad programme is not published" \
+	eval '! "$server" config --db "$db" --programme "$src/README.md" --sign-key "$work/ca/config.key" 2>/dev/null'
+check "publish the programme" \
+	"$server" config --db "$db" --programme "$src/board/programme.json" --sign-key "$work/ca/config.key"
+as T1 "/v1/changes?since=$last"
+config=$(grep -o '"type":"config",[^}]*' <<<"$body" || true)
+get() { grep -o "\"$1\":\"\?[^\",]*" <<<"$config" | sed "s/^\"$1\":\"\?//"; }
+check "the programme reaches terminals" eval '[ -n "$config" ]'
+check "signed by the key the registration named" eval '[ "$(get public_key)" = "$(cat "$work/T1.config_key")" ]'
+get programme_b64 | base64 -d >"$work/programme.bin"
+check "the programme's bytes as published" cmp -s "$work/programme.bin" "$src/board/programme.json"
+hex2bin() { printf '%b' "$(sed 's/../\\x&/g' <<<"$1")"; }
+{
+	printf 'loyalty/config'
+	hex2bin "$(printf '%016x' "$(get issued_us)")"
+	cat "$work/programme.bin"
+} >"$work/config.msg"
+hex2bin "$(get signature)" >"$work/config.sig"
+{
+	echo "-----BEGIN PUBLIC KEY-----"
+	hex2bin "302a300506032b6570032100$(cat "$work/T1.config_key")" | base64
+	echo "-----END PUBLIC KEY-----"
+} >"$work/config.pub"
+check "the signature verifies (openssl)" eval 'openssl pkeyutl -verify -pubin -inkey "$work/config.pub" -rawin \
+	-in "$work/config.msg" -sigfile "$work/config.sig" >/dev/null'
+sed -i 's/^loyalty\/config/loyalty\/CONFIG/' "$work/config.msg"
+check "and not over other bytes" eval '! openssl pkeyutl -verify -pubin -inkey "$work/config.pub" -rawin \
+	-in "$work/config.msg" -sigfile "$work/config.sig" >/dev/null 2>&1'
+
 # --- the store survives a restart
 stop_server
 start_server

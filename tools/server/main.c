@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -34,8 +35,12 @@ static const char usage[] =
     "            --programme FILE       the programme (tiers; default: built in)\n"
     "            --budget-pts N         points a terminal may redeem offline per day\n"
     "            --member-cap-pts N     of which one member at most per day\n"
+    "            --sign-key FILE        the config key (32-byte Ed25519 seed), named at "
+    "registration\n"
     "            --exit-after S         stop by itself after S seconds (tests)\n"
     "  enrol     --terminal ID [--valid-hours H]   print a one-time enrolment code\n"
+    "  config    --programme FILE --sign-key FILE   publish the programme, signed, to every "
+    "terminal\n"
     "  revoke    --terminal ID          refuse the terminal from now on, publish its key revoked\n"
     "  erase     --card CODE            erase a member: tombstone for every terminal\n"
     "  balances                         every member's balance and tier, one JSON per line\n"
@@ -44,7 +49,7 @@ static const char usage[] =
 
 struct opts {
 	const char *db, *cert, *key, *ca, *ca_key, *listen, *port_file, *programme, *terminal,
-	    *card;
+	    *card, *sign_key;
 	long port, exit_after, valid_hours;
 	int64_t budget_pts, member_cap_pts;
 	bool budget_set, cap_set;
@@ -119,11 +124,72 @@ static int print_flag(void *userdata, const struct store_flag *f)
 	return 0;
 }
 
+/* The config key: a regular file of exactly 32 bytes (the Ed25519 seed) open to nobody else. */
+static int read_seed(const char *path, uint8_t seed[SYNC_SEED_LEN])
+{
+	struct stat sb;
+	size_t len = 0;
+	if (lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		fprintf(stderr, "loyalty-server: %s: not a regular file\n", path);
+		return -EINVAL;
+	}
+	if (sb.st_mode & 0077) {
+		fprintf(stderr, "loyalty-server: %s: open to group or others (chmod 600)\n", path);
+		return -EPERM;
+	}
+	char *buf = slurp(path, SYNC_SEED_LEN, &len);
+	if (!buf || len != SYNC_SEED_LEN) {
+		fprintf(stderr, "loyalty-server: %s: must hold exactly %d bytes\n", path,
+			SYNC_SEED_LEN);
+		free(buf);
+		return -EINVAL;
+	}
+	memcpy(seed, buf, SYNC_SEED_LEN);
+	sodium_memzero(buf, len);
+	free(buf);
+	return 0;
+}
+
 static bool terminal_id_ok(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;
 	return n >= 1 && n <= LEDGER_TERMINAL_ID_MAX &&
 	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == n;
+}
+
+static int publish_config(struct store *st, const struct opts *o)
+{
+	struct programme prog;
+	uint8_t seed[SYNC_SEED_LEN];
+	char err[320];
+	size_t len;
+	int r;
+	if (!o->programme || !o->sign_key) {
+		fprintf(stderr, "loyalty-server: config needs --programme and --sign-key\n");
+		return 2;
+	}
+	char *text = slurp(o->programme, PROGRAMME_TEXT_MAX, &len);
+	if (!text) {
+		fprintf(stderr, "loyalty-server: cannot read %s: %m\n", o->programme);
+		return 1;
+	}
+	if (programme_parse(text, len, &prog, err, sizeof(err)) < 0) {
+		fprintf(stderr, "loyalty-server: %s: %s\n", o->programme, err);
+		free(text);
+		return 1;
+	}
+	if (read_seed(o->sign_key, seed) < 0) {
+		free(text);
+		return 1;
+	}
+	r = sync_publish_config(st, seed, text, len, now_us());
+	sodium_memzero(seed, sizeof(seed));
+	free(text);
+	if (r < 0) {
+		fprintf(stderr, "loyalty-server: config: %s\n", st->ops->errmsg(st));
+		return 1;
+	}
+	return 0;
 }
 
 static int serve(struct store *st, const struct opts *o)
@@ -132,6 +198,7 @@ static int serve(struct store *st, const struct opts *o)
 	struct server_config cfg = {.listen = o->listen, .port = (uint16_t) o->port, .st = st};
 	char err[320];
 	char *key = NULL, *cert = NULL, *ca = NULL;
+	char config_key[2 * crypto_sign_PUBLICKEYBYTES + 1];
 	struct server *srv = NULL;
 	uint16_t port;
 	int r = 1;
@@ -170,6 +237,17 @@ static int serve(struct store *st, const struct opts *o)
 	cfg.cert_pem = cert;
 	cfg.ca_pem = ca;
 	cfg.ca_chain_pem = ca;
+	if (o->sign_key) {
+		uint8_t seed[SYNC_SEED_LEN], pk[crypto_sign_PUBLICKEYBYTES],
+		    sk[crypto_sign_SECRETKEYBYTES];
+		if (read_seed(o->sign_key, seed) < 0)
+			goto out;
+		crypto_sign_seed_keypair(pk, sk, seed);
+		sodium_memzero(seed, sizeof(seed));
+		sodium_memzero(sk, sizeof(sk));
+		sync_hex_encode(pk, sizeof(pk), config_key);
+		cfg.config_key_hex = config_key;
+	}
 	if (o->ca_key && certs_ca_load(o->ca, o->ca_key, &cfg.ca, err, sizeof(err)) < 0) {
 		fprintf(stderr, "loyalty-server: %s\n", err);
 		goto out;
@@ -232,6 +310,7 @@ int main(int argc, char **argv)
 	    {"terminal", required_argument, NULL, 't'},
 	    {"card", required_argument, NULL, 'C'},
 	    {"valid-hours", required_argument, NULL, 'v'},
+	    {"sign-key", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -276,6 +355,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			o.card = optarg;
+			break;
+		case 's':
+			o.sign_key = optarg;
 			break;
 		case 'p':
 		case 'x':
@@ -339,6 +421,8 @@ int main(int argc, char **argv)
 		} else {
 			printf("%s\n", code);
 		}
+	} else if (!strcmp(cmd, "config")) {
+		r = publish_config(st, &o);
 	} else if (!strcmp(cmd, "revoke")) {
 		int e =
 		    terminal_id_ok(o.terminal) ? sync_revoke(st, o.terminal, now_us()) : -EINVAL;

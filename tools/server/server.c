@@ -203,6 +203,8 @@ static enum MHD_Result route_register(struct server *srv, struct MHD_Connection 
 	cJSON_AddStringToObject(o, "terminal_id", id);
 	cJSON_AddStringToObject(o, "certificate", pem);
 	cJSON_AddStringToObject(o, "ca_certificate", srv->cfg.ca_chain_pem);
+	if (srv->cfg.config_key_hex)
+		cJSON_AddStringToObject(o, "config_key", srv->cfg.config_key_hex);
 	sync_json_i64(o, "server_time_us", now_us());
 	free(pem);
 	return respond(c, MHD_HTTP_CREATED, o);

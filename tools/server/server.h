@@ -14,13 +14,14 @@
 #include "sync.h"
 
 struct server_config {
-	const char *listen;	  /* an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 */
-	uint16_t port;		  /* 0: chosen by the system */
-	const char *key_pem;	  /* the server's TLS key */
-	const char *cert_pem;	  /* and certificate (the chain's CA signed it) */
-	const char *ca_pem;	  /* the chain's CA: the only issuer of client certificates */
-	struct certs_ca *ca;	  /* signs terminal certificates at registration; NULL: off */
-	const char *ca_chain_pem; /* given to a registered terminal as its trust anchor */
+	const char *listen;	    /* an IPv4 or IPv6 address of this host, e.g. 127.0.0.1 */
+	uint16_t port;		    /* 0: chosen by the system */
+	const char *key_pem;	    /* the server's TLS key */
+	const char *cert_pem;	    /* and certificate (the chain's CA signed it) */
+	const char *ca_pem;	    /* the chain's CA: the only issuer of client certificates */
+	struct certs_ca *ca;	    /* signs terminal certificates at registration; NULL: off */
+	const char *ca_chain_pem;   /* given to a registered terminal as its trust anchor */
+	const char *config_key_hex; /* the public key that signs the programme config; NULL: none */
 	struct store *st;
 	struct sync_policy pol;
 };

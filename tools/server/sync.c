@@ -578,3 +578,56 @@ out:
 	st->ops->rollback(st);
 	return r;
 }
+
+int sync_publish_config(struct store *st, const uint8_t seed[SYNC_SEED_LEN], const char *text,
+			size_t len, int64_t now_us)
+{
+	static const char ctx[] = SYNC_CONFIG_CONTEXT;
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t sig[crypto_sign_BYTES];
+	char sig_hex[2 * crypto_sign_BYTES + 1], pk_hex[2 * crypto_sign_PUBLICKEYBYTES + 1], id[9];
+	uint8_t be[8];
+	int r;
+
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t) ((uint64_t) now_us >> (56 - 8 * i));
+	crypto_sign_seed_keypair(pk, sk, seed);
+	/* plain Ed25519 (not the pre-hashed Ed25519ph) over the concatenation */
+	size_t n = sizeof(ctx) - 1 + sizeof(be) + len;
+	uint8_t *msg = malloc(n);
+	size_t b64_size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(b64_size);
+	if (!msg || !b64) {
+		free(msg);
+		free(b64);
+		sodium_memzero(sk, sizeof(sk));
+		return -ENOMEM;
+	}
+	memcpy(msg, ctx, sizeof(ctx) - 1);
+	memcpy(msg + sizeof(ctx) - 1, be, sizeof(be));
+	memcpy(msg + sizeof(ctx) - 1 + sizeof(be), text, len);
+	crypto_sign_detached(sig, NULL, msg, n, sk);
+	sodium_memzero(sk, sizeof(sk));
+	free(msg);
+	sodium_bin2base64(b64, b64_size, (const uint8_t *) text, len,
+			  sodium_base64_VARIANT_ORIGINAL);
+	sync_hex_encode(sig, sizeof(sig), sig_hex);
+	sync_hex_encode(pk, sizeof(pk), pk_hex);
+	snprintf(id, sizeof(id), "%08" PRIx32, token_key_id(pk));
+
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "config");
+	sync_json_i64(o, "issued_us", now_us);
+	cJSON_AddStringToObject(o, "programme_b64", b64);
+	cJSON_AddStringToObject(o, "signature", sig_hex);
+	cJSON_AddStringToObject(o, "key_id", id);
+	cJSON_AddStringToObject(o, "public_key", pk_hex);
+	free(b64);
+	if ((r = st->ops->begin(st)) < 0)
+		return r;
+	if ((r = put_change(st, "config", o)) < 0 || (r = st->ops->commit(st)) < 0) {
+		st->ops->rollback(st);
+		return r;
+	}
+	return 0;
+}

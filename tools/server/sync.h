@@ -78,3 +78,17 @@ __attribute__((warn_unused_result)) int sync_revoke(struct store *st, const char
 /* Erase a member: the balance goes, a tombstone is published. -ENOENT when unknown. */
 __attribute__((warn_unused_result)) int sync_erase(struct store *st, const char *card_code,
 						   int64_t now_us);
+
+#define SYNC_CONFIG_CONTEXT "loyalty/config"
+#define SYNC_SEED_LEN	    32
+
+/*
+ * Publish the programme text (len bytes, already validated) as the "config" change: its bytes
+ * in base64, issued_us = now_us, and an Ed25519 signature by the server's config key (from
+ * seed) over SYNC_CONFIG_CONTEXT, issued_us as 8 big-endian bytes, and the bytes. Replaces the
+ * config published before. 0 or a negative errno.
+ */
+__attribute__((warn_unused_result)) int sync_publish_config(struct store *st,
+							    const uint8_t seed[SYNC_SEED_LEN],
+							    const char *text, size_t len,
+							    int64_t now_us);
