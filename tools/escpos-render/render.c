@@ -863,7 +863,23 @@ static int print_native_qr(struct state *st)
 		return r;
 	if (st->qr_len > INT_MAX)
 		return 0;
-	QRcode *q = QRcode_encodeData((int) st->qr_len, st->qr, 0, st->qr_level);
+	/*
+	 * Printers choose their own segments; drawn as app/qr encodes (numeric, alphanumeric and
+	 * 8-bit segments, case kept), or all 8-bit when the data holds a NUL, so the symbol version
+	 * may differ from the printer's while the content is the same.
+	 */
+	QRcode *q = NULL;
+	if (!memchr(st->qr, 0, st->qr_len)) {
+		char *s = malloc(st->qr_len + 1);
+		if (!s)
+			return fail(st, -ENOMEM, "out of memory for a QR symbol");
+		memcpy(s, st->qr, st->qr_len);
+		s[st->qr_len] = '\0';
+		q = QRcode_encodeString(s, 0, st->qr_level, QR_MODE_8, 1);
+		free(s);
+	} else {
+		q = QRcode_encodeData((int) st->qr_len, st->qr, 0, st->qr_level);
+	}
 	if (!q) {
 		warn(st, "native QR of %zu bytes cannot be encoded; not drawn", st->qr_len);
 		return 0;
