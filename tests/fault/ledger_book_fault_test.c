@@ -181,7 +181,8 @@ static char *dump(const char *path)
 			rows[n++] = strdup(line);
 		}
 		sqlite3_finalize(st);
-		qsort(rows, n, sizeof(*rows), cmp_str);
+		if (n)
+			qsort(rows, n, sizeof(*rows), cmp_str);
 		for (size_t i = 0; i < n; i++) {
 			size_t rl = strlen(rows[i]);
 			while (len + rl + 2 > cap) {
