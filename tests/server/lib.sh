@@ -37,6 +37,7 @@ check() {
 	if "$@"; then ok "$what"; else bad "$what"; fi
 }
 finish() {
+	stop_server
 	if [ "$failures" != 0 ]; then
 		echo "$failures check(s) failed"
 		[ -f "$work/server.log" ] && sed 's/^/server: /' "$work/server.log"
@@ -63,10 +64,16 @@ start_server() {
 	base=https://127.0.0.1:$port
 }
 
+# stop_server: SIGTERM, and the server must stop cleanly (no sanitizer report, exit 0)
 stop_server() {
+	local rc=0
 	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || rc=$?
 	pid=
+	if [ "$rc" != 0 ] || grep -q "Sanitizer" "$work/server.log"; then
+		bad "the server stopped with status $rc"
+		cat "$work/server.log"
+	fi
 }
 
 # call [curl options] PATH: the answer's body in $body, its HTTP status in $status
