@@ -578,7 +578,11 @@ static int export_event(void *userdata, const struct ledger_event *ev)
 	json_str(ev->rule);
 	printf(",\"ref\":");
 	json_str(ev->ref);
-	printf(",\"lot_us\":%lld,\"hash\":\"%s\"}\n", (long long) ev->lot_us, hash);
+	/* schema 5: a stamp event's items and progress, and the encoding that hashes the event */
+	printf(",\"lot_us\":%lld,\"items\":%lld,\"progress\":%lld,\"encoding\":%d,"
+	       "\"hash\":\"%s\"}\n",
+	       (long long) ev->lot_us, (long long) ev->items, (long long) ev->progress,
+	       ev->encoding, hash);
 	return 0;
 }
 
