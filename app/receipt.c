@@ -214,3 +214,58 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 #undef TRY
 	return 0;
 }
+
+int receipt_build_refund(const struct receipt_refund_facts *f, const struct receipt_store *store,
+			 int columns, struct layout *l)
+{
+	char value[64], url[LAYOUT_TEXT_MAX];
+	struct wartime wt;
+	int r = 0;
+
+	layout_init(l, columns);
+	if ((r = receipt_card_url(store, f->card_code, url, sizeof(url))) < 0)
+		return -E2BIG;
+	wartime_from_utc(f->time_us / 1000000, &wt);
+
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		if ((r = (x)) < 0)                                                                 \
+			return r;                                                                  \
+	} while (0)
+
+	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, store->name));
+	if (store->address && *store->address)
+		TRY(layout_text(l, LAYOUT_CENTER, 0, store->address));
+	TRY(layout_rule(l));
+	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "WYDRUK NIEFISKALNY"));
+	TRY(layout_rule(l));
+	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, "ZWROT"));
+	TRY(layout_feed(l, 1));
+	snprintf(value, sizeof(value), "%04d-%02d-%02d %02d:%02d", wt.year, wt.month, wt.day,
+		 wt.hour, wt.minute);
+	TRY(layout_pair(l, 0, "Data:", value));
+	TRY(layout_pair(l, 0, "Zwrot nr:", f->receipt_no));
+	TRY(layout_pair(l, 0, "Do paragonu:", f->of_receipt_no));
+	money_format(f->money_back_gr, 1, value, sizeof(value) - 4);
+	strcat(value, " zł");
+	TRY(layout_pair(l, LAYOUT_BOLD, "Zwrot pieniędzy:", value));
+	if (f->reversed_pts) {
+		snprintf(value, sizeof(value), "-%lld pkt", (long long) f->reversed_pts);
+		TRY(layout_pair(l, 0, "Punkty odebrane:", value));
+	}
+	if (f->recredited_pts) {
+		snprintf(value, sizeof(value), "+%lld pkt", (long long) f->recredited_pts);
+		TRY(layout_pair(l, 0, "Punkty zwrócone:", value));
+	}
+	if (f->expired_pts) {
+		snprintf(value, sizeof(value), "-%lld pkt", (long long) f->expired_pts);
+		TRY(layout_pair(l, 0, "Punkty wygasłe:", value));
+	}
+	TRY(layout_rule(l));
+	TRY(layout_text(l, LAYOUT_CENTER, 0, "Saldo i historia na karcie:"));
+	TRY(layout_qr(l, url));
+	TRY(layout_text(l, LAYOUT_CENTER, 0, url_readable(url)));
+	TRY(layout_cut(l));
+#undef TRY
+	return 0;
+}

@@ -63,3 +63,21 @@ int receipt_card_url(const struct receipt_store *store, const char *card_code, c
 __attribute__((warn_unused_result)) int receipt_build(const struct receipt_facts *facts,
 						      const struct receipt_store *store,
 						      int columns, struct layout *ret_layout);
+
+/* A refund slip: what a refund booked, from its events. */
+struct receipt_refund_facts {
+	const char *receipt_no;	   /* the refund's own number */
+	const char *of_receipt_no; /* the sale it refunds */
+	int64_t time_us;
+	int64_t money_back_gr;
+	int64_t reversed_pts;	/* earned points taken back */
+	int64_t recredited_pts; /* redeemed points given back */
+	int64_t expired_pts;	/* points that expired at the refund */
+	const char *card_code;
+};
+
+/* Lay out a refund slip ("ZWROT"); same conventions as receipt_build(). */
+__attribute__((warn_unused_result)) int receipt_build_refund(const struct receipt_refund_facts *f,
+							     const struct receipt_store *store,
+							     int columns,
+							     struct layout *ret_layout);

@@ -202,6 +202,32 @@ static void receipt_file_path(struct terminal *t, const char *receipt_no, char *
 		snprintf(buf, size, "%s", t->board.printer_path);
 }
 
+/* Encode a laid-out receipt for this printer and print it as job job_name. */
+static int print_layout(struct terminal *t, const char *job_name, const struct layout *layout,
+			const char **why)
+{
+	struct buf out;
+	struct escpos_stats stats;
+	int r;
+
+	buf_init(&out, ESCPOS_RECEIPT_MAX);
+	if ((r = escpos_encode(layout, &t->board.printer, &out, &stats)) < 0) {
+		*why = "receipt encoding failed";
+		goto out;
+	}
+	if (stats.replaced_chars)
+		log_warn("receipt %s: %zu characters the printer's code page cannot show", job_name,
+			 stats.replaced_chars);
+	if ((r = hal_printer_print(t->printer, job_name, out.data, out.len)) < 0) {
+		*why = r == -ENOSPC ? "printer out of paper" : "printer not answering";
+		goto out;
+	}
+	log_info("receipt %s printed (%zu bytes)", job_name, out.len);
+out:
+	buf_free(&out);
+	return r;
+}
+
 /* Render and print the receipt of a booked sale. 0 or a negative errno; *why on failure. */
 static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 			 const struct receipt_extras *x, const struct rules_trace *trace,
@@ -234,33 +260,83 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	    .n_trace = n_trace,
 	};
 	struct layout *layout = malloc(sizeof(*layout));
-	struct buf out;
-	struct escpos_stats stats;
 	int r;
 
 	if (!layout)
 		return -ENOMEM;
-	buf_init(&out, ESCPOS_RECEIPT_MAX);
-	if ((r = receipt_build(&facts, &store, t->board.printer.columns, layout)) < 0) {
+	if ((r = receipt_build(&facts, &store, t->board.printer.columns, layout)) < 0)
 		*why = "receipt layout failed";
-		goto out;
-	}
-	if ((r = escpos_encode(layout, &t->board.printer, &out, &stats)) < 0) {
-		*why = "receipt encoding failed";
-		goto out;
-	}
-	if (stats.replaced_chars)
-		log_warn("receipt %s: %zu characters the printer's code page cannot show",
-			 rc->receipt_no, stats.replaced_chars);
-	if ((r = hal_printer_print(t->printer, rc->receipt_no, out.data, out.len)) < 0) {
-		*why = r == -ENOSPC ? "printer out of paper" : "printer not answering";
-		goto out;
-	}
-	log_info("receipt %s printed (%zu bytes)", rc->receipt_no, out.len);
-out:
+	else
+		r = print_layout(t, rc->receipt_no, layout, why);
 	if (r < 0)
 		log_errno(r, "receipt %s: %s", rc->receipt_no, *why);
-	buf_free(&out);
+	free(layout);
+	return r;
+}
+
+/* A refund slip's facts, from the refund's events (so a reprint gives the same slip). */
+struct refund_walk {
+	const char *receipt_no;
+	struct receipt_refund_facts f;
+	char of[LEDGER_REF_MAX + 1];
+	char card[LEDGER_CARD_CODE_LEN + 1];
+	bool found;
+};
+
+static int refund_event(void *userdata, const struct ledger_event *ev)
+{
+	struct refund_walk *w = userdata;
+	if (strcmp(ev->receipt_no, w->receipt_no) != 0)
+		return 1;
+	w->f.time_us = ev->time_us;
+	snprintf(w->card, sizeof(w->card), "%s", ev->card_code);
+	if (!strcmp(ev->kind, "refund")) {
+		w->found = true;
+		w->f.money_back_gr = -ev->amount_gr;
+		snprintf(w->of, sizeof(w->of), "%s", ev->ref);
+	} else if (!strcmp(ev->kind, "reverse")) {
+		w->f.reversed_pts -= ev->points;
+	} else if (!strcmp(ev->kind, "recredit")) {
+		w->f.recredited_pts += ev->points;
+	} else if (!strcmp(ev->kind, "expire")) {
+		w->f.expired_pts -= ev->points;
+	}
+	return 0;
+}
+
+/* Print the slip of refund receipt_no. 0, -ENOENT when it is not a refund, or an error. */
+static int print_refund_slip(struct terminal *t, const char *receipt_no, const char **why)
+{
+	struct refund_walk w = {.receipt_no = receipt_no};
+	int64_t seq = receipt_first_seq(receipt_no);
+	int r = seq < 0
+		    ? -ENOENT
+		    : ledger_for_each_event(t->ledger, seq, RULES_EVENTS_MAX + 2, refund_event, &w);
+	if (r < 0) {
+		*why = "ledger read failed";
+		return r;
+	}
+	if (!w.found) {
+		*why = "no such receipt";
+		return -ENOENT;
+	}
+	w.f.receipt_no = receipt_no;
+	w.f.of_receipt_no = w.of;
+	w.f.card_code = w.card;
+	struct receipt_store store = {
+	    .name = t->cfg.store_name,
+	    .address = t->cfg.store_address,
+	    .card_url_base = t->cfg.card_url_base,
+	};
+	struct layout *layout = malloc(sizeof(*layout));
+	if (!layout)
+		return -ENOMEM;
+	if ((r = receipt_build_refund(&w.f, &store, t->board.printer.columns, layout)) < 0)
+		*why = "refund slip layout failed";
+	else
+		r = print_layout(t, receipt_no, layout, why);
+	if (r < 0)
+		log_errno(r, "refund slip %s: %s", receipt_no, *why);
 	free(layout);
 	return r;
 }
@@ -311,6 +387,19 @@ cJSON *checkout_reprint(struct terminal *t, const char *receipt_no, bool explain
 		r = ledger_last_receipt_no(t->ledger, last, sizeof(last));
 		receipt_no = last;
 		why = r == -ENOENT ? "no receipt to reprint yet" : "ledger read failed";
+	}
+	int slip = r == 0 ? print_refund_slip(t, receipt_no, &why) : -ENOENT;
+	if (slip == 0) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", true);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "reprint"), "receipt",
+					receipt_no);
+		terminal_show(t, "Reprinted refund slip", receipt_no, NULL);
+		return o;
+	}
+	if (slip != -ENOENT) {
+		terminal_show(t, "Reprint failed:", why, NULL);
+		return error_answer(why);
 	}
 	if (r == 0) {
 		r = ledger_get_receipt(t->ledger, receipt_no, &rc);
@@ -1041,9 +1130,14 @@ cJSON *checkout_refund(struct terminal *t, const struct checkout_refund *req)
 	log_info("refund %s of receipt %s: %" PRId64 " gr back, -%" PRId64 " pts, +%" PRId64 " pts",
 		 rc.receipt_no, req->receipt_no, res->money_back_gr, res->reversed_pts,
 		 res->recredited_pts);
+	const char *pwhy = NULL;
+	int pr = print_refund_slip(t, rc.receipt_no, &pwhy);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON *j = cJSON_AddObjectToObject(o, "refund");
+	cJSON_AddBoolToObject(j, "printed", pr == 0);
+	if (pr < 0)
+		cJSON_AddStringToObject(j, "print_error", pwhy);
 	cJSON_AddStringToObject(j, "receipt", rc.receipt_no);
 	cJSON_AddStringToObject(j, "of_receipt", req->receipt_no);
 	cJSON_AddNumberToObject(j, "returned_gr", (double) rr.basket_gr);

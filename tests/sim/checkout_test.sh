@@ -82,6 +82,14 @@ check_true "the log says why" grep -q "no answer within the time limit" "$state/
 # refunds: part of the first sale, then the rest, then nothing is left
 first=SIM1-000001
 ctl refund --receipt "$first" --amount 50 >"$work/refund"
+slip=$(sed -n "s/^refund \(SIM1-[0-9]*\) of receipt.*/\1/p" "$work/refund")
+text "$slip" >"$work/slip.txt"
+check_true "a refund slip is printed" grep -q "ZWROT" "$work/slip.txt"
+check_true "naming the sale" grep -q "Do paragonu: *$first" "$work/slip.txt"
+check_true "and the money back" grep -q "Zwrot pieniędzy: *50,00 zł" "$work/slip.txt"
+cp "$state/printer/$slip.escpos" "$work/slip.escpos"
+ctl reprint --receipt "$slip" >/dev/null
+check_true "a reprinted slip has the same bytes" cmp -s "$work/slip.escpos" "$state/printer/$slip.escpos"
 check_true "a partial refund pays back 50 zł" grep -q "pay back    50,00 zł" "$work/refund"
 check_true "and reverses 50 of the 150 points" grep -q "points      -50 reversed" "$work/refund"
 ctl refund --receipt "$first" --whole >"$work/refund"

@@ -141,6 +141,37 @@ static void test_discounts_and_trace(void **state)
 	assert_true(find(&l, LAYOUT_TEXT, "Do zapłaty:") < 0);
 }
 
+/* The refund slip: what came back, in order, and the card for the balance. */
+static void test_refund_slip(void **state)
+{
+	(void) state;
+	struct layout l;
+	struct receipt_refund_facts f = {
+	    .receipt_no = "SIM1-000014",
+	    .of_receipt_no = "SIM1-000012",
+	    .time_us = INT64_C(1795780800000000),
+	    .money_back_gr = 4900,
+	    .reversed_pts = 13,
+	    .recredited_pts = 100,
+	    .card_code = "ABCDEFGHJKMN",
+	};
+	assert_int_equal(receipt_build_refund(&f, &store, 32, &l), 0);
+	int title = find(&l, LAYOUT_TEXT, "ZWROT");
+	int of = find(&l, LAYOUT_TEXT, "Do paragonu:");
+	int money = find(&l, LAYOUT_TEXT, "Zwrot pieniędzy:");
+	int rev = find(&l, LAYOUT_TEXT, "Punkty odebrane:");
+	int rec = find(&l, LAYOUT_TEXT, "Punkty zwrócone:");
+	int qr = find(&l, LAYOUT_QR, "https://k.example.pl/c/ABCDEFGHJKMN");
+	assert_true(find(&l, LAYOUT_TEXT, "WYDRUK NIEFISKALNY") < title);
+	assert_true(title > 0 && of > title && money > of && rev > money && rec > rev && qr > rec);
+	assert_non_null(strstr(l.items[of].text, "SIM1-000012"));
+	assert_non_null(strstr(l.items[money].text, "49,00 zł"));
+	assert_non_null(strstr(l.items[rev].text, "-13 pkt"));
+	assert_non_null(strstr(l.items[rec].text, "+100 pkt"));
+	assert_true(find(&l, LAYOUT_TEXT, "Punkty wygasłe:") < 0);
+	assert_true(l.items[l.n - 1].kind == LAYOUT_CUT);
+}
+
 static void test_pair_and_limits(void **state)
 {
 	(void) state;
@@ -272,9 +303,8 @@ static void test_segment_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_receipt_content),
-	    cmocka_unit_test(test_pair_and_limits),
-	    cmocka_unit_test(test_discounts_and_trace),
+	    cmocka_unit_test(test_receipt_content), cmocka_unit_test(test_pair_and_limits),
+	    cmocka_unit_test(test_refund_slip),	    cmocka_unit_test(test_discounts_and_trace),
 	    cmocka_unit_test(test_segment_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
