@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,9 @@ static void usage(FILE *f)
 	    "  --width DOTS       head width in dots: 384 for 58 mm (default), 576 for 80 mm\n"
 	    "  --codepage N=NAME  ESC t slot N selects NAME (CP852 or CP1250); repeatable;\n"
 	    "                     defaults 18=CP852 and 45=CP1250 (ESC GS t, Star: 5 and 33)\n"
-	    "  --font FILE        font for text in the PNG (default %s)\n"
+	    "  --font FILE        font for text in the PNG: a PSF console font or a TrueType\n"
+	    "                     font (default %s,\n"
+	    "                     or DejaVu Sans Mono when that is not installed)\n"
 	    "  --bold-font FILE   font for bold text (default %s;\n"
 	    "                     with only --font given, bold is the regular font emboldened)\n"
 	    "  --max-height DOTS  refuse pages taller than this (default %d)\n"
@@ -247,6 +250,7 @@ int main(int argc, char **argv)
 	}
 	if (!png && !images)
 		text = 1;
+	bool default_font = !font && !bold_font;
 	if (!font) {
 		font = ESCPOS_RENDER_FONT_REGULAR;
 		if (!bold_font)
@@ -272,6 +276,16 @@ int main(int argc, char **argv)
 	struct escpos_font *f = NULL;
 	if (png) {
 		r = escpos_font_open(font, bold_font, &f);
+		if (r == -ENOENT && default_font) {
+			if (!quiet)
+				fprintf(stderr,
+					"escpos-render: note: %s is not installed (Debian package "
+					"console-setup-linux); text drawn with %s\n",
+					font, ESCPOS_RENDER_FONT_TTF_REGULAR);
+			font = ESCPOS_RENDER_FONT_TTF_REGULAR;
+			bold_font = ESCPOS_RENDER_FONT_TTF_BOLD;
+			r = escpos_font_open(font, bold_font, &f);
+		}
 		if (r < 0) {
 			fprintf(stderr, "escpos-render: cannot load font %s%s%s: %s\n", font,
 				bold_font ? " or " : "", bold_font ? bold_font : "", strerror(-r));

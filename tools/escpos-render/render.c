@@ -25,6 +25,7 @@
 #include <qrencode.h>
 
 #include "buf.h"
+#include "psf.h"
 
 #define HT  0x09
 #define LF  0x0a
@@ -58,8 +59,11 @@ struct glyph {
 
 struct escpos_font {
 	FT_Library lib;
-	FT_Face face[2]; /* regular, bold (NULL: bold by emboldening the regular face) */
-	int baseline;	 /* rows from the top of the cell */
+	/* regular, bold: a bitmap font or a FreeType face (neither for bold: the regular one
+	 * emboldened) */
+	struct psf *psf[2];
+	FT_Face face[2];
+	int baseline; /* rows from the top of the cell */
 	struct glyph cache[2][GLYPH_CACHE];
 };
 
@@ -89,6 +93,15 @@ static int font_face_open(FT_Library lib, const char *path, FT_Face *ret_face)
 	return 0;
 }
 
+/* One face: a PSF bitmap font when the file is one, else whatever FreeType reads. */
+static int font_face_load(struct escpos_font *f, int i, const char *path)
+{
+	int r = psf_load(path, &f->psf[i]);
+	if (r != -ENOTSUP)
+		return r;
+	return font_face_open(f->lib, path, &f->face[i]);
+}
+
 int escpos_font_open(const char *regular_path, const char *bold_path, struct escpos_font **ret_font)
 {
 	if (!regular_path || !ret_font)
@@ -100,18 +113,53 @@ int escpos_font_open(const char *regular_path, const char *bold_path, struct esc
 		free(f);
 		return -ENOMEM;
 	}
-	int r = font_face_open(f->lib, regular_path, &f->face[0]);
+	int r = font_face_load(f, 0, regular_path);
 	if (r == 0 && bold_path)
-		r = font_face_open(f->lib, bold_path, &f->face[1]);
+		r = font_face_load(f, 1, bold_path);
+	/* a bitmap font is a grid of dots: its bold must be one too, not an outline */
+	if (r == 0 && (!f->psf[0] != !f->psf[1]) && bold_path)
+		r = -EINVAL;
 	if (r < 0) {
 		escpos_font_free(f);
 		return r;
 	}
-	long height = (long) f->face[0]->ascender - f->face[0]->descender;
-	f->baseline =
-	    (int) ((ESCPOS_RENDER_CELL_H * (long) f->face[0]->ascender + height / 2) / height);
+	if (f->face[0]) {
+		long height = (long) f->face[0]->ascender - f->face[0]->descender;
+		f->baseline =
+		    (int) ((ESCPOS_RENDER_CELL_H * (long) f->face[0]->ascender + height / 2) /
+			   height);
+	}
 	*ret_font = f;
 	return 0;
+}
+
+/*
+ * A bitmap glyph: the dots of the regular or bold font, or for bold without a bold font the
+ * regular dots doubled one dot to the right (what printers do for emphasis).
+ */
+static void psf_glyph(struct escpos_font *f, bool bold, struct glyph *g)
+{
+	const struct psf *font = bold && f->psf[1] ? f->psf[1] : f->psf[0];
+	uint8_t *ink = &g->ink[0][0];
+	if (!psf_draw(font, g->cp, ink, ESCPOS_RENDER_CELL_W, ESCPOS_RENDER_CELL_H))
+		return;
+	if (bold && !f->psf[1]) {
+		for (int y = 0; y < ESCPOS_RENDER_CELL_H; y++) {
+			for (int x = ESCPOS_RENDER_CELL_W - 1; x > 0; x--) {
+				if (g->ink[y][x - 1])
+					g->ink[y][x] = 255;
+			}
+		}
+	}
+	for (int y = 0; y < ESCPOS_RENDER_CELL_H; y++) {
+		for (int x = 0; x < ESCPOS_RENDER_CELL_W; x++) {
+			if (!g->ink[y][x])
+				continue;
+			if (g->top == g->bottom)
+				g->top = y;
+			g->bottom = y + 1;
+		}
+	}
 }
 
 void escpos_font_free(struct escpos_font *font)
@@ -121,6 +169,7 @@ void escpos_font_free(struct escpos_font *font)
 	for (int i = 0; i < 2; i++) {
 		if (font->face[i])
 			FT_Done_Face(font->face[i]);
+		psf_free(font->psf[i]);
 	}
 	FT_Done_FreeType(font->lib);
 	free(font);
@@ -136,6 +185,11 @@ static const struct glyph *font_glyph(struct escpos_font *f, bool bold, uint32_t
 	g->top = g->bottom = 0;
 	g->cp = cp;
 	g->valid = true;
+
+	if (f->psf[0]) {
+		psf_glyph(f, bold, g);
+		return g;
+	}
 
 	FT_Face face = bold && f->face[1] ? f->face[1] : f->face[0];
 	if (FT_Load_Char(face, cp, FT_LOAD_DEFAULT | FT_LOAD_NO_BITMAP))

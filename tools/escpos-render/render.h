@@ -9,7 +9,8 @@
  * warning. Input is untrusted: the input size and the page height are capped, truncated commands
  * are errors, nothing is read past the buffer.
  *
- * Printer behaviour modelled: font A cells of 12x24 dots scaled by GS ! / ESC !, width/12
+ * Printer behaviour modelled: font A cells of 12x24 dots (drawn with a 12x24 bitmap font by
+ * default) scaled by GS ! / ESC !, width/12
  * columns, a line wraps when the next character does not fit (a full line and LF make one
  * line), alignment is taken when a line starts, a line feeds max(line spacing, tallest cell),
  * CR is ignored (auto line feed off), ESC @ clears the pending line and selects slot 0. Lenient
@@ -37,8 +38,12 @@
 #define ESCPOS_RENDER_PNG_MARGIN    8  /* white dots around the paper in PNG output */
 #define ESCPOS_RENDER_SLOT_NONE	    (-1)
 
-#define ESCPOS_RENDER_FONT_REGULAR "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
-#define ESCPOS_RENDER_FONT_BOLD	   "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
+/* Terminus 12x24 bitmaps (console-setup-linux, SIL OFL): the dot grid of printer font A */
+#define ESCPOS_RENDER_FONT_REGULAR "/usr/share/consolefonts/Uni2-Terminus24x12.psf.gz"
+#define ESCPOS_RENDER_FONT_BOLD	   "/usr/share/consolefonts/Uni2-TerminusBold24x12.psf.gz"
+/* the fallback when those are not installed: outlines drawn into the cell (fonts-dejavu-core) */
+#define ESCPOS_RENDER_FONT_TTF_REGULAR "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+#define ESCPOS_RENDER_FONT_TTF_BOLD    "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
 
 struct escpos_font;
 struct escpos_page;
@@ -76,9 +81,13 @@ __attribute__((warn_unused_result)) int
 escpos_render_options_set_slot(struct escpos_render_options *opt, const char *spec);
 
 /*
- * Load the regular and bold fonts for drawing text. bold_path may be NULL: bold is then drawn
- * by emboldening the regular font. Returns 0, -ENOENT/-EINVAL when a font cannot be loaded, or
- * -ENOMEM. The font keeps a small glyph cache, so it is not shared between threads.
+ * Load the regular and bold fonts for drawing text: PSF console fonts (PSF1 or PSF2, gzip or
+ * plain; glyphs centred in the 12x24 cell, so 12x24 fonts fill it as printer font A does), or
+ * any font FreeType reads, scaled to the cell. bold_path may be NULL: bold is then drawn by
+ * emboldening the regular font (for a bitmap font: its dots doubled one dot to the right); a
+ * bitmap regular font needs a bitmap bold font (-EINVAL otherwise). Returns 0, -ENOENT/-EINVAL when
+ * a font cannot be loaded, or -ENOMEM. The font keeps a small glyph cache, so it is not shared
+ * between threads.
  */
 __attribute__((warn_unused_result)) int
 escpos_font_open(const char *regular_path, const char *bold_path, struct escpos_font **ret_font);

@@ -55,8 +55,7 @@ static int build(struct layout *l, const struct printer_profile *p, const char *
 {
 	char line[LAYOUT_TEXT_MAX];
 	layout_init(l, p->columns);
-	snprintf(line, sizeof(line), "%s: szer. %d, kol. %d", p->model, p->width_dots,
-		 p->columns);
+	snprintf(line, sizeof(line), "%s: szer. %d, kol. %d", p->model, p->width_dots, p->columns);
 	int r;
 	if ((r = layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT,
 			     "Test drukarki")) < 0 ||
