@@ -31,7 +31,9 @@ static bool all_base32(const char *s, size_t len)
 
 static char lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+	if (c >= 'A' && c <= 'Z')
+		return (char) (c - 'A' + 'a');
+	return c;
 }
 
 static bool prefix_nocase(const char *s, size_t len, const char *prefix)

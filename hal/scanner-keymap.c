@@ -40,7 +40,9 @@ char hal_scanner_keymap_us(unsigned key, bool shift)
 {
 	if (key >= sizeof(keys) / sizeof(keys[0]))
 		return 0;
-	return shift ? keys[key].shifted : keys[key].plain;
+	if (shift)
+		return keys[key].shifted;
+	return keys[key].plain;
 }
 
 bool hal_scanner_key_is_enter(unsigned key)

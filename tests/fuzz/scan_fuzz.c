@@ -53,13 +53,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(r.kind == SCAN_CARD && r.text_len == TOKEN_CARD_CODE_LEN);
 			CHECK(size == strlen(BASE) + TOKEN_CARD_CODE_LEN);
 			CHECK(strncasecmp(line, BASE, strlen(BASE)) == 0);
-			CHECK(memcmp(r.card_code, r.text, TOKEN_CARD_CODE_LEN) == 0);
+			CHECK(r.text && memcmp(r.card_code, r.text, TOKEN_CARD_CODE_LEN) == 0);
 		} else {
 			struct token tok;
 			enum token_status st;
 			CHECK(r.text + r.text_len == line + size);
 			CHECK(token_peek(r.text, r.text_len, &tok, &st) == 0 && st == TOKEN_OK);
-			CHECK(memcmp(&tok, &r.token, sizeof(tok)) == 0);
+			CHECK(tok.type == r.token.type && tok.key_id == r.token.key_id);
+			CHECK(tok.issued_s == r.token.issued_s &&
+			      tok.expires_s == r.token.expires_s);
 			CHECK((r.kind == SCAN_CARD) == (tok.type == TOKEN_CARD));
 			CHECK((r.kind == SCAN_COUPON) == (tok.type == TOKEN_COUPON));
 			CHECK((r.kind == SCAN_CLAIM) == (tok.type == TOKEN_CLAIM));

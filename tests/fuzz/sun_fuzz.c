@@ -22,6 +22,8 @@
 		}                                                                                  \
 	} while (0)
 
+#define MAC_HEX ((size_t) 2 * SUN_MAC_LEN)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct sun_url_format formats[] = {
@@ -85,10 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		hex(u.mac, SUN_MAC_LEN, text);
 		CHECK(has_param(url, len, f->mac_param, text));
 		/* the MAC's value closes the URL */
-		CHECK(memcmp(url + len - 2 * SUN_MAC_LEN, text, 2 * SUN_MAC_LEN) == 0);
+		CHECK(memcmp(url + len - MAC_HEX, text, MAC_HEX) == 0);
 		if (f->mac_input_param) {
 			CHECK(u.mac_input >= url && u.mac_input + u.mac_input_len <= url + len);
-			CHECK(u.mac_input + u.mac_input_len == url + len - 2 * SUN_MAC_LEN);
+			CHECK(u.mac_input + u.mac_input_len == url + len - MAC_HEX);
 		} else {
 			CHECK(u.mac_input == NULL && u.mac_input_len == 0);
 		}
