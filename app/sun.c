@@ -166,18 +166,19 @@ int sun_url_parse(const char *url, size_t len, const struct sun_url_format *form
 
 /* ---- crypto ---- */
 
-static int aes_decrypt_block(const uint8_t key[SUN_KEY_LEN], const uint8_t in[16], uint8_t out[16])
+/* AES-128 in the given mode with padding off; iv NULL for ECB. */
+static int aes_crypt(const EVP_CIPHER *cipher, bool enc, const uint8_t key[SUN_KEY_LEN],
+		     const uint8_t *iv, const uint8_t *in, size_t len, uint8_t *out)
 {
-	static const uint8_t zero_iv[16];
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0, fin = 0, r = -EIO;
 
 	if (!ctx)
 		return -EIO;
-	if (EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), NULL, key, zero_iv) == 1 &&
+	if (EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, enc ? 1 : 0) == 1 &&
 	    EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-	    EVP_DecryptUpdate(ctx, out, &n, in, 16) == 1 &&
-	    EVP_DecryptFinal_ex(ctx, out + n, &fin) == 1 && n + fin == 16)
+	    EVP_CipherUpdate(ctx, out, &n, in, (int) len) == 1 &&
+	    EVP_CipherFinal_ex(ctx, out + n, &fin) == 1 && (size_t) (n + fin) == len)
 		r = 0;
 	EVP_CIPHER_CTX_free(ctx);
 	return r;
@@ -213,7 +214,7 @@ int sun_picc_decrypt(const uint8_t meta_key[SUN_KEY_LEN],
 
 	if (!meta_key || !picc_data || !ret_tap || !ret_status)
 		return -EINVAL;
-	if ((r = aes_decrypt_block(meta_key, picc_data, plain)) < 0)
+	if ((r = aes_crypt(EVP_aes_128_ecb(), false, meta_key, NULL, picc_data, 16, plain)) < 0)
 		return r;
 	/* tag, UID (7), SDMReadCtr (3, least significant first), then random padding */
 	if (plain[0] != SUN_PICC_DATA_TAG) {
@@ -296,4 +297,28 @@ int sun_verify(const uint8_t meta_key[SUN_KEY_LEN], const uint8_t file_key[SUN_K
 	*ret_status = st;
 	OPENSSL_cleanse(&tap, sizeof(tap));
 	return 0;
+}
+
+int sun_file_data_decrypt(const uint8_t file_key[SUN_KEY_LEN], const struct sun_tap *tap,
+			  const uint8_t *enc, size_t len, uint8_t *ret_plain)
+{
+	uint8_t sv1[16] = {0xc3, 0x3c, 0x00, 0x01, 0x00, 0x80}, key[SUN_KEY_LEN], ctr[16] = {0},
+		iv[16];
+	int r;
+
+	if (!file_key || !tap || !enc || !ret_plain || len == 0 || len % 16 != 0 ||
+	    len > SUN_FILE_DATA_MAX)
+		return -EINVAL;
+	if (tap->read_ctr > SUN_READ_CTR_MAX)
+		return -ERANGE;
+	memcpy(sv1 + 6, tap->uid, SUN_UID_LEN);
+	sv1[13] = ctr[0] = (uint8_t) tap->read_ctr;
+	sv1[14] = ctr[1] = (uint8_t) (tap->read_ctr >> 8);
+	sv1[15] = ctr[2] = (uint8_t) (tap->read_ctr >> 16);
+	if ((r = aes_cmac(file_key, sv1, sizeof(sv1), key)) == 0 &&
+	    (r = aes_crypt(EVP_aes_128_ecb(), true, key, NULL, ctr, 16, iv)) == 0)
+		r = aes_crypt(EVP_aes_128_cbc(), false, key, iv, enc, len, ret_plain);
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(iv, sizeof(iv));
+	return r;
 }

@@ -14,8 +14,11 @@
  * the truncated CMAC, compared in constant time). sun_verify does both crypto steps with one
  * file key. docs/sun.md describes the message, the steps and the test vectors.
  *
- * Not here: card personalisation (writing keys and SDM settings), LRP mode, the encrypted file
- * data (SDMENCFileData), the counter's replay bookkeeping, key storage.
+ * The encrypted file data (SDMENCFileData), when a card mirrors some, is decrypted by
+ * sun_file_data_decrypt once the MAC passed.
+ *
+ * Not here: card personalisation (writing keys and SDM settings), LRP mode, the counter's replay
+ * bookkeeping, key storage.
  */
 #pragma once
 
@@ -31,6 +34,7 @@
 #define SUN_URL_MAX	   512	    /* characters of a URL sun_url_parse looks at */
 #define SUN_PARAM_NAME_MAX 16	    /* characters of a query parameter name */
 #define SUN_PICC_DATA_TAG  0xc7	    /* UID and counter mirrored, a 7-byte UID */
+#define SUN_FILE_DATA_MAX  256	    /* bytes of SDMENCFileData (the NDEF file's size) */
 
 /* What a check found; only SUN_OK lets a message through. */
 enum sun_status {
@@ -139,3 +143,17 @@ __attribute__((warn_unused_result)) int sun_mac_check(const uint8_t file_key[SUN
 __attribute__((warn_unused_result)) int
 sun_verify(const uint8_t meta_key[SUN_KEY_LEN], const uint8_t file_key[SUN_KEY_LEN],
 	   const struct sun_url *url, struct sun_tap *ret_tap, enum sun_status *ret_status);
+
+/*
+ * Decrypt len bytes of SDMENCFileData (a multiple of 16, 16 to SUN_FILE_DATA_MAX) into
+ * ret_plain (len bytes): AES-128 CBC under the session ENC key, the AES-CMAC under
+ * SDMFileReadKey of SV1 = C3 3C 00 01 00 80 || UID || SDMReadCtr (least significant first),
+ * with the IV the encryption under that key of the counter (3 bytes, least significant first)
+ * and 13 zero bytes. Only meaningful once the MAC over the URL (which covers this data when the
+ * card is set up so) passed. -EINVAL (a NULL argument, a bad length), -ERANGE for a counter
+ * over SUN_READ_CTR_MAX, -EIO when libcrypto fails.
+ */
+__attribute__((warn_unused_result)) int sun_file_data_decrypt(const uint8_t file_key[SUN_KEY_LEN],
+							      const struct sun_tap *tap,
+							      const uint8_t *enc, size_t len,
+							      uint8_t *ret_plain);

@@ -209,6 +209,71 @@ static void test_an12196_text_input(void **state)
 	assert_int_equal(st, SUN_BAD_MAC);
 }
 
+/* Table 5's encrypted file data, and the SV1 session ENC key of Table 2's card. */
+static void test_an12196_file_data(void **state)
+{
+	(void) state;
+	struct sun_tap tap = {.read_ctr = 8};
+	uint8_t enc[16], plain[16], sv1[16], key[16];
+
+	unhex("04958CAA5C5E80", tap.uid, SUN_UID_LEN);
+	unhex("CEE9A53E3E463EF1F459635736738962", enc, 16);
+	assert_int_equal(sun_file_data_decrypt(zero_key, &tap, enc, 16, plain), 0);
+	assert_memory_equal(plain, "xxxxxxxxxxxxxxxx", 16);
+
+	/* SV1 = C3 3C 00 01 00 80 || UID || counter, here with the reference CMAC */
+	unhex("C33C0001008004DE5F1EACC0403D0000", sv1, 16);
+	ref_cmac(zero_key, sv1, 16, key);
+	assert_hex(key, 16, "DF38382B84FB90D2DDDB24E51AAFF7AC");
+
+	/* a wrong key or counter gives other bytes, not an error */
+	tap.read_ctr = 9;
+	assert_int_equal(sun_file_data_decrypt(zero_key, &tap, enc, 16, plain), 0);
+	assert_memory_not_equal(plain, "xxxxxxxxxxxxxxxx", 16);
+}
+
+/* File data encrypted here step by step and decrypted by sun_file_data_decrypt. */
+static void test_file_data_round_trip(void **state)
+{
+	(void) state;
+	uint8_t file_key[16], sv1[16] = {0xc3, 0x3c, 0x00, 0x01, 0x00, 0x80}, key[16],
+			      ctr[16] = {0}, iv[16];
+	uint8_t plain[SUN_FILE_DATA_MAX], enc[SUN_FILE_DATA_MAX], out[SUN_FILE_DATA_MAX];
+	struct sun_tap tap = {.uid = {0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66},
+			      .read_ctr = 0x0a0b0c};
+
+	for (int i = 0; i < 16; i++)
+		file_key[i] = (uint8_t) (0xa0 + i);
+	for (size_t i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t) ('A' + i % 26);
+	memcpy(sv1 + 6, tap.uid, 7);
+	sv1[13] = ctr[0] = 0x0c;
+	sv1[14] = ctr[1] = 0x0b;
+	sv1[15] = ctr[2] = 0x0a;
+	ref_cmac(file_key, sv1, 16, key);
+	aes_encrypt_block(key, ctr, iv);
+	for (size_t len = 16; len <= SUN_FILE_DATA_MAX; len += 16) {
+		uint8_t x[16];
+		memcpy(x, iv, 16);
+		for (size_t b = 0; b < len; b += 16) { /* CBC by hand */
+			for (int i = 0; i < 16; i++)
+				x[i] ^= plain[b + (size_t) i];
+			aes_encrypt_block(key, x, x);
+			memcpy(enc + b, x, 16);
+		}
+		assert_int_equal(sun_file_data_decrypt(file_key, &tap, enc, len, out), 0);
+		assert_memory_equal(out, plain, len);
+	}
+	assert_int_equal(sun_file_data_decrypt(file_key, &tap, enc, 0, out), -EINVAL);
+	assert_int_equal(sun_file_data_decrypt(file_key, &tap, enc, 15, out), -EINVAL);
+	assert_int_equal(sun_file_data_decrypt(file_key, &tap, enc, SUN_FILE_DATA_MAX + 16, out),
+			 -EINVAL);
+	assert_int_equal(sun_file_data_decrypt(file_key, &tap, NULL, 16, out), -EINVAL);
+	assert_int_equal(sun_file_data_decrypt(file_key, &tap, enc, 16, NULL), -EINVAL);
+	tap.read_ctr = SUN_READ_CTR_MAX + 1;
+	assert_int_equal(sun_file_data_decrypt(file_key, &tap, enc, 16, out), -ERANGE);
+}
+
 /* ---- messages built here, step by step ---- */
 
 struct built {
@@ -548,6 +613,8 @@ int main(void)
 	    cmocka_unit_test(test_an12196_session_key),
 	    cmocka_unit_test(test_an12196_empty_input),
 	    cmocka_unit_test(test_an12196_text_input),
+	    cmocka_unit_test(test_an12196_file_data),
+	    cmocka_unit_test(test_file_data_round_trip),
 	    cmocka_unit_test(test_built_messages),
 	    cmocka_unit_test(test_single_bit_flips),
 	    cmocka_unit_test(test_url_cases),
