@@ -196,11 +196,12 @@ static int ask_status(struct printer_link *l, int64_t deadline_ms, enum hal_prin
 				got++;
 			continue;
 		}
-		if (n == 0)
-			return l->lops->socket ? -EIO : -ENODATA;
-		if (errno == EINTR)
+		if (n == 0 && l->lops->socket)
+			return -EIO; /* the peer hung up */
+		/* a device with nothing to read may say 0 (a tty, usblp) or EAGAIN */
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (errno != EAGAIN)
+		if (n < 0 && errno != EAGAIN)
 			return link_errno(errno);
 		struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
 		int wait = remaining_ms(deadline_ms);

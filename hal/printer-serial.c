@@ -53,7 +53,7 @@ static int serial_connect(struct printer_link *l, int64_t deadline_ms)
 		tio.c_cflag |= CRTSCTS;
 	else if (l->flow == HAL_PRINTER_FLOW_XONXOFF)
 		tio.c_iflag |= IXON | IXOFF;
-	tio.c_cc[VMIN] = 0;
+	tio.c_cc[VMIN] = 1; /* with O_NONBLOCK: EAGAIN when there is nothing to read */
 	tio.c_cc[VTIME] = 0;
 	cfsetispeed(&tio, baud_speed(l->baud));
 	cfsetospeed(&tio, baud_speed(l->baud));
