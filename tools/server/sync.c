@@ -93,7 +93,9 @@ struct push_ctx {
 	struct store *st;
 	const struct sync_policy *pol;
 	int64_t now_us;
-	cJSON *flags; /* of the current event */
+	cJSON *flags;		      /* of the current event */
+	struct store_member *members; /* touched by the batch, one entry per event at most */
+	size_t n_members;
 };
 
 static int raise_flag(struct push_ctx *c, const struct ledger_event *ev, const char *code,
@@ -115,44 +117,76 @@ static int raise_flag(struct push_ctx *c, const struct ledger_event *ev, const c
 	return c->st->ops->flag_add(c->st, &f);
 }
 
-/* The member's state after ev, its change for the terminals, and a negative balance flag. */
-static int fold_member(struct push_ctx *c, const struct ledger_event *ev)
+/* The batch's member, read from the store the first time the batch touches it. */
+static int batch_member(struct push_ctx *c, const char *card_code, struct store_member **ret)
 {
-	struct store *st = c->st;
-	struct store_member m;
-	int64_t spend;
-	int r = st->ops->member_get(st, ev->card_code, &m);
+	for (size_t i = 0; i < c->n_members; i++) {
+		if (!strcmp(c->members[i].card_code, card_code)) {
+			*ret = &c->members[i];
+			return 0;
+		}
+	}
+	struct store_member *m = &c->members[c->n_members];
+	int r = c->st->ops->member_get(c->st, card_code, m);
 	if (r == -ENOENT) {
-		memset(&m, 0, sizeof(m));
-		memcpy(m.card_code, ev->card_code, sizeof(m.card_code));
+		memset(m, 0, sizeof(*m));
+		snprintf(m->card_code, sizeof(m->card_code), "%s", card_code);
 	} else if (r < 0) {
 		return r;
 	}
-	m.balance_pts += ev->points;
-	m.events++;
-	m.updated_us = c->now_us;
-	int64_t window_us = (int64_t) c->pol->prog->tier_window_days * SYNC_DAY_US;
-	if ((r = st->ops->member_spend(st, ev->card_code, c->now_us - window_us, c->now_us,
-				       &spend)) < 0)
+	c->n_members++;
+	*ret = m;
+	return 0;
+}
+
+/* The member's balance after ev, and a negative balance flag. */
+static int fold_member(struct push_ctx *c, const struct ledger_event *ev)
+{
+	struct store_member *m;
+	int r = batch_member(c, ev->card_code, &m);
+	if (r < 0)
 		return r;
-	snprintf(m.tier, sizeof(m.tier), "%s",
-		 c->pol->prog->tiers[programme_tier_for(c->pol->prog, spend)].name);
-	if ((r = st->ops->member_put(st, &m)) < 0)
-		return r;
-	if (m.balance_pts < 0 && (r = raise_flag(c, ev, "negative_balance", m.balance_pts,
-						 "member %s has %" PRId64 " points after %s",
-						 m.card_code, m.balance_pts, ev->receipt_no)) < 0)
-		return r;
-	cJSON *o = cJSON_CreateObject();
+	m->balance_pts += ev->points;
+	m->events++;
+	if (m->balance_pts < 0)
+		return raise_flag(c, ev, "negative_balance", m->balance_pts,
+				  "member %s has %" PRId64 " points after %s", m->card_code,
+				  m->balance_pts, ev->receipt_no);
+	return 0;
+}
+
+/*
+ * Store the members the batch touched, once each: the balance, the tier for the spend over the
+ * tier window before now, and the change terminals pull.
+ */
+static int store_members(struct push_ctx *c)
+{
+	struct store *st = c->st;
+	int64_t window_us = (int64_t) c->pol->prog->tier_window_days * SYNC_DAY_US, spend;
 	char key[8 + LEDGER_CARD_CODE_LEN + 1];
-	cJSON_AddStringToObject(o, "type", "member");
-	cJSON_AddStringToObject(o, "card_code", m.card_code);
-	sync_json_i64(o, "balance_pts", m.balance_pts);
-	cJSON_AddStringToObject(o, "tier", m.tier);
-	sync_json_i64(o, "spend_gr", spend);
-	sync_json_i64(o, "updated_us", m.updated_us);
-	snprintf(key, sizeof(key), "member:%s", m.card_code);
-	return put_change(st, key, o);
+	int r;
+	for (size_t i = 0; i < c->n_members; i++) {
+		struct store_member *m = &c->members[i];
+		if ((r = st->ops->member_spend(st, m->card_code, c->now_us - window_us, c->now_us,
+					       &spend)) < 0)
+			return r;
+		snprintf(m->tier, sizeof(m->tier), "%s",
+			 c->pol->prog->tiers[programme_tier_for(c->pol->prog, spend)].name);
+		m->updated_us = c->now_us;
+		if ((r = st->ops->member_put(st, m)) < 0)
+			return r;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "member");
+		cJSON_AddStringToObject(o, "card_code", m->card_code);
+		sync_json_i64(o, "balance_pts", m->balance_pts);
+		cJSON_AddStringToObject(o, "tier", m->tier);
+		sync_json_i64(o, "spend_gr", spend);
+		sync_json_i64(o, "updated_us", m->updated_us);
+		snprintf(key, sizeof(key), "member:%s", m->card_code);
+		if ((r = put_change(st, key, o)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* Conflicts and budgets of an event about to be stored (coupon) or just stored (redeem). */
@@ -250,6 +284,10 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 		cJSON_Delete(results);
 		return fail(err, -ENOMEM, "internal", "out of memory");
 	}
+	if (!(c.members = calloc(push->n_events, sizeof(*c.members)))) {
+		r = -ENOMEM;
+		goto storage;
+	}
 	if ((r = st->ops->begin(st)) < 0)
 		goto storage;
 	if ((r = st->ops->terminal_get(st, auth_id, &t)) < 0)
@@ -334,8 +372,10 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 		memcpy(t.last_hash, ev->hash, LEDGER_HASH_BYTES);
 		n_acc++;
 	}
-	if ((n_acc && (r = st->ops->terminal_put(st, &t)) < 0) || (r = st->ops->commit(st)) < 0)
+	if ((r = store_members(&c)) < 0 || (n_acc && (r = st->ops->terminal_put(st, &t)) < 0) ||
+	    (r = st->ops->commit(st)) < 0)
 		goto rollback;
+	free(c.members);
 
 	cJSON_AddBoolToObject(resp, "ok", true);
 	cJSON_AddStringToObject(resp, "terminal_id", auth_id);
@@ -350,6 +390,7 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 rollback:
 	st->ops->rollback(st);
 storage:
+	free(c.members);
 	cJSON_Delete(resp);
 	cJSON_Delete(results);
 	return storage_failed(st, err, r);
