@@ -205,7 +205,7 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 	}
 	TRY(layout_text(l, LAYOUT_CENTER, 0, "Zeskanuj kod telefonem:"));
 	TRY(layout_text(l, LAYOUT_CENTER, 0, "Twoja karta, punkty i nagrody"));
-	TRY(layout_qr(l, url));
+	TRY(layout_qr(l, f->card_qr_url && *f->card_qr_url ? f->card_qr_url : url));
 	snprintf(line, sizeof(line), "%s", url_readable(url));
 	TRY(layout_text(l, LAYOUT_CENTER, 0, line));
 	TRY(layout_rule(l));
@@ -263,7 +263,7 @@ int receipt_build_refund(const struct receipt_refund_facts *f, const struct rece
 	}
 	TRY(layout_rule(l));
 	TRY(layout_text(l, LAYOUT_CENTER, 0, "Saldo i historia na karcie:"));
-	TRY(layout_qr(l, url));
+	TRY(layout_qr(l, f->card_qr_url && *f->card_qr_url ? f->card_qr_url : url));
 	TRY(layout_text(l, LAYOUT_CENTER, 0, url_readable(url)));
 	TRY(layout_cut(l));
 #undef TRY

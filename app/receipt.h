@@ -50,6 +50,8 @@ struct receipt_facts {
 	 * (the receipt of a sale prints it only when asked: a reprint with explanation) */
 	const struct rules_trace *trace;
 	size_t n_trace;
+	/* what the card QR encodes (the signed card token URL); NULL: the card URL as printed */
+	const char *card_qr_url;
 };
 
 /* The card page URL printed in the QR: card_url_base + card_code. -ENOBUFS when too long. */
@@ -74,6 +76,7 @@ struct receipt_refund_facts {
 	int64_t recredited_pts; /* redeemed points given back */
 	int64_t expired_pts;	/* points that expired at the refund */
 	const char *card_code;
+	const char *card_qr_url; /* as receipt_facts.card_qr_url */
 };
 
 /* Lay out a refund slip ("ZWROT"); same conventions as receipt_build(). */

@@ -8,6 +8,7 @@
  * member's state is read again and the answer applied once more, at the time of booking, so
  * what is booked is what the rules say at that moment.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "random.h"
 #include "receipt.h"
 #include "segment.h"
+#include "token.h"
 #include "terminal-priv.h"
 
 #define MONEY_TEXT 24
@@ -202,6 +204,38 @@ static void receipt_file_path(struct terminal *t, const char *receipt_no, char *
 		snprintf(buf, size, "%s", t->board.printer_path);
 }
 
+/* A card link stays valid for years: it is printed on receipts and written to the card's tag. */
+#define CARD_TOKEN_S (INT64_C(5) * 366 * 24 * 3600)
+
+/*
+ * What the card QR encodes: the card page URL with the member's card token, signed with the
+ * device key and dated by the sale (so a reprint gives the same bytes). The base is written in
+ * capitals so the QR can use its compact alphanumeric mode; a base that cannot be is used as it
+ * is. "" when there is no card code, or the token cannot be made (then the QR shows the card
+ * URL as printed).
+ */
+static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
+			size_t size)
+{
+	char base[sizeof(t->cfg.card_url_base)], text[TOKEN_TEXT_MAX + 1];
+	struct token tok = {.type = TOKEN_CARD, .issued_s = time_us / 1000000};
+	int r;
+
+	buf[0] = '\0';
+	if (!card_code || strlen(card_code) != TOKEN_CARD_CODE_LEN)
+		return;
+	tok.expires_s = tok.issued_s + CARD_TOKEN_S;
+	memcpy(tok.card_code, card_code, TOKEN_CARD_CODE_LEN + 1);
+	if ((r = token_sign(&tok, t->devkey.secret_key, text, sizeof(text))) < 0) {
+		log_errno(r, "signing the card token");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(base); i++)
+		base[i] = (char) toupper((unsigned char) t->cfg.card_url_base[i]);
+	if (token_url(base, text, buf, size) < 0)
+		snprintf(buf, size, "%s%s", t->cfg.card_url_base, text);
+}
+
 /* Encode a laid-out receipt for this printer and print it as job job_name. */
 static int print_layout(struct terminal *t, const char *job_name, const struct layout *layout,
 			const char **why)
@@ -233,6 +267,8 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 			 const struct receipt_extras *x, const struct rules_trace *trace,
 			 size_t n_trace, const char **why)
 {
+	char qr_url[LAYOUT_TEXT_MAX];
+	card_qr_url(t, rc->card_code, rc->time_us, qr_url, sizeof(qr_url));
 	struct receipt_store store = {
 	    .name = t->cfg.store_name,
 	    .address = t->cfg.store_address,
@@ -258,6 +294,7 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	    .stamp_discount_gr = x->stamp_discount_gr,
 	    .trace = trace,
 	    .n_trace = n_trace,
+	    .card_qr_url = qr_url,
 	};
 	struct layout *layout = malloc(sizeof(*layout));
 	int r;
@@ -323,6 +360,9 @@ static int print_refund_slip(struct terminal *t, const char *receipt_no, const c
 	w.f.receipt_no = receipt_no;
 	w.f.of_receipt_no = w.of;
 	w.f.card_code = w.card;
+	char qr_url[LAYOUT_TEXT_MAX];
+	card_qr_url(t, w.card, w.f.time_us, qr_url, sizeof(qr_url));
+	w.f.card_qr_url = qr_url;
 	struct receipt_store store = {
 	    .name = t->cfg.store_name,
 	    .address = t->cfg.store_address,
@@ -368,6 +408,10 @@ static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc,
 	cJSON_AddBoolToObject(o, "new_member", rc->new_member);
 	if (receipt_card_url(&store, rc->card_code, url, sizeof(url)) == 0)
 		cJSON_AddStringToObject(o, "card_url", url);
+	char link[LAYOUT_TEXT_MAX];
+	card_qr_url(t, rc->card_code, rc->time_us, link, sizeof(link));
+	if (link[0])
+		cJSON_AddStringToObject(o, "card_link", link);
 	receipt_file_path(t, rc->receipt_no, file, sizeof(file));
 	cJSON_AddStringToObject(o, "printed_to", file);
 	return o;

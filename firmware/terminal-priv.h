@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "devkey.h"
 #include "console.h"
 #include "ctl.h"
 #include "ledger.h"
@@ -75,6 +76,7 @@ struct terminal {
 	int signal_fd;
 
 	uint8_t pseudonym_key[PSEUDONYM_KEY_LEN];
+	struct devkey devkey; /* signs the receipts' tokens */
 	int64_t started_mono_us;
 	int64_t last_purge_mono_us;
 	bool nfc_connected;

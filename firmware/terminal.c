@@ -90,6 +90,29 @@ static int load_pseudonym_key(struct terminal *t, int64_t known_cards)
 	return 0;
 }
 
+/*
+ * The device key that signs the receipts' card tokens: made at first start on a simulator
+ * board; another board gets it at provisioning (loyaltyctl device-key --create).
+ */
+static int load_device_key(struct terminal *t)
+{
+	char err[256 + PATH_MAX];
+	bool sim = !strncmp(t->board.name, "sim", 3);
+	int r = devkey_load(t->state_dir, sim ? DEVKEY_CREATE : 0, &t->devkey, err, sizeof(err));
+	if (r == -ENOENT) {
+		log_err("no device key in %s/%s: provision the terminal (loyaltyctl --state %s "
+			"device-key --create), then register its public key with the server",
+			t->state_dir, DEVKEY_FILE, t->state_dir);
+		return r;
+	}
+	if (r < 0) {
+		log_err("device key: %s", err);
+		return r;
+	}
+	log_info("device key %08x", (unsigned) t->devkey.key_id);
+	return 0;
+}
+
 /* A tap with no sale waiting: show the card's balance. */
 static cJSON *card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 {
@@ -761,6 +784,8 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 	 * get one */
 	if ((r = load_pseudonym_key(t, counts.members)) < 0)
 		goto fail;
+	if ((r = load_device_key(t)) < 0)
+		goto fail;
 	if ((r = open_devices(t)) < 0)
 		goto fail;
 	if ((r = ctl_open(t->state_dir, on_ctl, t, &t->ctl)) < 0) {
@@ -806,6 +831,7 @@ void terminal_close(struct terminal *t)
 	if (t->signal_fd >= 0)
 		close(t->signal_fd);
 	memset(t->pseudonym_key, 0, sizeof(t->pseudonym_key));
+	devkey_wipe(&t->devkey);
 	free(t);
 }
 

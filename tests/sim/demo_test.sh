@@ -67,9 +67,20 @@ for r in SIM1-000001 SIM1-000005 SIM1-000006 SIM1-000010 SIM1-000012; do
 		check "$r renders as the golden text" "same" "same"
 	fi
 	"$render" --png "$work/$r.png" --width 384 "$f" >/dev/null
-	check "$r QR decodes to the card page" "https://k.example.pl/c/$code" \
-		"$(zbarimg --raw -q "$work/$r.png" 2>/dev/null || true)"
+	url=$(zbarimg --raw -q "$work/$r.png" 2>/dev/null || true)
+	check_true "$r QR holds the card page with a token" bash -c "[[ '$url' == HTTPS://K.EXAMPLE.PL/C/* ]]"
+	check "$r QR token is the card's, signed by this terminal" "card token, card $code" \
+		"$("$loyaltyctl" --state "$state" token check "$url" 2>&1 | head -1)"
 done
+
+# a QR token with one character changed is refused
+url=$(zbarimg --raw -q "$work/SIM1-000001.png" 2>/dev/null || true)
+last=${url: -1}
+bad=${url:0:${#url}-1}$([ "$last" = A ] && echo B || echo A)
+rc=0
+"$loyaltyctl" --state "$state" token check "$bad" >"$work/bad.out" 2>&1 || rc=$?
+check "a changed token is refused" 1 "$rc"
+check_true "and says why" grep -q "token refused" "$work/bad.out"
 
 # A reprint after a restart gives the same bytes.
 cp "$state/printer/SIM1-000005.escpos" "$work/original.escpos"

@@ -13,12 +13,15 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "devkey.h"
 #include "ledger.h"
 #include "money.h"
+#include "token.h"
 #include "wartime.h"
 
 #define ANSWER_MAX    (64 * 1024)
@@ -724,6 +727,91 @@ static int cmd_ledger(int argc, char **argv)
 	return 1;
 }
 
+/* ---- the device key and tokens ---- */
+
+static int cmd_device_key(int argc, char **argv)
+{
+	struct subopt o[] = {{"create", false, NULL}, {NULL, false, NULL}};
+	int r = parse_subopts(
+	    argc, argv, o,
+	    "Usage: loyaltyctl device-key [--create]\n"
+	    "Show the terminal's device key (its id and public key, for the server);\n"
+	    "--create makes one when there is none (provisioning).\n");
+	if (r)
+		return r == 1 ? 0 : 2;
+	struct devkey key;
+	char err[512], hex[2 * TOKEN_PUBLIC_KEY_LEN + 1];
+	r = devkey_load(state_dir, o[0].value ? DEVKEY_CREATE : 0, &key, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "loyaltyctl: %s\n", err);
+		return 1;
+	}
+	devkey_public_hex(&key, hex);
+	printf("key id      %08x\npublic key  %s\n", (unsigned) key.key_id, hex);
+	devkey_wipe(&key);
+	return 0;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	static const char help[] =
+	    "Usage: loyaltyctl token check TOKEN|URL\n"
+	    "Check a token (or the URL of a scanned QR) against this terminal's device key:\n"
+	    "its signature, expiry and contents. Exit 0 when it is genuine and valid.\n";
+	if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
+		printf("%s", help);
+		return 0;
+	}
+	if (argc != 2 || strcmp(argv[0], "check"))
+		return usage_error("token: expected 'check TOKEN|URL'");
+	const char *text = argv[1];
+	size_t len = strlen(text);
+	if (strchr(text, '/') && token_url_text(argv[1], &text, &len) < 0)
+		return usage_error("token: '%s' has no token after its last '/'", argv[1]);
+	struct devkey key;
+	struct token_key tk;
+	char err[512];
+	int r = devkey_load(state_dir, 0, &key, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "loyaltyctl: %s\n", err);
+		return 1;
+	}
+	token_key_init(&tk, key.public_key, TOKEN_TYPES_ALL);
+	devkey_wipe(&key);
+	struct token tok;
+	enum token_status st;
+	r = token_verify(text, len, &tk, 1, (int64_t) time(NULL), &tok, &st);
+	if (r < 0 || st != TOKEN_OK) {
+		fprintf(stderr, "loyaltyctl: token refused: %s\n",
+			r < 0 ? strerror(-r) : token_status_str(st));
+		return 1;
+	}
+	char issued[32], expires[32];
+	struct tm tm;
+	time_t s = (time_t) tok.issued_s;
+	strftime(issued, sizeof(issued), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&s, &tm));
+	s = (time_t) tok.expires_s;
+	strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&s, &tm));
+	switch (tok.type) {
+	case TOKEN_CARD:
+		printf("card token, card %s\n", tok.card_code);
+		break;
+	case TOKEN_COUPON:
+		printf("coupon token, coupon %s\n", tok.coupon_id);
+		break;
+	case TOKEN_CLAIM:
+		printf("claim token, receipt %s-%06u, %lld pts, %lld gr\n", tok.claim.terminal_id,
+		       (unsigned) tok.claim.seq, (long long) tok.claim.points_pts,
+		       (long long) tok.claim.amount_gr);
+		break;
+	case TOKEN_TYPE_MAX:
+		break;
+	}
+	printf("key %08x, issued %s, expires %s: genuine\n", (unsigned) tok.key_id, issued,
+	       expires);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -855,6 +943,10 @@ static int run(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "sim"))
 		return cmd_sim(argc - 1, argv + 1);
+	if (!strcmp(cmd, "device-key"))
+		return cmd_device_key(argc - 1, argv + 1);
+	if (!strcmp(cmd, "token"))
+		return cmd_token(argc - 1, argv + 1);
 	if (!strcmp(cmd, "ledger"))
 		return cmd_ledger(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", cmd);
