@@ -76,10 +76,19 @@ check "a gap in the sequence: rejected as seq_gap" eval '[ "$(field code)" = seq
 push T1 "$gap"
 check "the whole batch then follows" eval '[ "$(field accepted)" = 2 ] && [ "$(stored_events)" = 5 ]'
 
+# the card code is not in the hash: a member number keeps the card it first came with
+swap=$(batch T1 earn:$A:1:100)
+sed "s/\"card_code\":\"$A\"/\"card_code\":\"BBBBBBBBBBBB\"/" "$swap" >"$work/swap.json"
+push T1 "$work/swap.json"
+check "an event moving member points to another card: rejected as member_mismatch" \
+	eval '[ "$(field code)" = member_mismatch ] && [ "$(stored_events)" = 5 ] && [ -z "$(balance BBBBBBBBBBBB)" ]'
+push T1 "$swap"
+check "the event as booked then follows" eval '[ "$(field accepted)" = 1 ] && [ "$(balance $A)" = 18 ]'
+
 # --- replays
 push T1 "$next"
 check "a replayed batch: duplicates, nothing booked twice" \
-	eval '[ "$(field duplicates)" = 2 ] && [ "$(stored_events)" = 5 ] && [ "$(balance $A)" = 17 ]'
+	eval '[ "$(field duplicates)" = 2 ] && [ "$(stored_events)" = 6 ] && [ "$(balance $A)" = 18 ]'
 code=$("$server" enrol --db "$db" --terminal T3)
 openssl genpkey -algorithm ED25519 -out "$work/T3.key" 2>/dev/null
 reg=$(register_body T3 "$code")
@@ -150,8 +159,8 @@ as T1 /v1/nothing
 check "an unknown path: 404 not_found" eval '[ "$status" = 404 ] && [ "$(field code)" = not_found ]'
 as T1 -X DELETE /v1/events
 check "a wrong method: 405 method_not_allowed" eval '[ "$status" = 405 ]'
-check "after all of it, still the five good events and nothing else" \
-	eval '[ "$(stored_events)" = 5 ] && [ "$(balance $A)" = 17 ]'
+check "after all of it, still the six good events and nothing else" \
+	eval '[ "$(stored_events)" = 6 ] && [ "$(balance $A)" = 18 ]'
 push T1 "$fresh"
-check "and the untouched batch is accepted" eval '[ "$(field accepted)" = 1 ] && [ "$(stored_events)" = 6 ]'
+check "and the untouched batch is accepted" eval '[ "$(field accepted)" = 1 ] && [ "$(stored_events)" = 7 ]'
 finish

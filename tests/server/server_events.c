@@ -19,6 +19,17 @@
 #include "ledger_hash.h"
 #include "sync_parse.h"
 
+/* The terminal's member number for a card: fixed per card, as a terminal's ledger keeps it. */
+static int64_t member_of(const char *card)
+{
+	uint32_t h = 2166136261u;
+	if (!card[0])
+		return 0;
+	for (; *card; card++)
+		h = (h ^ (uint8_t) *card) * 16777619u;
+	return (int64_t) (h % 1000000) + 1;
+}
+
 static int fail(const char *msg)
 {
 	fprintf(stderr, "server_events: %s\n", msg);
@@ -77,7 +88,7 @@ int main(int argc, char **argv)
 		    .terminal_id_len = strlen(term),
 		    .kind = kind,
 		    .kind_len = strlen(kind),
-		    .member_id = card[0] ? 1 : 0,
+		    .member_id = member_of(card),
 		    .points = pts,
 		    .amount_gr = amt,
 		    .receipt_no = receipt,
@@ -95,11 +106,12 @@ int main(int argc, char **argv)
 		sync_hex_encode(id, sizeof(id), idhex);
 		sync_hex_encode(hash, sizeof(hash), hex);
 		printf("%s{\"seq\":%" PRId64 ",\"event_id\":\"%s\",\"terminal_id\":\"%s\",\"kind\":"
-		       "\"%s\",\"member_id\":%d,\"card_code\":\"%s\",\"points\":%lld,\"amount_gr\":"
+		       "\"%s\",\"member_id\":%" PRId64
+		       ",\"card_code\":\"%s\",\"points\":%lld,\"amount_gr\":"
 		       "%lld,\"receipt_no\":\"%s\",\"time_us\":%" PRId64 ",\"rule\":\"%s\",\"ref\":"
 		       "\"%s\",\"lot_us\":%" PRId64 ",\"items\":0,\"progress\":0,\"encoding\":3,"
 		       "\"hash\":\"%s\"}",
-		       first ? "" : ",", seq, idhex, term, kind, card[0] ? 1 : 0, card, pts, amt,
+		       first ? "" : ",", seq, idhex, term, kind, member_of(card), card, pts, amt,
 		       receipt, time_us, rule, ref, lot, hex);
 	}
 	printf("]}\n");

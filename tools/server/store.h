@@ -108,9 +108,17 @@ struct store_ops {
 	int (*flag_sum)(struct store *st, const char *code, const char *terminal_id,
 			int64_t from_us, int64_t to_us, int64_t *ret_sum);
 
+	/* Which card code the terminal's own member number stands for; -ENOENT before the
+	 * first event of that member with a card code. */
+	int (*link_get)(struct store *st, const char *terminal_id, int64_t member_id,
+			char ret_card_code[LEDGER_CARD_CODE_LEN + 1]);
+	int (*link_put)(struct store *st, const char *terminal_id, int64_t member_id,
+			const char *card_code);
+
 	int (*member_get)(struct store *st, const char *card_code, struct store_member *ret);
 	int (*member_put)(struct store *st, const struct store_member *m); /* upsert */
-	/* Erasure: the member row goes, its events keep amounts and points without the card. */
+	/* Erasure: the member row and its links go, its events keep amounts and points without
+	 * the card. */
 	int (*member_erase)(struct store *st, const char *card_code);
 
 	int (*flag_add)(struct store *st, const struct store_flag *flag);

@@ -42,6 +42,9 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS events_redeem ON events(terminal_id, time_us)"
     " WHERE kind = 'redeem';"
     "CREATE INDEX IF NOT EXISTS events_coupon ON events(ref) WHERE kind = 'coupon_use';"
+    "CREATE TABLE IF NOT EXISTS member_links(terminal_id TEXT NOT NULL,"
+    " member_id INTEGER NOT NULL, card_code TEXT NOT NULL, PRIMARY KEY(terminal_id, member_id))"
+    " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS members(card_code TEXT PRIMARY KEY NOT NULL,"
     " balance_pts INTEGER NOT NULL, events INTEGER NOT NULL, tier TEXT NOT NULL,"
     " updated_us INTEGER NOT NULL);"
@@ -366,6 +369,37 @@ static int op_flag_sum(struct store *st, const char *code, const char *terminal_
 	return scalar(st, q, ret_sum);
 }
 
+static int op_link_get(struct store *st, const char *terminal_id, int64_t member_id,
+		       char ret_card_code[LEDGER_CARD_CODE_LEN + 1])
+{
+	static const char sql[] =
+	    "SELECT card_code FROM member_links WHERE terminal_id = ? AND member_id = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, member_id);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		text(q, 0, ret_card_code, LEDGER_CARD_CODE_LEN + 1);
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_link_put(struct store *st, const char *terminal_id, int64_t member_id,
+		       const char *card_code)
+{
+	static const char sql[] =
+	    "INSERT OR REPLACE INTO member_links(terminal_id, member_id, card_code) VALUES(?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, member_id);
+	sqlite3_bind_text(q, 3, card_code, -1, SQLITE_STATIC);
+	return step_done(st, q);
+}
+
 static void member_row(sqlite3_stmt *q, struct store_member *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -412,8 +446,9 @@ static int op_member_erase(struct store *st, const char *card_code)
 	static const char del[] = "DELETE FROM members WHERE card_code = ?";
 	static const char anon[] = "UPDATE events SET card_code = '' WHERE card_code = ?";
 	static const char anon_flags[] = "UPDATE flags SET card_code = '' WHERE card_code = ?";
-	const char *const sqls[] = {del, anon, anon_flags};
-	for (size_t i = 0; i < 3; i++) {
+	static const char links[] = "DELETE FROM member_links WHERE card_code = ?";
+	const char *const sqls[] = {del, anon, anon_flags, links};
+	for (size_t i = 0; i < 4; i++) {
 		sqlite3_stmt *q = prep(st, sqls[i]);
 		if (!q)
 			return -EIO;
@@ -554,6 +589,8 @@ static const struct store_ops sqlite_ops = {
     .redeemed_pts = op_redeemed_pts,
     .member_spend = op_member_spend,
     .flag_sum = op_flag_sum,
+    .link_get = op_link_get,
+    .link_put = op_link_put,
     .member_get = op_member_get,
     .member_put = op_member_put,
     .member_erase = op_member_erase,

@@ -355,6 +355,25 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 			n_rej++;
 			continue;
 		}
+		if (ev->member_id && ev->card_code[0]) {
+			/* the terminal's member number names one card for good */
+			char linked[LEDGER_CARD_CODE_LEN + 1];
+			r = st->ops->link_get(st, ev->terminal_id, ev->member_id, linked);
+			if (r < 0 && r != -ENOENT)
+				goto rollback;
+			if (r == 0 && strcmp(linked, ev->card_code)) {
+				rejected(results, ev, "member_mismatch",
+					 "member %" PRId64 " of terminal %s has card %s, not %s",
+					 ev->member_id, ev->terminal_id, linked, ev->card_code);
+				broken = true;
+				n_rej++;
+				continue;
+			}
+			if (r == -ENOENT &&
+			    (r = st->ops->link_put(st, ev->terminal_id, ev->member_id,
+						   ev->card_code)) < 0)
+				goto rollback;
+		}
 		c.flags = cJSON_CreateArray();
 		if ((r = check_coupon(&c, ev)) < 0 ||
 		    (r = st->ops->event_put(st, ev, now_us)) < 0 ||
