@@ -236,9 +236,12 @@ static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_
 		snprintf(buf, size, "%s%s", t->cfg.card_url_base, text);
 }
 
-/* Encode a laid-out receipt for this printer and print it as job job_name. */
+/* Encode a laid-out receipt for this printer and print it as job job_name. With spool, a
+ * receipt the printer cannot take now (or that would overtake older ones still owed) is kept
+ * in the spool and printed when the printer is back: 1 is returned then, with *why saying why
+ * it did not print now. */
 static int print_layout(struct terminal *t, const char *job_name, const struct layout *layout,
-			const char **why)
+			bool spool, const char **why)
 {
 	struct buf out;
 	struct escpos_stats stats;
@@ -252,20 +255,65 @@ static int print_layout(struct terminal *t, const char *job_name, const struct l
 	if (stats.replaced_chars)
 		log_warn("receipt %s: %zu characters the printer's code page cannot show", job_name,
 			 stats.replaced_chars);
+	if (spool && t->spool && spool_count(t->spool) > 0) {
+		checkout_drain_spool(t, true);
+		if (spool_count(t->spool) > 0) {
+			r = -EAGAIN; /* older receipts are still owed: this one waits behind them */
+			*why = "the printer still owes older receipts";
+			goto keep;
+		}
+	}
 	if ((r = hal_printer_print(t->printer, job_name, out.data, out.len)) < 0) {
 		*why = r == -ENOSPC ? "printer out of paper" : "printer not answering";
-		goto out;
+		goto keep;
 	}
 	log_info("receipt %s printed (%zu bytes)", job_name, out.len);
+	goto out;
+keep:
+	if (spool && t->spool) {
+		int s = spool_add(t->spool, job_name, out.data, out.len);
+		if (s >= 0) {
+			log_info("receipt %s kept in the spool: it prints when the printer is back",
+				 job_name);
+			r = 1;
+		} else {
+			log_errno(s, "receipt %s could not be kept in the spool", job_name);
+		}
+	}
 out:
 	buf_free(&out);
 	return r;
 }
 
+#define SPOOL_RETRY_US INT64_C(2000000)
+
+void checkout_drain_spool(struct terminal *t, bool now)
+{
+	int64_t mono = hal_clock_mono_us(t->clock);
+	struct spool_drain_result res;
+	if (!t->spool || (!now && mono - t->last_drain_mono_us < SPOOL_RETRY_US) ||
+	    spool_count(t->spool) <= 0)
+		return;
+	t->last_drain_mono_us = mono;
+	int r = spool_drain(t->spool, t->printer, &res);
+	if (r < 0)
+		log_errno(r, "printing the spooled receipts");
+	else if (res.printed)
+		log_info("printed %d spooled receipt(s), %d still owed", res.printed, res.left);
+}
+
+int checkout_spool_wait_ms(struct terminal *t)
+{
+	if (!t->spool || spool_count(t->spool) <= 0)
+		return -1;
+	int64_t left = t->last_drain_mono_us + SPOOL_RETRY_US - hal_clock_mono_us(t->clock);
+	return left <= 0 ? 0 : (int) ((left + 999) / 1000);
+}
+
 /* Render and print the receipt of a booked sale. 0 or a negative errno; *why on failure. */
 static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 			 const struct receipt_extras *x, const struct rules_trace *trace,
-			 size_t n_trace, const char **why)
+			 size_t n_trace, bool spool, const char **why)
 {
 	char qr_url[LAYOUT_TEXT_MAX];
 	card_qr_url(t, rc->card_code, rc->time_us, qr_url, sizeof(qr_url));
@@ -304,7 +352,7 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	if ((r = receipt_build(&facts, &store, t->board.printer.columns, layout)) < 0)
 		*why = "receipt layout failed";
 	else
-		r = print_layout(t, rc->receipt_no, layout, why);
+		r = print_layout(t, rc->receipt_no, layout, spool, why);
 	if (r < 0)
 		log_errno(r, "receipt %s: %s", rc->receipt_no, *why);
 	free(layout);
@@ -342,7 +390,8 @@ static int refund_event(void *userdata, const struct ledger_event *ev)
 }
 
 /* Print the slip of refund receipt_no. 0, -ENOENT when it is not a refund, or an error. */
-static int print_refund_slip(struct terminal *t, const char *receipt_no, const char **why)
+static int print_refund_slip(struct terminal *t, const char *receipt_no, bool spool,
+			     const char **why)
 {
 	struct refund_walk w = {.receipt_no = receipt_no};
 	int64_t seq = receipt_first_seq(receipt_no);
@@ -374,7 +423,7 @@ static int print_refund_slip(struct terminal *t, const char *receipt_no, const c
 	if ((r = receipt_build_refund(&w.f, &store, t->board.printer.columns, layout)) < 0)
 		*why = "refund slip layout failed";
 	else
-		r = print_layout(t, receipt_no, layout, why);
+		r = print_layout(t, receipt_no, layout, spool, why);
 	if (r < 0)
 		log_errno(r, "refund slip %s: %s", receipt_no, *why);
 	free(layout);
@@ -432,7 +481,7 @@ cJSON *checkout_reprint(struct terminal *t, const char *receipt_no, bool explain
 		receipt_no = last;
 		why = r == -ENOENT ? "no receipt to reprint yet" : "ledger read failed";
 	}
-	int slip = r == 0 ? print_refund_slip(t, receipt_no, &why) : -ENOENT;
+	int slip = r == 0 ? print_refund_slip(t, receipt_no, false, &why) : -ENOENT;
 	if (slip == 0) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", true);
@@ -457,7 +506,7 @@ cJSON *checkout_reprint(struct terminal *t, const char *receipt_no, bool explain
 	    (r = ledger_sale_trace(t->ledger, rc.receipt_no, trace, RULES_TRACE_MAX, &n_trace)) < 0)
 		why = r == -ENOENT ? "no trace for this receipt" : "ledger read failed";
 	if (r == 0)
-		r = print_receipt(t, &rc, &x, trace, n_trace, &why);
+		r = print_receipt(t, &rc, &x, trace, n_trace, false, &why);
 	if (r < 0) {
 		terminal_show(t, "Reprint failed:", why, NULL);
 		return error_answer(why);
@@ -915,16 +964,18 @@ cJSON *checkout_confirm(struct terminal *t)
 	if (pr < 0)
 		why = "ledger read failed";
 	else
-		pr = print_receipt(t, &rc, &x, NULL, 0, &why);
-	step(t, pr < 0 ? SALE_EV_PRINT_FAILED : SALE_EV_PRINTED);
+		pr = print_receipt(t, &rc, &x, NULL, 0, true, &why);
+	step(t, pr != 0 ? SALE_EV_PRINT_FAILED : SALE_EV_PRINTED);
 	step(t, SALE_EV_DONE);
 
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON *s = receipt_json(t, &rc, &x);
 	cJSON_AddBoolToObject(s, "printed", pr == 0);
-	if (pr < 0)
+	if (pr != 0)
 		cJSON_AddStringToObject(s, "print_error", why);
+	if (pr == 1)
+		cJSON_AddBoolToObject(s, "queued", true);
 	cJSON_AddItemToObject(o, "sale", s);
 
 	char l1[64], l2[64], pay[MONEY_TEXT];
@@ -933,7 +984,8 @@ cJSON *checkout_confirm(struct terminal *t)
 	snprintf(l2, sizeof(l2), "+%" PRId64 " pts, balance %" PRId64 " pts",
 		 rc.earned_pts + rc.bonus_pts, rc.balance_pts);
 	terminal_show(t, l1, l2,
-		      pr < 0	      ? "PRINT FAILED: fix, then reprint"
+		      pr == 1	      ? "NOT PRINTED: queued, prints when the printer is back"
+		      : pr < 0	      ? "PRINT FAILED: fix, then reprint"
 		      : rc.new_member ? "New card: welcome!"
 				      : "Thank you!");
 	finish(t, cJSON_Duplicate(o, true));
@@ -1175,13 +1227,15 @@ cJSON *checkout_refund(struct terminal *t, const struct checkout_refund *req)
 		 rc.receipt_no, req->receipt_no, res->money_back_gr, res->reversed_pts,
 		 res->recredited_pts);
 	const char *pwhy = NULL;
-	int pr = print_refund_slip(t, rc.receipt_no, &pwhy);
+	int pr = print_refund_slip(t, rc.receipt_no, true, &pwhy);
 	o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON *j = cJSON_AddObjectToObject(o, "refund");
 	cJSON_AddBoolToObject(j, "printed", pr == 0);
-	if (pr < 0)
+	if (pr != 0)
 		cJSON_AddStringToObject(j, "print_error", pwhy);
+	if (pr == 1)
+		cJSON_AddBoolToObject(j, "queued", true);
 	cJSON_AddStringToObject(j, "receipt", rc.receipt_no);
 	cJSON_AddStringToObject(j, "of_receipt", req->receipt_no);
 	cJSON_AddNumberToObject(j, "returned_gr", (double) rr.basket_gr);

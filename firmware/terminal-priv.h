@@ -24,6 +24,7 @@
 #include "pseudonym.h"
 #include "rules.h"
 #include "sale.h"
+#include "spool.h"
 #include "uid.h"
 
 #define NO_CLIENT	0u
@@ -73,6 +74,8 @@ struct terminal {
 	struct ledger *ledger;
 	struct ctl *ctl;
 	struct reg *reg;
+	struct spool *spool; /* receipts owed to the printer */
+	int64_t last_drain_mono_us;
 	int signal_fd;
 
 	uint8_t pseudonym_key[PSEUDONYM_KEY_LEN];
@@ -144,6 +147,11 @@ cJSON *checkout_json(struct terminal *t);
 const char *checkout_id(struct terminal *t);
 /* Show the sale in progress on the cashier's display. */
 void checkout_show(struct terminal *t);
+
+/* Print the receipts the printer owes, oldest first, when it is time to try again. */
+void checkout_drain_spool(struct terminal *t, bool now);
+/* Milliseconds until the next try at the spool, or -1 when it is empty. */
+int checkout_spool_wait_ms(struct terminal *t);
 
 /* What comes back in a refund. */
 struct checkout_refund {

@@ -246,6 +246,7 @@ static cJSON *status_json(struct terminal *t)
 	cJSON_AddStringToObject(p, "state",
 				hal_printer_state(t->printer, &ps) == 0 ? hal_printer_state_name(ps)
 									: "unknown");
+	cJSON_AddNumberToObject(p, "queued", t->spool ? spool_count(t->spool) : 0);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "console"), "driver",
 				t->console->ops->name);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "clock"), "driver", t->clock->ops->name);
@@ -788,6 +789,13 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 		goto fail;
 	if ((r = open_devices(t)) < 0)
 		goto fail;
+	snprintf(path, sizeof(path), "%s/spool", t->state_dir);
+	if ((r = spool_open(path, &t->spool)) < 0) {
+		log_errno(r, "receipt spool %s", path);
+		goto fail;
+	}
+	if (spool_count(t->spool) > 0)
+		log_info("%d receipt(s) from before wait for the printer", spool_count(t->spool));
 	if ((r = ctl_open(t->state_dir, on_ctl, t, &t->ctl)) < 0) {
 		log_errno(r, "control socket in %s", t->state_dir);
 		goto fail;
@@ -821,6 +829,7 @@ void terminal_close(struct terminal *t)
 	if (t->co && sale_cancellable(&t->sale))
 		checkout_cancel(t, "terminal stopping");
 	reg_close(t->reg);
+	spool_close(t->spool);
 	ctl_close(t->ctl);
 	checkout_free(t->co);
 	hal_printer_close(t->printer);
@@ -861,6 +870,9 @@ int terminal_run(struct terminal *t)
 		wait = reg_wait_ms(t->reg);
 		if (wait >= 0 && wait < timeout_ms)
 			timeout_ms = wait;
+		wait = checkout_spool_wait_ms(t);
+		if (wait >= 0 && wait < timeout_ms)
+			timeout_ms = wait;
 		int n = poll(fds, FD_CTL + nctl, timeout_ms);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -883,6 +895,7 @@ int terminal_run(struct terminal *t)
 			retention_purge(t);
 		reg_run(t->reg);
 		checkout_tick(t);
+		checkout_drain_spool(t, false);
 	}
 	log_info("terminal %s stopped", t->cfg.terminal_id);
 	return 0;

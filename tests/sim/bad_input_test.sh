@@ -56,19 +56,25 @@ expect "cancel the waiting sale" 0 "ok" ctl cancel
 check "nothing was booked" "0" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
 expect "bad printer state" 2 "must be ready, paper-out or offline" ctl sim printer --state jammed
 
-# Paper out: the sale is booked all the same (commit before print), the cashier is told, and a
-# reprint once paper is back prints the receipt.
+# Paper out: the sale is booked all the same (commit before print), the cashier is told, the
+# receipt waits in the spool and prints by itself, once, when paper is back; a reprint on
+# request prints another copy.
 expect "printer out of paper" 0 "ok" ctl sim printer --state paper-out
 ctl sale --amount 10 --no-wait >/dev/null
-expect "sale with no paper is booked, print failed" 0 "PRINT FAILED: printer out of paper" \
+expect "sale with no paper is booked, not printed yet" 0 "NOT PRINTED YET: printer out of paper; queued" \
 	ctl sim tap --uid 04BBBBBBBBBBBB
 ctl sim remove >/dev/null
 check "the unprinted sale is in the ledger (enrol, earn, welcome bonus, coupon)" "4" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
 check_true "no receipt file while out of paper" test ! -e "$state/printer/SIM1-000001.escpos"
 expect "reprint while out of paper fails" 1 "printer out of paper" ctl reprint
+expect "the status says a receipt is queued" 0 "1 receipt\(s\) queued" ctl status
+check_true "the spool holds it" test -s "$state/spool/SIM1-000001.job"
 ctl sim printer --state ready >/dev/null
-expect "reprint once paper is back" 0 "reprinted receipt SIM1-000001" ctl reprint
-check_true "the receipt is printed" test -s "$state/printer/SIM1-000001.escpos"
+for _ in $(seq 60); do [ -s "$state/printer/SIM1-000001.escpos" ] && break; sleep 0.1; done
+check_true "the queued receipt prints when paper is back" test -s "$state/printer/SIM1-000001.escpos"
+check "it printed once, from the spool" "1" "$(grep -c "printed 1 spooled receipt" "$state/loyaltyd.log")"
+check_true "the spool is empty" test ! -e "$state/spool/SIM1-000001.job"
+expect "reprint on request" 0 "reprinted receipt SIM1-000001" ctl reprint
 check "reprint booked nothing" "4" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COUNT(*) FROM events')"
 expect "the daemon still runs" 0 "sale        idle" ctl status
 

@@ -181,9 +181,12 @@ static void print_sale(const char *title, const cJSON *s)
 		printf("  coupon      %s issued\n", str(s, "coupon"));
 	printf("  balance     %lld pts\n", num(s, "balance_pts"));
 	printf("  card page   %s\n", str(s, "card_url"));
-	printf("  printed to  %s%s%s\n", str(s, "printed_to"),
-	       cJSON_IsFalse(cJSON_GetObjectItem(s, "printed")) ? "  PRINT FAILED: " : "",
-	       str(s, "print_error"));
+	bool queued = cJSON_IsTrue(cJSON_GetObjectItem(s, "queued"));
+	printf("  printed to  %s%s%s%s\n", str(s, "printed_to"),
+	       !cJSON_IsFalse(cJSON_GetObjectItem(s, "printed")) ? ""
+	       : queued						 ? "  NOT PRINTED YET: "
+								 : "  PRINT FAILED: ",
+	       str(s, "print_error"), queued ? "; queued, prints when the printer is back" : "");
 }
 
 /* A sale in progress: the member, the offer and what the answer makes of it. */
@@ -270,6 +273,9 @@ static void print_status(const cJSON *o)
 	printf("nfc         %s, %s\n", str(nfc, "driver"),
 	       cJSON_IsTrue(cJSON_GetObjectItem(nfc, "connected")) ? "connected" : "NOT CONNECTED");
 	printf("printer     %s (%s), %s\n", str(pr, "driver"), str(pr, "model"), str(pr, "state"));
+	if (num(pr, "queued"))
+		printf("            %lld receipt(s) queued, printing when the printer is back\n",
+		       num(pr, "queued"));
 }
 
 /* Print the answer; returns the exit status. */
