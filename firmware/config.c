@@ -149,11 +149,141 @@ static void clock_names(char *buf, size_t size)
 	snprintf(buf, size, "%s, %s", hal_clock_real_ops.name, hal_clock_sim_ops.name);
 }
 
+/* An optional whole number: absent leaves *out alone. */
+static int get_opt_int(const cJSON *obj, const char *where, const char *key, int min, int max,
+		       int *out, char *err, size_t err_size)
+{
+	if (!cJSON_GetObjectItemCaseSensitive(obj, key))
+		return 0;
+	return get_int(obj, where, key, min, max, out, err, err_size);
+}
+
+/* Which drivers each link field belongs to; one outside them is refused, naming the field. */
+static int check_link_fields(const cJSON *p, const char *driver, char *err, size_t err_size)
+{
+	static const struct {
+		const char *key;
+		const char *drivers; /* space-separated, with spaces around */
+		const char *for_whom;
+	} fields[] = {
+	    {"path", " escpos usb serial ", "the escpos, usb and serial drivers"},
+	    {"baud", " serial ", "the serial driver"},
+	    {"flow", " serial ", "the serial driver"},
+	    {"host", " tcp ", "the tcp driver"},
+	    {"port", " tcp ", "the tcp driver"},
+	    {"timeout_ms", " usb serial tcp ", "the usb, serial and tcp drivers"},
+	    {"status_timeout_ms", " usb serial tcp ", "the usb, serial and tcp drivers"},
+	    {"status", " usb serial tcp ", "the usb, serial and tcp drivers"},
+	};
+	char name[20];
+	snprintf(name, sizeof(name), " %s ", driver);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (cJSON_GetObjectItemCaseSensitive(p, fields[i].key) &&
+		    !strstr(fields[i].drivers, name))
+			return fail(err, err_size, "printer.%s: only for %s, not '%s'",
+				    fields[i].key, fields[i].for_whom, driver);
+	}
+	return 0;
+}
+
+/* The link fields of the usb, serial and tcp drivers, with their defaults. */
+static int parse_printer_link(const cJSON *p, struct board_profile *b, char *err, size_t err_size)
+{
+	const char *d = b->printer_driver;
+	bool serial = strcmp(d, "serial") == 0, tcp = strcmp(d, "tcp") == 0;
+	char text[16];
+	int v, r;
+
+	if ((r = check_link_fields(p, d, err, err_size)) < 0)
+		return r;
+	if (strcmp(d, "escpos") == 0 || strcmp(d, "usb") == 0 || serial) {
+		if (!b->printer_path[0])
+			return fail(err, err_size, "printer.path: required by the '%s' driver", d);
+		if (strcmp(d, "escpos") != 0 && b->printer_path[0] != '/')
+			return fail(err, err_size,
+				    "printer.path: must be an absolute device path, got '%s'",
+				    b->printer_path);
+	}
+	if (serial) {
+		v = HAL_PRINTER_BAUD_DEFAULT;
+		if ((r = get_opt_int(p, "printer", "baud", 0, 1000000, &v, err, err_size)) < 0)
+			return r;
+		if (!hal_printer_baud_valid((unsigned) v))
+			return fail(err, err_size,
+				    "printer.baud: must be 9600, 19200, 38400, 57600 or 115200");
+		b->printer_baud = (unsigned) v;
+		if ((r = get_string(p, "printer", "flow", false, text, sizeof(text), err,
+				    err_size)) < 0)
+			return fail(err, err_size, "printer.flow: must be none, rtscts or xonxoff");
+		if (text[0] && hal_printer_flow_from_name(text, &b->printer_flow) < 0)
+			return fail(err, err_size,
+				    "printer.flow: must be none, rtscts or xonxoff, got '%s'",
+				    text);
+	}
+	if (tcp) {
+		struct sockaddr_storage ss;
+		bool loopback;
+		char probe[80];
+		if ((r = get_string(p, "printer", "host", true, b->printer_host,
+				    sizeof(b->printer_host), err, err_size)) < 0)
+			return r;
+		/* an IP literal: the same check as a listen address, with a dummy port */
+		snprintf(probe, sizeof(probe),
+			 strchr(b->printer_host, ':') && b->printer_host[0] != '[' ? "[%s]:1"
+										   : "%s:1",
+			 b->printer_host);
+		if (!b->printer_host[0] || config_listen_parse(probe, &ss, &loopback) < 0)
+			return fail(err, err_size,
+				    "printer.host: must be an IPv4 or IPv6 address (a name lookup "
+				    "could stall the terminal), got '%s'",
+				    b->printer_host);
+		v = HAL_PRINTER_TCP_PORT_DEFAULT;
+		if ((r = get_opt_int(p, "printer", "port", 1, 65535, &v, err, err_size)) < 0)
+			return r;
+		b->printer_port = (unsigned) v;
+	}
+	if (serial || tcp || strcmp(d, "usb") == 0) {
+		b->printer_timeout_ms = HAL_PRINTER_TIMEOUT_MS_DEFAULT;
+		b->printer_status_timeout_ms = HAL_PRINTER_STATUS_TIMEOUT_MS_DEFAULT;
+		if ((r = get_opt_int(p, "printer", "timeout_ms", 100, 10000, &b->printer_timeout_ms,
+				     err, err_size)) < 0 ||
+		    (r = get_opt_int(p, "printer", "status_timeout_ms", 20, 2000,
+				     &b->printer_status_timeout_ms, err, err_size)) < 0)
+			return r;
+		if (b->printer_status_timeout_ms > b->printer_timeout_ms)
+			return fail(err, err_size,
+				    "printer.status_timeout_ms: must not be more than timeout_ms");
+		if ((r = get_string(p, "printer", "status", false, text, sizeof(text), err,
+				    err_size)) < 0)
+			return fail(err, err_size,
+				    "printer.status: must be auto, required or none");
+		if (text[0] && hal_printer_status_mode_from_name(text, &b->printer_status) < 0)
+			return fail(err, err_size,
+				    "printer.status: must be auto, required or none, got '%s'",
+				    text);
+	}
+	return 0;
+}
+
 static int parse_printer(const cJSON *p, struct board_profile *b, char *err, size_t err_size)
 {
-	static const char *const keys[] = {"driver",  "path",	  "model",	   "width_dots",
-					   "columns", "encoding", "codepage_slot", "qr_module_dots",
-					   "cutter",  NULL};
+	static const char *const keys[] = {"driver",
+					   "path",
+					   "model",
+					   "width_dots",
+					   "columns",
+					   "encoding",
+					   "codepage_slot",
+					   "qr_module_dots",
+					   "cutter",
+					   "baud",
+					   "flow",
+					   "host",
+					   "port",
+					   "timeout_ms",
+					   "status_timeout_ms",
+					   "status",
+					   NULL};
 	struct printer_profile *pp = &b->printer;
 	char encoding[16];
 	int r;
@@ -165,6 +295,7 @@ static int parse_printer(const cJSON *p, struct board_profile *b, char *err, siz
 			      err_size)) < 0 ||
 	    (r = get_string(p, "printer", "path", false, b->printer_path, sizeof(b->printer_path),
 			    err, err_size)) < 0 ||
+	    (r = parse_printer_link(p, b, err, err_size)) < 0 ||
 	    (r = get_string(p, "printer", "model", true, pp->model, sizeof(pp->model), err,
 			    err_size)) < 0 ||
 	    (r = get_int(p, "printer", "width_dots", 128, 1024, &pp->width_dots, err, err_size)) <
@@ -177,9 +308,6 @@ static int parse_printer(const cJSON *p, struct board_profile *b, char *err, siz
 	    (r = get_int(p, "printer", "qr_module_dots", 4, 16, &pp->qr_module_dots, err,
 			 err_size)) < 0)
 		return r;
-	if (strcmp(b->printer_driver, "sim") != 0 && !b->printer_path[0])
-		return fail(err, err_size, "printer.path: required by the '%s' driver",
-			    b->printer_driver);
 	if (codepage_from_name(encoding, &pp->encoding) < 0)
 		return fail(err, err_size, "printer.encoding: '%s' is not CP852 or CP1250",
 			    encoding);
@@ -189,6 +317,21 @@ static int parse_printer(const cJSON *p, struct board_profile *b, char *err, siz
 			    cut ? "must be true or false" : "missing");
 	pp->cutter = cJSON_IsTrue(cut);
 	return 0;
+}
+
+void board_profile_printer_config(const struct board_profile *b,
+				  struct hal_printer_config *ret_config)
+{
+	*ret_config = (struct hal_printer_config){
+	    .path = b->printer_path[0] ? b->printer_path : NULL,
+	    .baud = b->printer_baud,
+	    .flow = b->printer_flow,
+	    .host = b->printer_host[0] ? b->printer_host : NULL,
+	    .port = b->printer_port,
+	    .timeout_ms = b->printer_timeout_ms,
+	    .status_timeout_ms = b->printer_status_timeout_ms,
+	    .status = b->printer_status,
+	};
 }
 
 int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile, char *err,

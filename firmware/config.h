@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "printer.h"
 #include "printer_profile.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)
@@ -24,7 +25,15 @@ struct board_profile {
 	char nfc_driver[16];
 	char nfc_connstring[128]; /* empty: the first reader libnfc finds */
 	char printer_driver[16];
-	char printer_path[256]; /* device or file ("escpos"); unused by "sim" */
+	char printer_path[256]; /* device or file ("escpos", "usb", "serial"); unused otherwise */
+	/* the link to the printer (docs/printers.md); 0 or "" where a driver does not use it */
+	unsigned printer_baud;			     /* "serial": default 9600 */
+	enum hal_printer_flow printer_flow;	     /* "serial": default none */
+	char printer_host[64];			     /* "tcp": an IP literal */
+	unsigned printer_port;			     /* "tcp": default 9100 */
+	int printer_timeout_ms;			     /* usb, serial, tcp: a whole job */
+	int printer_status_timeout_ms;		     /* usb, serial, tcp: one DLE EOT round trip */
+	enum hal_printer_status_mode printer_status; /* usb, serial, tcp: default auto */
 	struct printer_profile printer;
 	char console_driver[16];
 	char clock_driver[16];
@@ -43,6 +52,13 @@ struct terminal_config {
 };
 
 #define CONFIG_RETENTION_DAYS_DEFAULT 730
+
+/*
+ * The hal_printer_config of a board's printer: its link fields, path = printer_path (the caller
+ * sets the output folder for "sim"). Pointers point into the profile.
+ */
+void board_profile_printer_config(const struct board_profile *profile,
+				  struct hal_printer_config *ret_config);
 
 /* Parse a board profile from text. Returns 0, or -EINVAL with err set to "<field>: <problem>". */
 int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile, char *err,

@@ -76,6 +76,122 @@ static void test_board_errors_name_the_field(void **state)
 	assert_string_equal(err, "must be a JSON object");
 }
 
+/* A board whose printer section is the given fields plus the model facts. */
+static int parse_printer(const char *fields, struct board_profile *b, char *err, size_t err_size)
+{
+	char text[1024];
+	snprintf(
+	    text, sizeof(text),
+	    "{\"version\":1,\"name\":\"t\",\"nfc\":{\"driver\":\"sim\"},"
+	    "\"printer\":{%s,\"model\":\"TM-T20III\",\"width_dots\":576,\"columns\":48,"
+	    "\"encoding\":\"CP852\",\"codepage_slot\":18,\"qr_module_dots\":6,"
+	    "\"cutter\":true},\"console\":{\"driver\":\"sim\"},\"clock\":{\"driver\":\"sim\"}}",
+	    fields);
+	err[0] = '\0';
+	return board_profile_parse(text, strlen(text), b, err, err_size);
+}
+
+static void expect_printer_error(const char *fields, const char *message)
+{
+	struct board_profile b;
+	char err[CONFIG_ERR_MAX];
+	assert_int_equal(parse_printer(fields, &b, err, sizeof(err)), -EINVAL);
+	if (!strstr(err, message))
+		fail_msg("for %s: got '%s', expected '%s'", fields, err, message);
+}
+
+static void test_board_printer_links(void **state)
+{
+	(void) state;
+	struct board_profile b;
+	struct hal_printer_config pc;
+	char err[CONFIG_ERR_MAX];
+
+	assert_int_equal(parse_printer("\"driver\":\"serial\",\"path\":\"/dev/ttyUSB0\","
+				       "\"baud\":115200,\"flow\":\"rtscts\",\"timeout_ms\":5000",
+				       &b, err, sizeof(err)),
+			 0);
+	assert_string_equal(b.printer_driver, "serial");
+	assert_int_equal(b.printer_baud, 115200);
+	assert_int_equal(b.printer_flow, HAL_PRINTER_FLOW_RTSCTS);
+	assert_int_equal(b.printer_timeout_ms, 5000);
+	assert_int_equal(b.printer_status_timeout_ms, HAL_PRINTER_STATUS_TIMEOUT_MS_DEFAULT);
+	assert_int_equal(b.printer_status, HAL_PRINTER_STATUS_AUTO);
+	board_profile_printer_config(&b, &pc);
+	assert_string_equal(pc.path, "/dev/ttyUSB0");
+	assert_int_equal(pc.baud, 115200);
+	assert_null(pc.host);
+
+	/* defaults */
+	assert_int_equal(
+	    parse_printer("\"driver\":\"serial\",\"path\":\"/dev/ttyS1\"", &b, err, sizeof(err)),
+	    0);
+	assert_int_equal(b.printer_baud, 9600);
+	assert_int_equal(b.printer_flow, HAL_PRINTER_FLOW_NONE);
+	assert_int_equal(b.printer_timeout_ms, HAL_PRINTER_TIMEOUT_MS_DEFAULT);
+	assert_int_equal(
+	    parse_printer("\"driver\":\"tcp\",\"host\":\"10.0.0.7\"", &b, err, sizeof(err)), 0);
+	assert_int_equal(b.printer_port, 9100);
+	board_profile_printer_config(&b, &pc);
+	assert_string_equal(pc.host, "10.0.0.7");
+	assert_null(pc.path);
+	assert_int_equal(parse_printer("\"driver\":\"tcp\",\"host\":\"fd00::7\",\"port\":9101,"
+				       "\"status\":\"required\",\"status_timeout_ms\":500",
+				       &b, err, sizeof(err)),
+			 0);
+	assert_int_equal(b.printer_port, 9101);
+	assert_int_equal(b.printer_status, HAL_PRINTER_STATUS_REQUIRED);
+	assert_int_equal(b.printer_status_timeout_ms, 500);
+	assert_int_equal(parse_printer("\"driver\":\"usb\",\"path\":\"/dev/usb/lp0\","
+				       "\"status\":\"none\"",
+				       &b, err, sizeof(err)),
+			 0);
+	assert_int_equal(b.printer_status, HAL_PRINTER_STATUS_NONE);
+
+	expect_printer_error("\"driver\":\"usb\"", "printer.path: required by the 'usb' driver");
+	expect_printer_error("\"driver\":\"usb\",\"path\":\"lp0\"",
+			     "printer.path: must be an absolute device path, got 'lp0'");
+	expect_printer_error("\"driver\":\"serial\",\"path\":\"/dev/ttyS0\",\"baud\":4800",
+			     "printer.baud: must be 9600, 19200, 38400, 57600 or 115200");
+	expect_printer_error("\"driver\":\"serial\",\"path\":\"/dev/ttyS0\",\"baud\":\"fast\"",
+			     "printer.baud: must be a whole number");
+	expect_printer_error("\"driver\":\"serial\",\"path\":\"/dev/ttyS0\",\"flow\":\"cts\"",
+			     "printer.flow: must be none, rtscts or xonxoff, got 'cts'");
+	expect_printer_error("\"driver\":\"usb\",\"path\":\"/dev/usb/lp0\",\"baud\":9600",
+			     "printer.baud: only for the serial driver, not 'usb'");
+	expect_printer_error("\"driver\":\"tcp\"", "printer.host: missing");
+	expect_printer_error("\"driver\":\"tcp\",\"host\":\"printer.local\"",
+			     "printer.host: must be an IPv4 or IPv6 address");
+	expect_printer_error("\"driver\":\"tcp\",\"host\":\"10.0.0.7\",\"port\":0",
+			     "printer.port: must be a whole number from 1 to 65535");
+	expect_printer_error(
+	    "\"driver\":\"tcp\",\"host\":\"10.0.0.7\",\"path\":\"/dev/lp0\"",
+	    "printer.path: only for the escpos, usb and serial drivers, not 'tcp'");
+	expect_printer_error("\"driver\":\"tcp\",\"host\":\"10.0.0.7\",\"timeout_ms\":60000",
+			     "printer.timeout_ms: must be a whole number from 100 to 10000");
+	expect_printer_error("\"driver\":\"tcp\",\"host\":\"10.0.0.7\",\"timeout_ms\":200,"
+			     "\"status_timeout_ms\":500",
+			     "printer.status_timeout_ms: must not be more than timeout_ms");
+	expect_printer_error("\"driver\":\"tcp\",\"host\":\"10.0.0.7\",\"status\":\"always\"",
+			     "printer.status: must be auto, required or none, got 'always'");
+	expect_printer_error(
+	    "\"driver\":\"sim\",\"timeout_ms\":1000",
+	    "printer.timeout_ms: only for the usb, serial and tcp drivers, not 'sim'");
+	expect_printer_error("\"driver\":\"lp\"",
+			     "printer.driver: unknown driver 'lp' (known: sim, "
+			     "escpos, usb, serial, tcp)");
+
+	/* the network printer example board */
+	const char *src = getenv("LOYALTY_SOURCE_DIR");
+	char path[1024], lerr[CONFIG_ERR_MAX + 1024];
+	assert_non_null(src);
+	snprintf(path, sizeof(path), "%s/board/rpi4-pn532-netprinter/board.json", src);
+	if (board_profile_load(path, &b, lerr, sizeof(lerr)) != 0)
+		fail_msg("%s", lerr);
+	assert_string_equal(b.printer_driver, "tcp");
+	assert_string_equal(b.printer_host, "192.168.1.50");
+}
+
 static void test_terminal_config(void **state)
 {
 	(void) state;
@@ -172,6 +288,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_board_good),
 	    cmocka_unit_test(test_board_errors_name_the_field),
+	    cmocka_unit_test(test_board_printer_links),
 	    cmocka_unit_test(test_terminal_config),
 	    cmocka_unit_test(test_register_config),
 	    cmocka_unit_test(test_shipped_files_load),
