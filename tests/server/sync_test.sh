@@ -103,6 +103,14 @@ check "a revoked terminal is refused" eval '[ "$status" = 403 ] && [ "$(field co
 as T3 /v1/changes
 check "also for pulls" eval '[ "$status" = 403 ]'
 
+# --- a lost card
+check "revoke a card" "$server" revoke-card --db "$db" --card $B
+as T1 "/v1/changes?since=$last"
+check "the revoked card reaches terminals" eval 'grep -q "\"type\":\"revoked_card\",\"card_code\":\"$B\"" <<<"$body"'
+push T2 "$(batch T2 earn:$B:3:300)"
+check "its later use is booked and flagged (the balance is still negative, too)" \
+	eval '[ "$(field accepted)" = 1 ] && grep -q "\"flags\":\[\"revoked_card\"," <<<"$body"'
+
 # --- the programme, signed with the config key the registration named
 check "a bad programme is not published" \
 	eval '! "$server" config --db "$db" --programme "$src/README.md" --sign-key "$work/ca/config.key" 2>/dev/null'
@@ -139,5 +147,5 @@ start_server
 push T1 "$b2"
 check "after a restart, a retried batch is still all duplicates" \
 	eval '[ "$(field duplicates)" = 2 ] && [ "$(field acked_seq)" = 4 ]'
-check "and the events stored are the same" eval '[ "$(stored_events)" = 14 ]'
+check "and the events stored are the same" eval '[ "$(stored_events)" = 15 ]'
 finish

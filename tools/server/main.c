@@ -42,6 +42,7 @@ static const char usage[] =
     "  config    --programme FILE --sign-key FILE   publish the programme, signed, to every "
     "terminal\n"
     "  revoke    --terminal ID          refuse the terminal from now on, publish its key revoked\n"
+    "  revoke-card --card CODE          a lost or stolen card: published, its use flagged\n"
     "  erase     --card CODE            erase a member: tombstone for every terminal\n"
     "  balances                         every member's balance and tier, one JSON per line\n"
     "  flags                            what the owner should review, one JSON per line\n"
@@ -148,6 +149,12 @@ static int read_seed(const char *path, uint8_t seed[SYNC_SEED_LEN])
 	sodium_memzero(buf, len);
 	free(buf);
 	return 0;
+}
+
+static bool card_code_ok(const char *card)
+{
+	return card && strlen(card) == LEDGER_CARD_CODE_LEN &&
+	       strspn(card, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") == LEDGER_CARD_CODE_LEN;
 }
 
 static bool terminal_id_ok(const char *id)
@@ -431,6 +438,14 @@ int main(int argc, char **argv)
 				o.terminal ? o.terminal : "(no --terminal)",
 				e == -ENOENT ? "no such terminal" : "failed");
 			r = 1;
+		}
+	} else if (!strcmp(cmd, "revoke-card")) {
+		int e = card_code_ok(o.card) ? sync_revoke_card(st, o.card, now_us()) : -EINVAL;
+		if (e < 0) {
+			fprintf(stderr, "loyalty-server: revoke-card: %s\n",
+				e == -EINVAL ? "--card: 12 characters of Crockford base32"
+					     : "failed");
+			r = e == -EINVAL ? 2 : 1;
 		}
 	} else if (!strcmp(cmd, "erase")) {
 		int e = o.card ? sync_erase(st, o.card, now_us()) : -EINVAL;

@@ -115,6 +115,10 @@ struct store_ops {
 	int (*link_put)(struct store *st, const char *terminal_id, int64_t member_id,
 			const char *card_code);
 
+	/* Revoked cards (lost or stolen): card_revoked gives 1 or 0. */
+	int (*card_revoke)(struct store *st, const char *card_code, int64_t now_us);
+	int (*card_revoked)(struct store *st, const char *card_code);
+
 	int (*member_get)(struct store *st, const char *card_code, struct store_member *ret);
 	int (*member_put)(struct store *st, const struct store_member *m); /* upsert */
 	/* Erasure: the member row and its links go, its events keep amounts and points without

@@ -45,6 +45,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS member_links(terminal_id TEXT NOT NULL,"
     " member_id INTEGER NOT NULL, card_code TEXT NOT NULL, PRIMARY KEY(terminal_id, member_id))"
     " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS revoked_cards(card_code TEXT PRIMARY KEY NOT NULL,"
+    " revoked_us INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS members(card_code TEXT PRIMARY KEY NOT NULL,"
     " balance_pts INTEGER NOT NULL, events INTEGER NOT NULL, tier TEXT NOT NULL,"
     " updated_us INTEGER NOT NULL);"
@@ -400,6 +402,30 @@ static int op_link_put(struct store *st, const char *terminal_id, int64_t member
 	return step_done(st, q);
 }
 
+static int op_card_revoke(struct store *st, const char *card_code, int64_t now_us)
+{
+	static const char sql[] =
+	    "INSERT OR IGNORE INTO revoked_cards(card_code, revoked_us) VALUES(?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now_us);
+	return step_done(st, q);
+}
+
+static int op_card_revoked(struct store *st, const char *card_code)
+{
+	static const char sql[] = "SELECT 1 FROM revoked_cards WHERE card_code = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	done(st, q);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static void member_row(sqlite3_stmt *q, struct store_member *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -591,6 +617,8 @@ static const struct store_ops sqlite_ops = {
     .flag_sum = op_flag_sum,
     .link_get = op_link_get,
     .link_put = op_link_put,
+    .card_revoke = op_card_revoke,
+    .card_revoked = op_card_revoked,
     .member_get = op_member_get,
     .member_put = op_member_put,
     .member_erase = op_member_erase,

@@ -139,12 +139,17 @@ static int batch_member(struct push_ctx *c, const char *card_code, struct store_
 	return 0;
 }
 
-/* The member's balance after ev, and a negative balance flag. */
+/* The member's balance after ev, and the flags for a revoked card and a negative balance. */
 static int fold_member(struct push_ctx *c, const struct ledger_event *ev)
 {
 	struct store_member *m;
 	int r = batch_member(c, ev->card_code, &m);
 	if (r < 0)
+		return r;
+	if ((r = c->st->ops->card_revoked(c->st, ev->card_code)) < 0 ||
+	    (r &&
+	     (r = raise_flag(c, ev, "revoked_card", ev->points, "revoked card %s used at %s (%s)",
+			     ev->card_code, ev->terminal_id, ev->receipt_no)) < 0))
 		return r;
 	m->balance_pts += ev->points;
 	m->events++;
@@ -614,6 +619,25 @@ int sync_revoke(struct store *st, const char *terminal_id, int64_t now_us)
 out:
 	st->ops->rollback(st);
 	return r;
+}
+
+int sync_revoke_card(struct store *st, const char *card_code, int64_t now_us)
+{
+	char key[6 + LEDGER_CARD_CODE_LEN + 1];
+	int r;
+	if ((r = st->ops->begin(st)) < 0)
+		return r;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "revoked_card");
+	cJSON_AddStringToObject(o, "card_code", card_code);
+	sync_json_i64(o, "revoked_us", now_us);
+	snprintf(key, sizeof(key), "card:%s", card_code);
+	if ((r = st->ops->card_revoke(st, card_code, now_us)) < 0 ||
+	    (r = put_change(st, key, o)) < 0 || (r = st->ops->commit(st)) < 0) {
+		st->ops->rollback(st);
+		return r;
+	}
+	return 0;
 }
 
 int sync_erase(struct store *st, const char *card_code, int64_t now_us)

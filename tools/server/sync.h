@@ -75,6 +75,10 @@ __attribute__((warn_unused_result)) int sync_enrol_code(struct store *st, const 
 __attribute__((warn_unused_result)) int sync_revoke(struct store *st, const char *terminal_id,
 						    int64_t now_us);
 
+/* Revoke a card (lost, stolen): published to every terminal; its later events are flagged. */
+__attribute__((warn_unused_result)) int sync_revoke_card(struct store *st, const char *card_code,
+							 int64_t now_us);
+
 /* Erase a member: the balance goes, a tombstone is published. -ENOENT when unknown. */
 __attribute__((warn_unused_result)) int sync_erase(struct store *st, const char *card_code,
 						   int64_t now_us);
