@@ -279,8 +279,11 @@ int printer_link_end_job(struct hal_printer *printer)
 		if (r < 0 && r != -ENODATA)
 			return fail_job(l, r);
 	}
-	if (l->lops->per_job)
+	if (l->lops->per_job) {
+		/* a socket closed with unread input is reset, and a reset drops unsent bytes */
+		(void) drain_input(l);
 		printer_link_disconnect(l);
+	}
 	return 0;
 }
 

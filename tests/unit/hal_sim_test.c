@@ -98,6 +98,12 @@ static void test_printer_sim_and_file(void **state)
 	snprintf(path, sizeof(path), "%s/T1-000002.escpos", dir);
 	assert_int_not_equal(stat(path, &st), 0);
 	assert_int_equal(hal_printer_sim_job_count(p), 1);
+	enum hal_printer_state ps;
+	assert_int_equal(hal_printer_sim_set_state(p, HAL_PRINTER_COVER_OPEN), 0);
+	assert_int_equal(hal_printer_state(p, &ps), 0);
+	assert_int_equal(ps, HAL_PRINTER_COVER_OPEN);
+	assert_int_equal(hal_printer_print(p, "T1-000002", "x", 1), -EIO);
+	assert_int_equal(hal_printer_sim_set_state(p, HAL_PRINTER_STATE_MAX), -EINVAL);
 	assert_int_equal(hal_printer_sim_set_state(p, HAL_PRINTER_READY), 0);
 	hal_printer_close(p);
 
