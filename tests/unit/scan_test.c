@@ -240,6 +240,20 @@ static void test_limits(void **state)
 	assert_int_equal(scan_route(line, SCAN_LINE_MAX + 1, BASE, &r), 0);
 	assert_int_equal(r.reason, SCAN_TOO_LONG);
 
+	/* base32 alone: a damaged token from the length of a header and a signature (76 bytes, 122
+	 * characters) on, some other code below */
+	memset(line, '0', sizeof(line));
+	assert_int_equal(scan_route(line, 121, BASE, &r), 0);
+	assert_int_equal(r.reason, SCAN_UNRECOGNISED);
+	assert_int_equal(scan_route(line, 122, BASE, &r), 0);
+	assert_int_equal(r.reason, SCAN_BAD_TOKEN);
+	snprintf(line, sizeof(line), "https://x.example/%0121d", 0);
+	assert_int_equal(scan_route(line, strlen(line), BASE, &r), 0);
+	assert_int_equal(r.reason, SCAN_NOT_OUR_URL);
+	snprintf(line, sizeof(line), "https://x.example/%0122d", 0);
+	assert_int_equal(scan_route(line, strlen(line), BASE, &r), 0);
+	assert_int_equal(r.reason, SCAN_BAD_TOKEN);
+
 	/* a NUL inside the length is a control byte; the length, not a NUL, ends the line */
 	assert_int_equal(scan_route("+48600700800\0", 13, BASE, &r), 0);
 	assert_int_equal(r.reason, SCAN_BAD_CHAR);
