@@ -310,11 +310,63 @@ int checkout_spool_wait_ms(struct terminal *t)
 	return left <= 0 ? 0 : (int) ((left + 999) / 1000);
 }
 
+/*
+ * The segment the member walked in with is kept with the sale as a step of its trace that
+ * gives no points ("segment:<name>"), so a reprint prints the same thank-you message.
+ */
+#define SEGMENT_STEP "segment:"
+
+static void add_segment_step(struct rules_result *res, const struct segment *seg)
+{
+	const char *name = segment_name(seg->kind);
+	if (!name || res->n_trace >= RULES_TRACE_MAX)
+		return;
+	struct rules_trace *s = &res->trace[res->n_trace++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->rule, sizeof(s->rule), SEGMENT_STEP "%s", name);
+	s->permille = 1000;
+}
+
+/* The programme's thank-you message for the segment a sale's trace names; NULL: none. */
+static const char *segment_message_of(struct terminal *t, const struct rules_trace *trace, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(trace[i].rule, SEGMENT_STEP, strlen(SEGMENT_STEP)) != 0)
+			continue;
+		for (int k = 0; k < SEGMENT_MAX; k++)
+			if (!strcmp(trace[i].rule + strlen(SEGMENT_STEP),
+				    segment_name((enum segment_kind) k)))
+				return segment_message(&t->programme, (enum segment_kind) k,
+						       PROGRAMME_LANG_PL);
+	}
+	return NULL;
+}
+
+/* The trace without its segment step, for printing how the points were counted. */
+static size_t points_steps(struct rules_trace *trace, size_t n)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(trace[i].rule, SEGMENT_STEP, strlen(SEGMENT_STEP)) != 0)
+			trace[m++] = trace[i];
+	return m;
+}
+
 /* Render and print the receipt of a booked sale. 0 or a negative errno; *why on failure. */
 static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
-			 const struct receipt_extras *x, const struct rules_trace *trace,
-			 size_t n_trace, bool spool, const char **why)
+			 const struct receipt_extras *x, bool explain, bool spool, const char **why)
 {
+	struct rules_trace trace[RULES_TRACE_MAX];
+	size_t n_trace = 0;
+	int tr = ledger_sale_trace(t->ledger, rc->receipt_no, trace, RULES_TRACE_MAX, &n_trace);
+	if (tr < 0 && tr != -ENOENT) {
+		*why = "ledger read failed";
+		return tr;
+	}
+	if (tr < 0)
+		n_trace = 0;
+	const char *message = segment_message_of(t, trace, n_trace);
+	n_trace = explain ? points_steps(trace, n_trace) : 0;
 	char qr_url[LAYOUT_TEXT_MAX];
 	card_qr_url(t, rc->card_code, rc->time_us, qr_url, sizeof(qr_url));
 	struct receipt_store store = {
@@ -342,6 +394,7 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	    .stamp_discount_gr = x->stamp_discount_gr,
 	    .trace = trace,
 	    .n_trace = n_trace,
+	    .message = message,
 	    .card_qr_url = qr_url,
 	};
 	struct layout *layout = malloc(sizeof(*layout));
@@ -468,8 +521,6 @@ static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc,
 
 cJSON *checkout_reprint(struct terminal *t, const char *receipt_no, bool explain)
 {
-	struct rules_trace trace[RULES_TRACE_MAX];
-	size_t n_trace = 0;
 	char last[LEDGER_RECEIPT_NO_MAX + 1];
 	struct ledger_receipt rc;
 	struct receipt_extras x;
@@ -502,11 +553,8 @@ cJSON *checkout_reprint(struct terminal *t, const char *receipt_no, bool explain
 	}
 	if (r == 0 && (r = receipt_extras(t, rc.receipt_no, &x)) < 0)
 		why = "ledger read failed";
-	if (r == 0 && explain &&
-	    (r = ledger_sale_trace(t->ledger, rc.receipt_no, trace, RULES_TRACE_MAX, &n_trace)) < 0)
-		why = r == -ENOENT ? "no trace for this receipt" : "ledger read failed";
 	if (r == 0)
-		r = print_receipt(t, &rc, &x, trace, n_trace, false, &why);
+		r = print_receipt(t, &rc, &x, explain, false, &why);
 	if (r < 0) {
 		terminal_show(t, "Reprint failed:", why, NULL);
 		return error_answer(why);
@@ -927,6 +975,8 @@ cJSON *checkout_confirm(struct terminal *t)
 	}
 	if (co->res.refusal != RULES_OK)
 		return error_answer(co->res.refusal_text); /* still waiting: answer again */
+	if (segment_of(&t->programme, &co->state, now, &co->seg) == 0)
+		add_segment_step(&co->res, &co->seg);
 	step(t, SALE_EV_CONFIRM);
 	struct ledger_booking booking = {
 	    .prog = &t->programme,
@@ -964,7 +1014,7 @@ cJSON *checkout_confirm(struct terminal *t)
 	if (pr < 0)
 		why = "ledger read failed";
 	else
-		pr = print_receipt(t, &rc, &x, NULL, 0, true, &why);
+		pr = print_receipt(t, &rc, &x, false, true, &why);
 	step(t, pr != 0 ? SALE_EV_PRINT_FAILED : SALE_EV_PRINTED);
 	step(t, SALE_EV_DONE);
 
@@ -1284,7 +1334,10 @@ static int explain_event(void *userdata, const struct ledger_event *ev)
 static void trace_text(const struct rules_trace *s, char *buf, size_t size)
 {
 	char a[MONEY_TEXT], b[MONEY_TEXT];
-	if (!strcmp(s->rule, "base"))
+	if (!strncmp(s->rule, SEGMENT_STEP, strlen(SEGMENT_STEP)))
+		snprintf(buf, size, "segment: %s (chooses the receipt's thank-you message)",
+			 s->rule + strlen(SEGMENT_STEP));
+	else if (!strcmp(s->rule, "base"))
 		snprintf(buf, size,
 			 "base: %s zł earning -> %" PRId64
 			 " pts (%s zł below a whole point dropped)",
