@@ -103,6 +103,16 @@ ctl refund --receipt SIM1-999999 --amount 5 >"$work/refund" 2>&1 || rc=$?
 check "an unknown receipt is refused" 1 "$rc"
 check_true "and named" grep -q "no sale with receipt number 'SIM1-999999'" "$work/refund"
 
+# the thank-you message follows the segment: back after 100 days, the member is dormant
+ctl sim clock --advance 8640000 >/dev/null
+ctl sale --amount 20 --no-wait >/dev/null
+tap >/dev/null
+back=$(q "SELECT receipt_no FROM events ORDER BY seq DESC LIMIT 1")
+text "$back" >"$work/back.txt"
+check_true "a dormant member is welcomed back" grep -q "Stęskniliśmy się!" "$work/back.txt"
+text "$first" >"$work/first.txt"
+check_true "the first sale thanked a new member" grep -q "Cieszymy się, że do nas" "$work/first.txt"
+
 # points for the console sale below
 ctl sale --amount 400 --no-wait >/dev/null
 tap >/dev/null
