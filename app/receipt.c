@@ -22,6 +22,26 @@ static const char *url_readable(const char *url)
 	return p ? p + 3 : url;
 }
 
+/* Evaluate x; return its negative errno from the function (which has an int r). */
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		if ((r = (x)) < 0)                                                                 \
+			return r;                                                                  \
+	} while (0)
+
+/* The store's name and address, and the non-fiscal marking. */
+static int store_header(struct layout *l, const struct receipt_store *store)
+{
+	int r;
+	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, store->name));
+	if (store->address && *store->address)
+		TRY(layout_text(l, LAYOUT_CENTER, 0, store->address));
+	TRY(layout_rule(l));
+	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "WYDRUK NIEFISKALNY"));
+	TRY(layout_rule(l));
+	return 0;
+}
+
 /* "label   -12,34 zł" */
 static int discount_line(struct layout *l, const char *label, int64_t gr)
 {
@@ -117,18 +137,7 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 		return -E2BIG;
 	wartime_from_utc(f->time_us / 1000000, &wt);
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		if ((r = (x)) < 0)                                                                 \
-			return r;                                                                  \
-	} while (0)
-
-	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, store->name));
-	if (store->address && *store->address)
-		TRY(layout_text(l, LAYOUT_CENTER, 0, store->address));
-	TRY(layout_rule(l));
-	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "WYDRUK NIEFISKALNY"));
-	TRY(layout_rule(l));
+	TRY(store_header(l, store));
 	if (f->first_visit) {
 		TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "Witamy w naszym klubie!"));
 		TRY(layout_text(l, LAYOUT_CENTER, 0, "Dziękujemy za pierwsze zakupy."));
@@ -211,7 +220,6 @@ int receipt_build(const struct receipt_facts *f, const struct receipt_store *sto
 	TRY(layout_rule(l));
 	TRY(layout_text(l, LAYOUT_CENTER, 0, "Do zobaczenia!"));
 	TRY(layout_cut(l));
-#undef TRY
 	return 0;
 }
 
@@ -227,18 +235,7 @@ int receipt_build_refund(const struct receipt_refund_facts *f, const struct rece
 		return -E2BIG;
 	wartime_from_utc(f->time_us / 1000000, &wt);
 
-#define TRY(x)                                                                                     \
-	do {                                                                                       \
-		if ((r = (x)) < 0)                                                                 \
-			return r;                                                                  \
-	} while (0)
-
-	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, store->name));
-	if (store->address && *store->address)
-		TRY(layout_text(l, LAYOUT_CENTER, 0, store->address));
-	TRY(layout_rule(l));
-	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD, "WYDRUK NIEFISKALNY"));
-	TRY(layout_rule(l));
+	TRY(store_header(l, store));
 	TRY(layout_text(l, LAYOUT_CENTER, LAYOUT_BOLD | LAYOUT_DOUBLE_HEIGHT, "ZWROT"));
 	TRY(layout_feed(l, 1));
 	snprintf(value, sizeof(value), "%04d-%02d-%02d %02d:%02d", wt.year, wt.month, wt.day,
@@ -266,6 +263,5 @@ int receipt_build_refund(const struct receipt_refund_facts *f, const struct rece
 	TRY(layout_qr(l, f->card_qr_url && *f->card_qr_url ? f->card_qr_url : url));
 	TRY(layout_text(l, LAYOUT_CENTER, 0, url_readable(url)));
 	TRY(layout_cut(l));
-#undef TRY
 	return 0;
 }
