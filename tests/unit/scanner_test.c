@@ -226,6 +226,10 @@ static void test_keymap(void **state)
 
 /* ---- drivers ---- */
 
+/* The silence that ends a line in the driver tests: long enough that a busy machine does not
+ * split a line the test writes in two pieces, short enough to keep the test quick. */
+#define TIMEOUT_MS 250
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -279,6 +283,16 @@ static void expect_none(struct hal_scanner *s, int ms)
 	assert_int_equal(wait_event(s, &ev, ms), 0);
 }
 
+/* Drained: next_event says 0 and the descriptor is not readable (no busy loop) until the next
+ * byte or deadline. */
+static void expect_quiet(struct hal_scanner *s)
+{
+	struct hal_scanner_event ev;
+	struct pollfd p = {.fd = hal_scanner_fd(s), .events = POLLIN};
+	assert_int_equal(hal_scanner_next_event(s, &ev), 0);
+	assert_int_equal(poll(&p, 1, 0), 0);
+}
+
 static void test_registry(void **state)
 {
 	(void) state;
@@ -322,6 +336,7 @@ static void test_sim(void **state)
 
 	assert_int_equal(hal_scanner_sim_scan(s, "HTTPS://K.EXAMPLE.PL/C/ABC", 26), 0);
 	expect_line(s, "HTTPS://K.EXAMPLE.PL/C/ABC", false);
+	expect_quiet(s);
 
 	memset(big, 'Q', sizeof(big));
 	assert_int_equal(hal_scanner_sim_scan(s, big, HAL_SCANNER_LINE_MAX), 0);
@@ -382,7 +397,7 @@ static void test_serial_pty(void **state)
 	int m = pty_open(path, sizeof(path));
 	struct hal_scanner *s;
 	struct hal_scanner_event ev;
-	struct hal_scanner_config cfg = {.path = path, .baud = 115200, .timeout_ms = 40};
+	struct hal_scanner_config cfg = {.path = path, .baud = 115200, .timeout_ms = TIMEOUT_MS};
 
 	assert_int_equal(hal_scanner_open("serial", &cfg, &s), 0);
 	assert_false(hal_scanner_is_sim(s));
@@ -401,6 +416,7 @@ static void test_serial_pty(void **state)
 	expect_none(s, 0);
 	put(m, "HTTPS://K.EXAMPLE.PL/C/7K3M\r\n", 29);
 	expect_line(s, "HTTPS://K.EXAMPLE.PL/C/7K3M", false);
+	expect_quiet(s);
 	put(m, "ONE\rTWO\n", 8);
 	expect_line(s, "ONE", false);
 	expect_line(s, "TWO", false);
@@ -415,9 +431,9 @@ static void test_serial_pty(void **state)
 	int64_t t0 = now_ms();
 	put(m, "PARTIAL", 7);
 	expect_line(s, "PARTIAL", true);
-	assert_true(now_ms() - t0 >= 40);
+	assert_true(now_ms() - t0 >= TIMEOUT_MS);
 	put(m, "\r\n", 2); /* a late terminator is an empty line */
-	expect_none(s, 60);
+	expect_none(s, TIMEOUT_MS + 20);
 
 	/* over the cap: dropped whole, and the next line is fine */
 	char big[700];
@@ -431,6 +447,7 @@ static void test_serial_pty(void **state)
 	/* the far end hangs up: lost, and the attempts to reopen do not spin */
 	close(m);
 	expect_kind(s, HAL_SCANNER_LOST, NULL);
+	expect_quiet(s);
 	expect_none(s, 50);
 	hal_scanner_close(s);
 }
@@ -501,7 +518,7 @@ static void test_hid_pipe(void **state)
 	struct hal_scanner_config grab = {.path = p.path};
 	assert_int_equal(hal_scanner_open("hid", &grab, &s), -ENOTTY); /* a pipe is no evdev */
 	struct hal_scanner_config cfg = {
-	    .path = p.path, .no_grab = true, .timeout_ms = 40, .retry_ms = 20};
+	    .path = p.path, .no_grab = true, .timeout_ms = TIMEOUT_MS, .retry_ms = 20};
 	assert_int_equal(hal_scanner_open("hid", &cfg, &s), 0);
 
 	/* "Ab1!/-" and Enter, with scan codes and syncs between */
@@ -514,6 +531,7 @@ static void test_hid_pipe(void **state)
 	rec_key(&r, KEY_ENTER);
 	rec_send(p.wr, &r);
 	expect_line(s, "Ab1!/-", false);
+	expect_quiet(s);
 
 	/* records split across writes, the keypad's Enter */
 	rec_shifted(&r, KEY_H);
@@ -601,6 +619,7 @@ static void test_hid_pipe(void **state)
 	rec_key(&r, KEY_ENTER);
 	rec_send(p.wr, &r);
 	expect_line(s, "ok", false);
+	expect_quiet(s);
 
 	hal_scanner_close(s);
 	close(p.wr);
