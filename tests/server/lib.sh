@@ -53,7 +53,7 @@ start_server() {
 	rm -f "$work/port"
 	"$server" serve --db "$db" --cert "$work/ca/server.pem" --key "$work/ca/server.key" \
 		--ca "$work/ca/ca.pem" --ca-key "$work/ca/ca.key" --sign-key "$work/ca/config.key" \
-		--port 0 --port-file "$work/port" --exit-after 110 "$@" >"$work/server.log" 2>&1 &
+		--port 0 --port-file "$work/port" --exit-after 280 "$@" >"$work/server.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do
 		[ -s "$work/port" ] && break
