@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # qr_readability_test: is the receipt QR readable by a phone, not just by a decoder looking at a
-# perfect bitmap? A test receipt for a 58 mm and an 80 mm model (escpos-testpage, the same
-# app/escpos code the terminal prints with) carrying a full-length card token URL is rendered
-# to a 203 dpi PNG (escpos-render), then photographed in simulation with ImageMagick: grey,
-# thermal dot gain, paper contrast, rotation up to 15 degrees either way, defocus, about 0.6
-# camera pixels per printer dot, sensor noise and JPEG at quality 70. zbarimg must read 10 of 10
-# such photographs at the default module size (5 dots at 58 mm, 6 at 80 mm). The same
-# photographs of a 2-dot-module symbol must fail, which shows the degradation has teeth.
+# perfect bitmap? The receipt of a first sale (escpos-testpage --receipt: app/receipt's layout
+# and app/escpos, as the terminal prints it) for a 58 mm and an 80 mm model, its QR a
+# full-length card token URL, is rendered to a 203 dpi PNG (escpos-render), then photographed in
+# simulation with ImageMagick: grey, thermal dot gain, paper contrast, rotation up to 15 degrees
+# either way, defocus, about 0.6 camera pixels per printer dot, sensor noise and JPEG at quality
+# 70; the photographs frame the lower part of the receipt (as a phone held over the QR code
+# does). zbarimg must read 10 of 10 such photographs at the default module size (5 dots at
+# 58 mm, 6 at 80 mm). The same photographs of a 2-dot-module symbol must fail, which shows the
+# degradation has teeth.
 # QR_READABILITY_SWEEP=1 also prints the figures for 2..6 dots (slower; for docs/receipts.md).
 set -euo pipefail
 src=$1
@@ -27,12 +29,13 @@ trap 'rm -rf "$work"' EXIT
 b32=0123456789ABCDEFGHJKMNPQRSTVWXYZ
 url="HTTPS://K.EXAMPLE.PL/C/$(printf '%s' "$b32$b32$b32$b32$b32" | cut -c 1-135)"
 
-# degrade IN OUT I: the I-th simulated phone photograph (1..10) of the paper IN.
+# degrade IN OUT I ROWS: the I-th simulated phone photograph (1..10) of the last ROWS dots of
+# the paper IN.
 angles=(0 -15 -12 -9 -6 -3 3 6 9 12 15)
 degrade() {
 	local i=$3
 	local blur=$((10 + i % 3 * 2)) # defocus sigma 1.0 .. 1.4 printer dots (0.6 .. 0.84 pixels)
-	"$convert" "$1" -colorspace Gray \
+	"$convert" "$1" -gravity South -crop "x$4+0+0" +repage -gravity Center -colorspace Gray \
 		-blur 0x0.7 -threshold 60% \
 		+level 10%,90% \
 		-background white -rotate "${angles[$i]}" \
@@ -46,7 +49,7 @@ photos() {
 	local name=$1 i
 	"$render" --quiet --width "$3" --png "$work/$name.png" "$2"
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		degrade "$work/$name.png" "$work/$name-$i.jpg" "$i" &
+		degrade "$work/$name.png" "$work/$name-$i.jpg" "$i" $(($3 * 5 / 3)) &
 	done
 	wait
 	# one zbarimg for the ten: a line per symbol found; a wrong decode does not count
@@ -69,8 +72,8 @@ native() { # MODULE OUT
 	} >"$2"
 }
 
-"$testpage" --printer "$src/board/printers/zjiang-pos-5890.json" --qr "$url" >"$work/r58.bin"
-"$testpage" --printer "$src/board/printers/epson-tm-t20ii.json" --qr "$url" >"$work/r80.bin"
+"$testpage" --receipt --printer "$src/board/printers/zjiang-pos-5890.json" --qr "$url" >"$work/r58.bin"
+"$testpage" --receipt --printer "$src/board/printers/epson-tm-t20ii.json" --qr "$url" >"$work/r80.bin"
 native 2 "$work/m2.bin"
 
 # the pristine images decode (else the photographs below would prove nothing)

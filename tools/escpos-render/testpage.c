@@ -3,7 +3,7 @@
  * as the terminal makes receipts: Polish text in the model's code page, styles, a QR code (raster
  * by default, the printer's own symbol with --native-qr) and a cut. For checking a printer model
  * file on paper (`escpos-testpage --printer board/printers/x.json > /dev/usb/lp0`) and for the
- * QR readability test. Not a receipt layout: the real one is app/receipt's.
+ * QR readability test; with --receipt, the receipt of a first sale as app/receipt lays it out.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +13,7 @@
 
 #include "escpos.h"
 #include "printer_profile.h"
+#include "receipt.h"
 
 #define DEFAULT_QR "HTTPS://K.EXAMPLE.PL/C/0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -71,21 +72,54 @@ static int build(struct layout *l, const struct printer_profile *p, const char *
 	return 0;
 }
 
+/*
+ * The receipt of a first sale as app/receipt lays it out (greeting, message, points, welcome
+ * bonus, coupon, card QR), with qr as the card QR: the layout the terminal prints most.
+ */
+static int build_sale(struct layout *l, const struct printer_profile *p, const char *qr)
+{
+	static const struct receipt_store store = {
+	    .name = "Piekarnia Pod Lipą",
+	    .address = "ul. Długa 5, 31-147 Kraków",
+	    .card_url_base = "https://k.example.pl/c/",
+	};
+	const int64_t day_us = 86400 * INT64_C(1000000);
+	const int64_t time_us = INT64_C(1795780800) * 1000000; /* 2026-11-27 12:00 UTC */
+	const struct receipt_facts facts = {
+	    .receipt_no = "SIM1-000001",
+	    .time_us = time_us,
+	    .amount_gr = 1234,
+	    .earned_pts = 12,
+	    .balance_pts = 62,
+	    .first_visit = true,
+	    .card_code = "CARDCODE0000",
+	    .bonus_pts = 50,
+	    .coupon_id = "COUPON0000",
+	    .coupon_percent_bp = 1000,
+	    .coupon_min_basket_gr = 5000,
+	    .coupon_expires_us = time_us + 30 * day_us,
+	    .message = "Zapraszamy ponownie!",
+	    .card_qr_url = qr,
+	};
+	return receipt_build(&facts, &store, p->columns, l);
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_PRINTER = 0x100, OPT_ENCODING, OPT_QR, OPT_MODULE, OPT_NATIVE };
+	enum { OPT_PRINTER = 0x100, OPT_ENCODING, OPT_QR, OPT_MODULE, OPT_NATIVE, OPT_RECEIPT };
 	static const struct option longopts[] = {
 	    {"printer", required_argument, NULL, OPT_PRINTER},
 	    {"encoding", required_argument, NULL, OPT_ENCODING},
 	    {"qr", required_argument, NULL, OPT_QR},
 	    {"module", required_argument, NULL, OPT_MODULE},
 	    {"native-qr", no_argument, NULL, OPT_NATIVE},
+	    {"receipt", no_argument, NULL, OPT_RECEIPT},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *printer = NULL, *qr = DEFAULT_QR;
 	enum codepage encoding = CODEPAGE_CP852;
-	int module = 0, native = 0, c;
+	int module = 0, native = 0, sale = 0, c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -110,6 +144,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NATIVE:
 			native = 1;
+			break;
+		case OPT_RECEIPT:
+			sale = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -139,7 +176,7 @@ int main(int argc, char **argv)
 	static struct layout l;
 	struct buf out;
 	buf_init(&out, ESCPOS_RECEIPT_MAX);
-	int r = build(&l, &p, qr);
+	int r = sale ? build_sale(&l, &p, qr) : build(&l, &p, qr);
 	if (r == 0)
 		r = escpos_encode(&l, &p, &out, NULL);
 	if (r < 0) {
