@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <string.h>
 
+#include "scanner.h"
+
+_Static_assert(SCAN_LINE_MAX == HAL_SCANNER_LINE_MAX, "a scanner line must fit scan_route");
+
 /* Base32 characters of the shortest thing that could be a token (a header and a signature):
  * shorter runs of base32 are some other code, longer ones a damaged token. */
 #define TOKEN_TEXT_MIN (((TOKEN_HEADER_LEN + TOKEN_SIG_LEN) * 8 + 4) / 5)
