@@ -170,15 +170,28 @@ static int drain_input(struct printer_link *l)
 	}
 }
 
+/* A byte that can be a status answer (0xx1xx10b); anything else is noise on the line. */
+static bool is_status_byte(uint8_t b)
+{
+	struct hal_printer_status st = {0};
+	return hal_printer_dle_eot_parse(1, b, &st) == 0;
+}
+
 /*
  * Ask DLE EOT 1, 2 and 4 and wait for the answers until the deadline. Returns 0 with the state
  * when at least one answer came (the ones that did not count as fine), -ENODATA when none
  * came, or a negative errno when the link failed.
+ *
+ * Questions that timed out may still be answered later (a printer back from offline answers
+ * what waited in its buffer), after the input was drained. Their answers come first, so the
+ * link counts them (owed) and waits for owed + 3 answers, keeping the last three; when fewer
+ * come, the last three that did are taken as ours and the rest counted lost.
  */
 static int ask_status(struct printer_link *l, int64_t deadline_ms, enum hal_printer_state *ret)
 {
 	struct hal_printer_status st = {0};
-	size_t got = 0;
+	uint8_t last[STATUS_ANSWERS];
+	size_t got = 0, want = l->owed + STATUS_ANSWERS;
 	int r;
 
 	if (!l->can_read)
@@ -187,13 +200,12 @@ static int ask_status(struct printer_link *l, int64_t deadline_ms, enum hal_prin
 		return r;
 	if ((r = write_all(l, status_query, sizeof(status_query), deadline_ms)) < 0)
 		return r == -ETIMEDOUT ? -ENODATA : r;
-	while (got < STATUS_ANSWERS) {
+	while (got < want) {
 		uint8_t b;
 		ssize_t n = read(l->fd, &b, 1);
 		if (n == 1) {
-			/* a byte that is no status byte is noise on the line: skip it */
-			if (hal_printer_dle_eot_parse(status_query_n[got], b, &st) == 0)
-				got++;
+			if (is_status_byte(b))
+				last[got++ % STATUS_ANSWERS] = b;
 			continue;
 		}
 		if (n == 0 && l->lops->socket)
@@ -213,8 +225,18 @@ static int ask_status(struct printer_link *l, int64_t deadline_ms, enum hal_prin
 		if (pr > 0 && !(pfd.revents & POLLIN) && (pfd.revents & (POLLERR | POLLHUP)))
 			return -EIO;
 	}
-	if (got == 0)
+	if (got == 0) {
+		l->owed = want > PRINTER_LINK_OWED_MAX ? PRINTER_LINK_OWED_MAX : want;
 		return -ENODATA;
+	}
+	/* the last answers are ours; a printer that answers only some questions gives fewer */
+	size_t ours = got < STATUS_ANSWERS ? got : STATUS_ANSWERS;
+	for (size_t i = 0; i < ours; i++) {
+		uint8_t b = last[(got - ours + i) % STATUS_ANSWERS];
+		if (hal_printer_dle_eot_parse(status_query_n[i], b, &st) < 0)
+			continue; /* cannot be: is_status_byte() let it in */
+	}
+	l->owed = 0;
 	l->heard = true;
 	*ret = hal_printer_status_state(&st);
 	return 0;

@@ -16,6 +16,9 @@
 
 #include "printer.h"
 
+/* Answers still owed by questions that timed out are counted up to this. */
+#define PRINTER_LINK_OWED_MAX 9
+
 /* A job larger than this is refused (-EFBIG); receipts are at most 64 KiB. */
 #define PRINTER_LINK_JOB_MAX (1024 * 1024)
 
@@ -38,7 +41,8 @@ struct printer_link {
 	const struct printer_link_ops *lops;
 	int fd;
 	bool can_read;
-	bool heard; /* the printer answered a DLE EOT since open */
+	bool heard;  /* the printer answered a DLE EOT since open */
+	size_t owed; /* answers to earlier questions that may still come */
 	enum hal_printer_status_mode status;
 	int timeout_ms;
 	int status_timeout_ms;

@@ -57,6 +57,7 @@ static int tcp_connect(struct printer_link *l, int64_t deadline_ms)
 	}
 connected:
 	l->can_read = true;
+	l->owed = 0; /* a new connection: what the old one owed went with it */
 	return 0;
 }
 

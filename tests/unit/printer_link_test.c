@@ -301,6 +301,33 @@ static void test_tcp_offline_at_start(void **state)
 	printer_emu_stop(emu);
 }
 
+/* Questions asked while the printer was offline are answered when it is back: those late
+ * answers are not taken for the answers about the next job. */
+static void test_serial_late_answers(void **state)
+{
+	(void) state;
+	struct printer_emu *emu = start_emu(true, false);
+	struct hal_printer *p = open_serial(emu, 3000, HAL_PRINTER_STATUS_AUTO);
+	uint8_t *job = make_job("T1-000010", 2500);
+	enum hal_printer_state ps;
+
+	assert_int_equal(hal_printer_state(p, &ps), 0);
+	assert_int_equal(printer_emu_set_state(emu, PRINTER_EMU_OFFLINE), 0);
+	assert_int_equal(hal_printer_state(p, &ps), 0);
+	assert_int_equal(ps, HAL_PRINTER_OFFLINE);
+	assert_int_equal(hal_printer_state(p, &ps), 0);
+	assert_int_equal(ps, HAL_PRINTER_OFFLINE);
+	/* back, and slow: six answers owed come before the ones about this job */
+	assert_int_equal(printer_emu_set_rate(emu, 5000), 0);
+	assert_int_equal(printer_emu_set_state(emu, PRINTER_EMU_READY), 0);
+	assert_int_equal(hal_printer_print(p, "T1-000010", job, 2500), 0);
+	/* confirmed only once the printer read the whole job */
+	assert_int_equal(printer_emu_count(emu, job, 2500), 1);
+	hal_printer_close(p);
+	printer_emu_stop(emu);
+	free(job);
+}
+
 /* A link that takes 4000 bytes a second: 6000 bytes go through within a 4 s timeout, at the
  * link's pace; at 1000 bytes a second they do not, and the job fails at its deadline. */
 static void test_serial_slow_link(void **state)
@@ -479,6 +506,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp_paper_out_mid_receipt),
 	    cmocka_unit_test(test_serial_offline_at_start),
 	    cmocka_unit_test(test_tcp_offline_at_start),
+	    cmocka_unit_test(test_serial_late_answers),
 	    cmocka_unit_test(test_serial_slow_link),
 	    cmocka_unit_test(test_usb_on_a_character_device),
 	    cmocka_unit_test(test_tcp_prints_and_config),
