@@ -94,8 +94,18 @@ openssl genpkey -algorithm ED25519 -out "$work/T3.key" 2>/dev/null
 reg=$(register_body T3 "$code")
 call --data-binary "$reg" /v1/register
 check "registration with a fresh code: 201" eval '[ "$status" = 201 ] && [ "$(field terminal_id)" = T3 ]'
+changes_before=$(sqlite3 "$db" 'SELECT max(cursor) FROM changes')
 call --data-binary "$reg" /v1/register
-check "the same registration replayed: 409 enrolment_code_used" \
+check "the same registration again (its answer lost): a certificate for the same key, nothing else" \
+	eval '[ "$status" = 201 ] && [ "$(field terminal_id)" = T3 ] &&
+	      [ "$(sqlite3 "$db" "SELECT max(cursor) FROM changes")" = "$changes_before" ]'
+openssl genpkey -algorithm ED25519 -out "$work/T3b.key" 2>/dev/null
+call --data-binary "$(register_body T3b "$code")" /v1/register
+check "the used code with another key: 409 enrolment_code_used" \
+	eval '[ "$status" = 409 ] && [ "$(field code)" = enrolment_code_used ]'
+"$server" revoke --db "$db" --terminal T3
+call --data-binary "$reg" /v1/register
+check "the old registration of a revoked terminal: 409 enrolment_code_used" \
 	eval '[ "$status" = 409 ] && [ "$(field code)" = enrolment_code_used ]'
 code=$("$server" enrol --db "$db" --terminal T4)
 openssl genpkey -algorithm ED25519 -out "$work/T4.key" 2>/dev/null

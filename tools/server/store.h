@@ -85,12 +85,14 @@ struct store_ops {
 	int (*terminal_get)(struct store *st, const char *terminal_id, struct store_terminal *ret);
 	int (*terminal_put)(struct store *st, const struct store_terminal *t); /* upsert */
 
-	/* One-time enrolment codes, kept as SHA-256 hashes. take: -ENOENT unknown, -EALREADY
-	 * used, -ETIMEDOUT expired; otherwise marks it used and gives its terminal id. */
+	/* One-time enrolment codes, kept as SHA-256 hashes. take: -ENOENT unknown, -ETIMEDOUT
+	 * expired, -EALREADY used for another key; 1 used already for this very key (a retry);
+	 * 0 when it marks the code used for key. 0 and 1 give the code's terminal id. */
 	int (*enrolment_add)(struct store *st, const uint8_t hash[STORE_CODE_HASH_LEN],
 			     const char *terminal_id, int64_t expires_us);
 	int (*enrolment_take)(struct store *st, const uint8_t hash[STORE_CODE_HASH_LEN],
-			      int64_t now_us, char ret_terminal_id[LEDGER_TERMINAL_ID_MAX + 1]);
+			      const uint8_t key[STORE_PUBLIC_KEY_LEN], int64_t now_us,
+			      char ret_terminal_id[LEDGER_TERMINAL_ID_MAX + 1]);
 
 	int (*event_get)(struct store *st, const uint8_t id[LEDGER_EVENT_ID_LEN],
 			 struct store_event_ref *ret);

@@ -30,7 +30,7 @@ static const char schema[] =
     " public_key BLOB, revoked INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL,"
     " last_hash BLOB NOT NULL, created_us INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS enrolment_codes(code_hash BLOB PRIMARY KEY NOT NULL,"
-    " terminal_id TEXT NOT NULL, expires_us INTEGER NOT NULL, used_us INTEGER);"
+    " terminal_id TEXT NOT NULL, expires_us INTEGER NOT NULL, used_us INTEGER, used_key BLOB);"
     "CREATE TABLE IF NOT EXISTS events(event_id BLOB PRIMARY KEY NOT NULL,"
     " terminal_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,"
     " member_id INTEGER NOT NULL, card_code TEXT NOT NULL, points INTEGER NOT NULL,"
@@ -213,12 +213,15 @@ static int op_enrolment_add(struct store *st, const uint8_t hash[STORE_CODE_HASH
 }
 
 static int op_enrolment_take(struct store *st, const uint8_t hash[STORE_CODE_HASH_LEN],
-			     int64_t now_us, char ret_terminal_id[LEDGER_TERMINAL_ID_MAX + 1])
+			     const uint8_t key[STORE_PUBLIC_KEY_LEN], int64_t now_us,
+			     char ret_terminal_id[LEDGER_TERMINAL_ID_MAX + 1])
 {
-	static const char sel[] =
-	    "SELECT terminal_id, expires_us, used_us FROM enrolment_codes WHERE code_hash = ?";
-	static const char upd[] = "UPDATE enrolment_codes SET used_us = ? WHERE code_hash = ?";
+	static const char sel[] = "SELECT terminal_id, expires_us, used_us, used_key"
+				  " FROM enrolment_codes WHERE code_hash = ?";
+	static const char upd[] =
+	    "UPDATE enrolment_codes SET used_us = ?, used_key = ? WHERE code_hash = ?";
 	char id[LEDGER_TERMINAL_ID_MAX + 1];
+	uint8_t used_key[STORE_PUBLIC_KEY_LEN];
 	sqlite3_stmt *q = prep(st, sel);
 	if (!q)
 		return -EIO;
@@ -226,8 +229,9 @@ static int op_enrolment_take(struct store *st, const uint8_t hash[STORE_CODE_HAS
 	int rc = sqlite3_step(q), r = 0;
 	if (rc == SQLITE_ROW) {
 		text(q, 0, id, sizeof(id));
+		blob(q, 3, used_key, sizeof(used_key));
 		if (sqlite3_column_type(q, 2) != SQLITE_NULL)
-			r = -EALREADY;
+			r = memcmp(used_key, key, sizeof(used_key)) ? -EALREADY : 1;
 		else if (sqlite3_column_int64(q, 1) <= now_us)
 			r = -ETIMEDOUT;
 	} else {
@@ -236,14 +240,17 @@ static int op_enrolment_take(struct store *st, const uint8_t hash[STORE_CODE_HAS
 	done(st, q);
 	if (r < 0)
 		return r;
-	if (!(q = prep(st, upd)))
-		return -EIO;
-	sqlite3_bind_int64(q, 1, now_us);
-	sqlite3_bind_blob(q, 2, hash, STORE_CODE_HASH_LEN, SQLITE_STATIC);
-	if ((r = step_done(st, q)) < 0)
-		return r;
+	if (r == 0) {
+		if (!(q = prep(st, upd)))
+			return -EIO;
+		sqlite3_bind_int64(q, 1, now_us);
+		sqlite3_bind_blob(q, 2, key, STORE_PUBLIC_KEY_LEN, SQLITE_STATIC);
+		sqlite3_bind_blob(q, 3, hash, STORE_CODE_HASH_LEN, SQLITE_STATIC);
+		if ((r = step_done(st, q)) < 0)
+			return r;
+	}
 	memcpy(ret_terminal_id, id, sizeof(id));
-	return 0;
+	return r;
 }
 
 static int event_ref(struct store *st, sqlite3_stmt *q, struct store_event_ref *ret)

@@ -531,7 +531,7 @@ int sync_register(struct store *st, const struct sync_register *reg, int64_t now
 	crypto_hash_sha256(code_hash, (const uint8_t *) reg->enrolment_code, SYNC_ENROL_CODE_LEN);
 	if ((r = st->ops->begin(st)) < 0)
 		return storage_failed(st, err, r);
-	r = st->ops->enrolment_take(st, code_hash, now_us, id);
+	r = st->ops->enrolment_take(st, code_hash, reg->public_key, now_us, id);
 	if (r == -ENOENT || r == -ETIMEDOUT || r == -EALREADY) {
 		st->ops->rollback(st);
 		if (r == -EALREADY)
@@ -541,15 +541,27 @@ int sync_register(struct store *st, const struct sync_register *reg, int64_t now
 			    r == -ENOENT ? "enrolment_code_unknown" : "enrolment_code_expired",
 			    "this enrolment code is %s", r == -ENOENT ? "unknown" : "expired");
 	}
+	bool again = r == 1;
 	if (r < 0 || (r = st->ops->terminal_get(st, id, &t)) < 0)
 		goto rollback;
-	memcpy(t.public_key, reg->public_key, SYNC_PUBLIC_KEY_LEN);
-	t.registered = true;
-	t.revoked = false;
-	snprintf(key, sizeof(key), "terminal:%s", id);
-	if ((r = st->ops->terminal_put(st, &t)) < 0 ||
-	    (r = put_change(st, key, key_change("terminal_key", id, reg->public_key))) < 0)
-		goto rollback;
+	if (again) {
+		/* the same registration again, its answer lost: a certificate for the same key,
+		 * as long as that key is still the terminal's */
+		if (!t.registered || t.revoked ||
+		    memcmp(t.public_key, reg->public_key, SYNC_PUBLIC_KEY_LEN)) {
+			st->ops->rollback(st);
+			return fail(err, -EALREADY, "enrolment_code_used",
+				    "this enrolment code was used already; ask for a new one");
+		}
+	} else {
+		memcpy(t.public_key, reg->public_key, SYNC_PUBLIC_KEY_LEN);
+		t.registered = true;
+		t.revoked = false;
+		snprintf(key, sizeof(key), "terminal:%s", id);
+		if ((r = st->ops->terminal_put(st, &t)) < 0 ||
+		    (r = put_change(st, key, key_change("terminal_key", id, reg->public_key))) < 0)
+			goto rollback;
+	}
 	if ((r = issue(userdata, id, reg->public_key, &pem)) < 0) {
 		st->ops->rollback(st);
 		return fail(err, r, "internal", "the certificate could not be issued");

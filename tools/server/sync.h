@@ -55,7 +55,9 @@ typedef int (*sync_issue_fn)(void *userdata, const char *terminal_id,
 /*
  * Registration: check the signature (Ed25519 over SYNC_REGISTER_CONTEXT, the code's 23 bytes
  * and the public key), take the one-time code, record the terminal's public key, publish it as
- * a change, and have issue() make its certificate, all in one transaction. Returns 0 with
+ * a change, and have issue() make its certificate, all in one transaction. The same request
+ * again (its answer was lost) gets a certificate again while the key is still the terminal's;
+ * the code with another key is "enrolment_code_used". Returns 0 with
  * ret_terminal_id and *ret_pem, or a negative errno with the code in err: -EACCES
  * "bad_signature", "enrolment_code_unknown", "enrolment_code_expired"; -EALREADY
  * "enrolment_code_used", "terminal_registered"; -EIO.
