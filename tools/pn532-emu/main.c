@@ -7,13 +7,20 @@
  * On top of the library's commands (pn532_emu_command()) it knows the timing and process ones:
  * "at SECONDS CMD" (run CMD that long after the start), "wait SECONDS", "crash" (exit at once
  * without tidying up, like a killed process: the host sees the line vanish) and "quit".
+ *
+ * With --control PATH it also listens on a Unix stream socket: each line a client sends is run
+ * like a command of the scenario and answered "ok" or "error: ..." on one line (timing commands
+ * are refused there). "pn532-emu --send PATH COMMAND..." is such a client.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +45,9 @@ static void trace_line(void *userdata, const char *line)
 
 static void usage(FILE *out)
 {
-	fputs("usage: pn532-emu [--link PATH] [--trace] [--script FILE [--stdin]]\n"
+	fputs("usage: pn532-emu [--link PATH] [--trace] [--script FILE [--stdin]] [--control "
+	      "SOCKET]\n"
+	      "       pn532-emu --send SOCKET COMMAND...\n"
 	      "Emulates a PN532 on a pseudo-terminal; prints its path, then runs commands:\n"
 	      "  tap [ntag213|ntag215|ntag216|ntag424] UID [URI]\n"
 	      "              put a card on the reader (default ntag213; no URI: a blank NTAG21x,\n"
@@ -161,21 +170,178 @@ static int run_stream(struct pn532_emu *emu, FILE *f, const char *name, bool sto
 	return 1;
 }
 
+/* ---- the control socket ---- */
+
+struct control {
+	struct pn532_emu *emu;
+	int listen_fd;
+	pthread_mutex_t lock; /* held around each command, so stopping never races one */
+	bool stopping;
+};
+
+static int control_address(const char *path, struct sockaddr_un *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(ret->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(ret->sun_path, path);
+	return 0;
+}
+
+/* One client: a command a line, an answer a line, until it hangs up. */
+static void control_client(struct control *c, int fd)
+{
+	char line[2 * PN532_EMU_URI_MAX + 64], err[256], reply[300];
+	size_t len = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			return;
+		len += (size_t) n;
+		char *nl;
+		while ((nl = memchr(line, '\n', len))) {
+			*nl = '\0';
+			char word[16] = "";
+			(void) sscanf(line, " %15s", word);
+			if (strcmp(word, "crash") == 0)
+				_exit(3);
+			if (strcmp(word, "quit") == 0) {
+				quit = 1;
+				kill(getpid(), SIGTERM);
+				snprintf(reply, sizeof(reply), "ok\n");
+			} else if (strcmp(word, "at") == 0 || strcmp(word, "wait") == 0) {
+				snprintf(reply, sizeof(reply), "error: '%s' only in scripts\n",
+					 word);
+			} else {
+				pthread_mutex_lock(&c->lock);
+				int r = c->stopping
+					    ? -ECANCELED
+					    : pn532_emu_command(c->emu, line, err, sizeof(err));
+				pthread_mutex_unlock(&c->lock);
+				if (r == -ECANCELED)
+					return;
+				if (r < 0)
+					snprintf(reply, sizeof(reply), "error: %s\n", err);
+				else
+					snprintf(reply, sizeof(reply), "ok\n");
+			}
+			if (write(fd, reply, strlen(reply)) < 0)
+				return;
+			len -= (size_t) (nl + 1 - line);
+			memmove(line, nl + 1, len);
+		}
+		if (len == sizeof(line) - 1)
+			return; /* a line too long: hang up */
+	}
+}
+
+static void *control_main(void *arg)
+{
+	struct control *c = arg;
+
+	for (;;) {
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		control_client(c, fd);
+		close(fd);
+	}
+}
+
+static int control_start(struct control *c, const char *path)
+{
+	struct sockaddr_un addr;
+	pthread_t thread;
+	sigset_t all, old;
+	int r;
+
+	if ((r = control_address(path, &addr)) < 0)
+		return r;
+	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->listen_fd < 0)
+		return -errno;
+	(void) unlink(path);
+	if (bind(c->listen_fd, (struct sockaddr *) &addr, sizeof(addr)) < 0 ||
+	    listen(c->listen_fd, 4) < 0) {
+		r = -errno;
+		close(c->listen_fd);
+		return r;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&thread, NULL, control_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r == 0)
+		pthread_detach(thread);
+	return r;
+}
+
+/* --send: one command to a running emulator; prints its answer, exit 0 on "ok". */
+static int control_send(const char *path, int argc, char **argv)
+{
+	struct sockaddr_un addr;
+	char line[2 * PN532_EMU_URI_MAX + 64], reply[300];
+	size_t len = 0, got = 0;
+	int fd;
+
+	for (int i = 0; i < argc; i++) {
+		int n = snprintf(line + len, sizeof(line) - len, "%s%s", i ? " " : "", argv[i]);
+		if (n < 0 || (size_t) n >= sizeof(line) - len - 1) {
+			fprintf(stderr, "pn532-emu: command too long\n");
+			return 2;
+		}
+		len += (size_t) n;
+	}
+	line[len++] = '\n';
+	if (control_address(path, &addr) < 0 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		fprintf(stderr, "pn532-emu: bad control socket path %s\n", path);
+		return EXIT_FAILURE;
+	}
+	if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0 ||
+	    write(fd, line, len) != (ssize_t) len) {
+		fprintf(stderr, "pn532-emu: cannot reach %s: %s\n", path, strerror(errno));
+		close(fd);
+		return EXIT_FAILURE;
+	}
+	while (got < sizeof(reply) - 1) {
+		ssize_t n = read(fd, reply + got, sizeof(reply) - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t) n;
+		if (reply[got - 1] == '\n')
+			break;
+	}
+	close(fd);
+	reply[got] = '\0';
+	if (got == 0 && strcmp(argv[0], "crash") == 0)
+		return EXIT_SUCCESS; /* it is gone, as asked */
+	fputs(got ? reply : "error: no answer\n", strncmp(reply, "ok", 2) == 0 ? stdout : stderr);
+	return strncmp(reply, "ok", 2) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-	    {"link", required_argument, NULL, 'l'},   {"trace", no_argument, NULL, 't'},
-	    {"script", required_argument, NULL, 's'}, {"stdin", no_argument, NULL, 'i'},
-	    {"help", no_argument, NULL, 'h'},	      {0},
+	    {"link", required_argument, NULL, 'l'},    {"trace", no_argument, NULL, 't'},
+	    {"script", required_argument, NULL, 's'},  {"stdin", no_argument, NULL, 'i'},
+	    {"control", required_argument, NULL, 'c'}, {"send", required_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},	       {0},
 	};
 	struct pn532_emu_config config = {0};
 	struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: fgets() returns */
 	struct pn532_emu *emu;
-	const char *script = NULL;
+	const char *script = NULL, *control = NULL, *send = NULL;
+	struct control ctl = {.listen_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
 	bool use_stdin = false;
 	int opt, r, status = EXIT_SUCCESS;
 
-	while ((opt = getopt_long(argc, argv, "l:ts:ih", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+l:ts:ic:S:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			config.link = optarg;
@@ -189,6 +355,12 @@ int main(int argc, char **argv)
 		case 'i':
 			use_stdin = true;
 			break;
+		case 'c':
+			control = optarg;
+			break;
+		case 'S':
+			send = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -197,11 +369,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (send) {
+		if (optind == argc) {
+			usage(stderr);
+			return 2;
+		}
+		return control_send(send, argc - optind, argv + optind);
+	}
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (!script)
+	if (!script && !control)
 		use_stdin = true;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -220,6 +399,16 @@ int main(int argc, char **argv)
 			fclose(sf);
 		return EXIT_FAILURE;
 	}
+	if (control) {
+		ctl.emu = emu;
+		r = control_start(&ctl, control);
+		if (r < 0) {
+			fprintf(stderr, "pn532-emu: cannot listen on %s: %s\n", control,
+				strerror(-r));
+			pn532_emu_stop(emu);
+			return EXIT_FAILURE;
+		}
+	}
 	printf("%s\n", pn532_emu_path(emu));
 	fflush(stdout);
 	const double start_s = mono_s();
@@ -236,6 +425,12 @@ int main(int argc, char **argv)
 	else if (r == 1)
 		while (!quit)
 			pause(); /* the script ran out: keep the reader until a signal */
+	if (control) {
+		(void) unlink(control); /* the control thread ends with the process */
+		pthread_mutex_lock(&ctl.lock);
+		ctl.stopping = true;
+		pthread_mutex_unlock(&ctl.lock);
+	}
 	pn532_emu_stop(emu);
 	return status;
 }
