@@ -154,6 +154,17 @@ static int write_all(struct printer_link *l, const uint8_t *data, size_t len, in
 	return 0;
 }
 
+/* A device that cannot be read (usblp says EINVAL for a printer that does not talk back):
+ * from now on the link is write-only and the printer's state unknown. */
+static int read_failed(struct printer_link *l, int e)
+{
+	if (!l->lops->socket && (e == EINVAL || e == EOPNOTSUPP || e == EBADF)) {
+		l->can_read = false;
+		return -ENODATA;
+	}
+	return link_errno(e);
+}
+
 /* Drop whatever the printer sent that nobody asked for (late answers to an earlier question). */
 static int drain_input(struct printer_link *l)
 {
@@ -166,7 +177,7 @@ static int drain_input(struct printer_link *l)
 			return l->lops->socket ? -EIO : 0; /* a socket's peer hung up */
 		if (errno == EINTR)
 			continue;
-		return errno == EAGAIN ? 0 : link_errno(errno);
+		return errno == EAGAIN ? 0 : read_failed(l, errno);
 	}
 }
 
@@ -210,11 +221,12 @@ static int ask_status(struct printer_link *l, int64_t deadline_ms, enum hal_prin
 		}
 		if (n == 0 && l->lops->socket)
 			return -EIO; /* the peer hung up */
-		/* a device with nothing to read may say 0 (a tty, usblp) or EAGAIN */
+		if (n == 0)
+			break; /* the end of a file: nothing more will come */
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EAGAIN)
-			return link_errno(errno);
+			return read_failed(l, errno);
 		struct pollfd pfd = {.fd = l->fd, .events = POLLIN};
 		int wait = remaining_ms(deadline_ms);
 		if (wait == 0)

@@ -16,8 +16,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -390,6 +392,26 @@ static void test_usb_on_a_character_device(void **state)
 	assert_int_equal(printer_emu_queries(emu), asked);
 	hal_printer_close(p);
 	printer_emu_stop(emu);
+
+	/* a device that never answers (here a file, read at its end): the job goes out, the
+	 * questions cost no more than their timeout, the state stays unknown */
+	char *dir = temp_dir(), path[128];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/lp0", dir);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	cfg.path = path;
+	cfg.status = HAL_PRINTER_STATUS_AUTO;
+	assert_int_equal(hal_printer_open("usb", &cfg, &p), 0);
+	int64_t t0 = now_ms();
+	assert_int_equal(hal_printer_print(p, "T1-000016", job, 800), 0);
+	assert_true(now_ms() - t0 < 2 * STATUS_MS + 300);
+	assert_int_equal(hal_printer_state(p, &ps), -ENODATA);
+	hal_printer_close(p);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 9 + 800 + 9 + 9); /* questions, job, question, question */
+	remove_dir(dir);
 	free(job);
 }
 
