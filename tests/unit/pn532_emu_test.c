@@ -3,7 +3,8 @@
  * models (NTAG213/215/216 version bytes, capability containers and memory bounds; the NTAG 424
  * DNA's ATS and APDUs), the faults as the host sees them on the line (bad checksum, lost, slow
  * and dropped late replies, RF timeout leaving an NTAG idle), and the scenario language's
- * refusals. libnfc is not involved (nfc_libnfc_test does that). Every wait is bounded.
+ * refusals; and the command line (scripts, the control socket and its client). libnfc is not
+ * involved (nfc_libnfc_test does that). Every wait is bounded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <spawn.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -438,6 +443,96 @@ static void test_scenario_refusals(void **state)
 	assert_int_equal(pn532_emu_command(f->emu, "poke 4 00", err, sizeof(err)), -EINVAL);
 }
 
+/* ---- the command line ---- */
+
+extern char **environ;
+
+/* Exit status of a shell command (bounded by timeout(1)). */
+__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_command_line(void **state)
+{
+	const char *build = getenv("LOYALTY_BUILD_DIR");
+	char emu[512], dir[] = "/tmp/pn532_emu_test.XXXXXX", sock[600], link[600], script[600];
+	struct stat st;
+	pid_t pid;
+	int status = 0;
+
+	(void) state;
+	if (!build) {
+		print_message("LOYALTY_BUILD_DIR not set (run through ctest)\n");
+		skip();
+	}
+	snprintf(emu, sizeof(emu), "%s/tools/pn532-emu/pn532-emu", build);
+	assert_int_equal(access(emu, X_OK), 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	snprintf(link, sizeof(link), "%s/pn532", dir);
+	snprintf(script, sizeof(script), "%s/scenario", dir);
+
+	/* A scenario file: good lines, then a crash (exit 3); a bad line stops it (exit 1). */
+	FILE *f = fopen(script, "w");
+	assert_non_null(f);
+	fputs(
+	    "# a card, a fault, gone\nat 0.05 tap ntag215 04A1B2C3D4E5F6 https://k.example.pl/c/X\n"
+	    "wait 0.05\nfault lost 1 cmd 40\nremove\ncrash\ntap 04A1B2C3\n",
+	    f);
+	fclose(f);
+	assert_int_equal(run("timeout 5 %s --script %s >/dev/null", emu, script), 3);
+	f = fopen(script, "w");
+	assert_non_null(f);
+	fputs("tap ntag215 04A1B2C3D4E5F6\nfault sometimes\nquit\n", f);
+	fclose(f);
+	assert_int_equal(run("timeout 5 %s --script %s >/dev/null 2>&1", emu, script), 1);
+
+	/* The control socket. */
+	char opt_link[] = "--link", opt_control[] = "--control";
+	char *const argv[] = {emu, opt_link, link, opt_control, sock, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	assert_int_equal(posix_spawn(&pid, emu, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	const int64_t deadline = mono_ms() + 3000;
+	while (stat(sock, &st) != 0 && mono_ms() < deadline)
+		usleep(10000);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(lstat(link, &st), 0);
+	assert_int_equal(
+	    run("timeout 5 %s --send %s tap ntag424 04A1B2C3D4E5F6 >/dev/null", emu, sock), 0);
+	assert_int_equal(run("timeout 5 %s --send %s fault bogus 2>/dev/null", emu, sock), 1);
+	assert_int_equal(run("timeout 5 %s --send %s wait 1 2>/dev/null", emu, sock), 1);
+	assert_int_equal(run("timeout 5 %s --send %s quit >/dev/null", emu, sock), 0);
+	const int64_t end = mono_ms() + 3000;
+	pid_t w;
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && mono_ms() < end)
+		usleep(10000);
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	assert_int_equal(w, pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* It tidied up: no link, no socket. */
+	assert_int_not_equal(lstat(link, &st), 0);
+	assert_int_not_equal(stat(sock, &st), 0);
+	/* Nobody listening any more. */
+	assert_int_equal(run("timeout 5 %s --send %s remove 2>/dev/null", emu, sock), 1);
+	unlink(script);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +540,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ntag424_apdus, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_faults_on_the_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scenario_refusals, setup, teardown),
+	    cmocka_unit_test(test_command_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
