@@ -8,7 +8,9 @@ emu=$1
 dir=$(mktemp -d /tmp/printer-emu-test.XXXXXX)
 pid=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+	fi
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -17,11 +19,22 @@ fail() {
 	exit 1
 }
 
+# The next line the emulator prints: "KEY VALUE"; checks KEY, sets $value.
+expect() {
+	local key
+	if ! read -r -t 5 key value <&"${EMU[0]}"; then
+		fail "no '$1' line"
+	fi
+	[ "$key" = "$1" ] || fail "expected '$1', got '$key $value'"
+}
+
 coproc EMU { exec "$emu" --pty --tcp --record "$dir/rec" --control "$dir/ctl" </dev/null; }
 pid=$EMU_PID
-read -r -t 5 key pty <&"${EMU[0]}" && [ "$key" = pty ] || fail "no pty line"
-read -r -t 5 key port <&"${EMU[0]}" && [ "$key" = port ] || fail "no port line"
-read -r -t 5 key <&"${EMU[0]}" && [ "$key" = ready ] || fail "no ready line"
+expect pty
+pty=$value
+expect port
+port=$value
+expect ready
 [ -c "$pty" ] || fail "$pty is not a character device"
 
 # over TCP: bytes are printed, DLE EOT 1 answered "online"
@@ -32,12 +45,14 @@ IFS= read -r -t 3 -N 1 answer <&3 || fail "no answer to DLE EOT 1"
 
 # paper out through the FIFO: DLE EOT 4 says the roll is empty, bytes are dropped
 echo paper-out >"$dir/ctl"
-read -r -t 3 reply <&"${EMU[0]}" && [ "$reply" = "ok paper-out" ] || fail "paper-out: '$reply'"
+expect ok
+[ "$value" = paper-out ] || fail "paper-out acknowledged as '$value'"
 printf 'lost while out of paper\x10\x04\x04' >&3
 IFS= read -r -t 3 -N 1 answer <&3 || fail "no answer to DLE EOT 4"
 [ "$answer" = $'\x7e' ] || fail "DLE EOT 4 answered $(printf %q "$answer")"
 echo ready >"$dir/ctl"
-read -r -t 3 reply <&"${EMU[0]}" && [ "$reply" = "ok ready" ] || fail "ready: '$reply'"
+expect ok
+[ "$value" = ready ] || fail "ready acknowledged as '$value'"
 exec 3>&-
 
 # over the pty
