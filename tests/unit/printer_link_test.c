@@ -28,6 +28,8 @@
 #include "spool.h"
 
 #define STATUS_MS 300
+/* More than a pty holds (its buffers stop at 640 KiB), less than a job may be. */
+#define PRINTER_LINK_TEST_BIG (1024 * 1024)
 
 static int64_t now_ms(void)
 {
@@ -361,6 +363,24 @@ static void test_serial_slow_link(void **state)
 	free(job);
 }
 
+/* A printer that stops reading, on a write-only link: the writes give up at the deadline. */
+static void test_serial_write_timeout(void **state)
+{
+	(void) state;
+	struct printer_emu *emu = start_emu(true, false);
+	struct hal_printer *p = open_serial(emu, 500, HAL_PRINTER_STATUS_NONE);
+	uint8_t *job = make_job("T1-000015", PRINTER_LINK_TEST_BIG);
+
+	assert_int_equal(printer_emu_set_state(emu, PRINTER_EMU_OFFLINE), 0);
+	int64_t t0 = now_ms();
+	assert_int_equal(hal_printer_print(p, "T1-000015", job, PRINTER_LINK_TEST_BIG), -ETIMEDOUT);
+	int64_t took = now_ms() - t0;
+	assert_true(took >= 450 && took < 1500);
+	hal_printer_close(p);
+	printer_emu_stop(emu);
+	free(job);
+}
+
 static void test_usb_on_a_character_device(void **state)
 {
 	(void) state;
@@ -530,6 +550,7 @@ int main(void)
 	    cmocka_unit_test(test_tcp_offline_at_start),
 	    cmocka_unit_test(test_serial_late_answers),
 	    cmocka_unit_test(test_serial_slow_link),
+	    cmocka_unit_test(test_serial_write_timeout),
 	    cmocka_unit_test(test_usb_on_a_character_device),
 	    cmocka_unit_test(test_tcp_prints_and_config),
 	    cmocka_unit_test(test_tcp_connect_refused),
