@@ -116,7 +116,7 @@ int escpos_font_open(const char *regular_path, const char *bold_path, struct esc
 	int r = font_face_load(f, 0, regular_path);
 	if (r == 0 && bold_path)
 		r = font_face_load(f, 1, bold_path);
-	/* a bitmap font is a grid of dots: its bold must be one too, not an outline */
+	/* a grid of dots and an outline do not mix: both bitmap or both outline */
 	if (r == 0 && (!f->psf[0] != !f->psf[1]) && bold_path)
 		r = -EINVAL;
 	if (r < 0) {

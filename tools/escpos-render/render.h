@@ -84,10 +84,10 @@ escpos_render_options_set_slot(struct escpos_render_options *opt, const char *sp
  * Load the regular and bold fonts for drawing text: PSF console fonts (PSF1 or PSF2, gzip or
  * plain; glyphs centred in the 12x24 cell, so 12x24 fonts fill it as printer font A does), or
  * any font FreeType reads, scaled to the cell. bold_path may be NULL: bold is then drawn by
- * emboldening the regular font (for a bitmap font: its dots doubled one dot to the right); a
- * bitmap regular font needs a bitmap bold font (-EINVAL otherwise). Returns 0, -ENOENT/-EINVAL when
- * a font cannot be loaded, or -ENOMEM. The font keeps a small glyph cache, so it is not shared
- * between threads.
+ * emboldening the regular font (for a bitmap font: its dots doubled one dot to the right);
+ * otherwise both must be bitmap fonts or both outline fonts (-EINVAL). Returns 0, -ENOENT or
+ * -EINVAL when a font cannot be loaded, or -ENOMEM. The font keeps a small glyph cache, so it is
+ * not shared between threads.
  */
 __attribute__((warn_unused_result)) int
 escpos_font_open(const char *regular_path, const char *bold_path, struct escpos_font **ret_font);
