@@ -657,10 +657,10 @@ static int open_devices(struct terminal *t)
 	struct hal_nfc_config nfc_cfg = {
 	    .connstring = t->board.nfc_connstring[0] ? t->board.nfc_connstring : NULL,
 	};
-	struct hal_printer_config printer_cfg = {
-	    .path = strcmp(t->board.printer_driver, "sim") == 0 ? t->printer_dir
-								: t->board.printer_path,
-	};
+	struct hal_printer_config printer_cfg;
+	board_profile_printer_config(&t->board, &printer_cfg);
+	if (strcmp(t->board.printer_driver, "sim") == 0)
+		printer_cfg.path = t->printer_dir;
 	const char *console = t->headless ? "sim" : t->board.console_driver;
 	int r;
 
@@ -674,8 +674,10 @@ static int open_devices(struct terminal *t)
 				 nfc_cfg.connstring ? nfc_cfg.connstring : "first found");
 	t->nfc_connected = true;
 	if ((r = hal_printer_open(t->board.printer_driver, &printer_cfg, &t->printer)) < 0)
-		return log_errno(r, "printer '%s' at %s: check the cable and printer.path",
-				 t->board.printer_driver, printer_cfg.path);
+		return log_errno(
+		    r, "printer '%s' at %s%s%s: check the cable and the board's printer section",
+		    t->board.printer_driver, printer_cfg.path ? printer_cfg.path : "",
+		    printer_cfg.host ? " " : "", printer_cfg.host ? printer_cfg.host : "");
 	return 0;
 }
 
