@@ -146,6 +146,8 @@ declare -A mangle=(
 	["bad kind"]='s/"kind":"earn"/"kind":"gift"/'
 	["bad card code"]='s/"card_code":"[^"]*"/"card_code":"lowercase1234"/'
 	["negative amount"]='s/"amount_gr":100,/"amount_gr":-100,/'
+	["control character in a ref"]='s/"ref":""/"ref":"a\\u0001b"/'
+	["bad UTF-8 in a ref"]='s/"ref":""/"ref":"\xc3\x28"/'
 	["bad terminal id"]='s/^{"terminal_id":"T1"/{"terminal_id":"t-1"/'
 )
 for what in "${!mangle[@]}"; do

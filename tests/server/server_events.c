@@ -68,8 +68,8 @@ int main(int argc, char **argv)
 		long long pts, amt;
 		uint8_t id[LEDGER_EVENT_ID_LEN];
 		char idhex[2 * LEDGER_EVENT_ID_LEN + 1];
-		int n =
-		    sscanf(argv[i], "%31[^:]:%31[^:]:%lld:%lld:%63s", kind, card, &pts, &amt, ref);
+		int n = sscanf(argv[i], "%31[^:]:%31[^:]:%lld:%lld:%40[^\n]", kind, card, &pts,
+			       &amt, ref);
 		if (n < 4)
 			return fail("an event is KIND:CARD:POINTS:AMOUNT[:REF]");
 		if (!strcmp(card, "-"))

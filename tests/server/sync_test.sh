@@ -111,6 +111,12 @@ push T2 "$(batch T2 earn:$B:3:300)"
 check "its later use is booked and flagged (the balance is still negative, too)" \
 	eval '[ "$(field accepted)" = 1 ] && grep -q "\"flags\":\[\"revoked_card\"," <<<"$body"'
 
+# --- programme ids are UTF-8 text: a donation to a cause with a Polish name
+before=$(balance $A)
+push T1 "$(batch T1 "donate:$A:-5:0:Schronisko dla psów")"
+check "an event whose ref is UTF-8 with spaces is accepted" \
+	eval '[ "$(field accepted)" = 1 ] && [ "$(balance $A)" = $((before - 5)) ]'
+
 # --- the programme, signed with the config key the registration named
 check "a bad programme is not published" \
 	eval '! "$server" config --db "$db" --programme "$src/README.md" --sign-key "$work/ca/config.key" 2>/dev/null'
@@ -146,6 +152,6 @@ stop_server
 start_server
 push T1 "$b2"
 check "after a restart, a retried batch is still all duplicates" \
-	eval '[ "$(field duplicates)" = 2 ] && [ "$(field acked_seq)" = 4 ]'
-check "and the events stored are the same" eval '[ "$(stored_events)" = 15 ]'
+	eval '[ "$(field duplicates)" = 2 ] && [ "$(field acked_seq)" = 5 ]'
+check "and the events stored are the same" eval '[ "$(stored_events)" = 16 ]'
 finish

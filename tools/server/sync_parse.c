@@ -186,6 +186,53 @@ static int get_text(const cJSON *obj, const char *where, const char *key, size_t
 	return 0;
 }
 
+/* The length of the UTF-8 sequence at t (shortest form, no surrogates, <= U+10FFFF); 0 if bad. */
+static size_t utf8_seq(const unsigned char *t)
+{
+	if (t[0] < 0x80)
+		return 1;
+	if (t[0] >= 0xc2 && t[0] <= 0xdf)
+		return (t[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (t[0] >= 0xe0 && t[0] <= 0xef) {
+		if ((t[1] & 0xc0) != 0x80 || (t[2] & 0xc0) != 0x80 ||
+		    (t[0] == 0xe0 && t[1] < 0xa0) || (t[0] == 0xed && t[1] >= 0xa0))
+			return 0;
+		return 3;
+	}
+	if (t[0] >= 0xf0 && t[0] <= 0xf4) {
+		if ((t[1] & 0xc0) != 0x80 || (t[2] & 0xc0) != 0x80 || (t[3] & 0xc0) != 0x80 ||
+		    (t[0] == 0xf0 && t[1] < 0x90) || (t[0] == 0xf4 && t[1] >= 0x90))
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/*
+ * A string of at most max bytes of UTF-8 without control characters (C0, DEL, C1), as the
+ * programme allows for its ids (rule ids, stamp cards, causes: "Złoty", "Schronisko dla psów"),
+ * copied into out[max + 1]. Empty is allowed.
+ */
+static int get_utf8(const cJSON *obj, const char *where, const char *key, size_t max, char *out,
+		    struct sync_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+	bool ok = cJSON_IsString(v) && n <= max;
+	const unsigned char *t = ok ? (const unsigned char *) v->valuestring : NULL;
+	for (size_t i = 0, k; ok && i < n; i += k) {
+		k = utf8_seq(t + i);
+		ok = k && t[i] >= 0x20 && t[i] != 0x7f && !(t[i] == 0xc2 && t[i + 1] < 0xa0);
+	}
+	if (!ok)
+		return fail(err, -EINVAL, "bad_field",
+			    "%s.%s: must be a string of at most %zu bytes of UTF-8 without control "
+			    "characters",
+			    where, key, max);
+	memcpy(out, v->valuestring, n + 1);
+	return 0;
+}
+
 static bool terminal_id_valid(const char *id)
 {
 	size_t n = strlen(id);
@@ -262,8 +309,8 @@ static int parse_event(const cJSON *o, const char *where, struct ledger_event *e
 	if ((r = get_text(o, where, "receipt_no", 1, LEDGER_RECEIPT_NO_MAX, ev->receipt_no, err)) <
 		0 ||
 	    (r = get_int(o, where, "time_us", 1, SYNC_INT_MAX, &ev->time_us, err)) < 0 ||
-	    (r = get_text(o, where, "rule", 0, PROGRAMME_ID_MAX, ev->rule, err)) < 0 ||
-	    (r = get_text(o, where, "ref", 0, LEDGER_REF_MAX, ev->ref, err)) < 0 ||
+	    (r = get_utf8(o, where, "rule", PROGRAMME_ID_MAX, ev->rule, err)) < 0 ||
+	    (r = get_utf8(o, where, "ref", LEDGER_REF_MAX, ev->ref, err)) < 0 ||
 	    (r = get_int(o, where, "lot_us", 0, SYNC_INT_MAX, &ev->lot_us, err)) < 0 ||
 	    (r = get_int(o, where, "items", 0, SYNC_INT_MAX, &ev->items, err)) < 0 ||
 	    (r = get_int(o, where, "progress", 0, SYNC_INT_MAX, &ev->progress, err)) < 0 ||
