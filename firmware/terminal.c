@@ -175,7 +175,26 @@ static void nfc_drain(struct terminal *t, cJSON **ret_outcome)
 			struct uid uid = {.len = ev.uid_len};
 			memcpy(uid.bytes, ev.uid, ev.uid_len < UID_MAX ? ev.uid_len : UID_MAX);
 			t->card_present = true;
-			cJSON *o = on_tap(t, &uid);
+			cJSON *o;
+			if (ev.write != HAL_NFC_WRITE_NONE) {
+				/* the answer to a card write, not a new tap: nothing to book */
+				log_info("card write: %s", hal_nfc_write_name(ev.write));
+				o = cJSON_CreateObject();
+				cJSON_AddBoolToObject(o, "ok", ev.write == HAL_NFC_WRITE_OK);
+				cJSON_AddStringToObject(o, "write", hal_nfc_write_name(ev.write));
+			} else if (ev.read == HAL_NFC_READ_FAILED) {
+				/* the card left mid-read: a card is never taken as blank for that
+				 */
+				terminal_show(t, "Tap again:", "the card could not be read",
+					      sale_cancellable(&t->sale) ? "The sale is still open"
+									 : NULL);
+				o = cJSON_CreateObject();
+				cJSON_AddBoolToObject(o, "ok", false);
+				cJSON_AddStringToObject(o, "error",
+							"the card could not be read: tap again");
+			} else {
+				o = on_tap(t, &uid);
+			}
 			if (ret_outcome) {
 				cJSON_Delete(*ret_outcome);
 				*ret_outcome = o;
