@@ -4,7 +4,8 @@
 # into the build folder) encode a 58 mm and an 80 mm receipt: CP852 text in styles, a GS v 0
 # raster image, a native GS ( k QR code, a cut. The renderer must show the text, draw the image
 # dot for dot, draw a QR code zbarimg decodes, and warn about nothing.
-# Without node and npm the test is skipped (exit 77, shown by CTest); tools/dev installs them.
+# Without node and npm, or without a reachable npm registry, the test is skipped (exit 77, shown
+# by CTest with the reason); tools/dev installs node and npm.
 set -euo pipefail
 src=$1
 build=$2
@@ -37,8 +38,16 @@ mkdir -p "$mods"
 if ! cmp -s "$src/tests/npm/package-lock.json" "$mods/package-lock.json" ||
 	[ ! -d "$mods/node_modules/@point-of-sale/receipt-printer-encoder" ]; then
 	cp "$src/tests/npm/package.json" "$src/tests/npm/package-lock.json" "$mods/"
-	if ! (cd "$mods" && npm ci --no-audit --no-fund --loglevel=error); then
-		echo "FAIL: npm ci in $mods failed (is the npm registry reachable?)"
+	if ! (cd "$mods" && npm ci --no-audit --no-fund --loglevel=error --fetch-retries=1 \
+		--fetch-timeout=30000) 2>"$mods/npm.err"; then
+		cat "$mods/npm.err"
+		# a machine that cannot reach the registry (no route, or a TLS interception its
+		# certificate store does not trust) cannot run this test: say so, as a skip
+		if grep -qE 'SELF_SIGNED_CERT|UNABLE_TO_(GET|VERIFY)|CERT_|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH' "$mods/npm.err"; then
+			echo "SKIP: the npm registry cannot be reached from this machine (see above)"
+			exit 77
+		fi
+		echo "FAIL: npm ci in $mods failed"
 		exit 1
 	fi
 fi
