@@ -610,10 +610,30 @@ static int coupon_counts(struct terminal *t, int64_t now_us)
 	return 0;
 }
 
+/* Points redeemed on this terminal since the server last acknowledged its events. */
+static int redeemed_unsynced(void *userdata, const struct ledger_event *ev)
+{
+	if (!strcmp(ev->kind, "redeem"))
+		*(int64_t *) userdata -= ev->points;
+	return 0;
+}
+
+static int offline_redeemed(struct terminal *t, int64_t *ret_pts)
+{
+	int64_t acked, pending;
+	*ret_pts = 0;
+	int r = ledger_outbox_state(t->ledger, &acked, &pending);
+	if (r == 0 && pending)
+		r = ledger_for_each_event(t->ledger, acked + 1, 0, redeemed_unsynced, ret_pts);
+	return r < 0 ? r : 0;
+}
+
 /*
- * rules_apply() for the sale in progress at now_us. The terminal books against its own ledger
- * (no server yet): it is never "offline" in the programme's sense, so the offline budgets do
- * not apply until sync exists.
+ * rules_apply() for the sale in progress at now_us. A terminal on its own (no server_url) books
+ * against its own ledger, the authority for its members: it is never "offline" in the
+ * programme's sense. A terminal of a chain is offline until it syncs (the sync client comes
+ * with the sync release; until then it has never synced): redemption then follows the
+ * programme's offline limits, counted from the events the server has not acknowledged.
  */
 static int apply(struct terminal *t, int64_t redeem_pts, const char *coupon, int64_t now_us,
 		 struct rules_result *res)
@@ -624,11 +644,14 @@ static int apply(struct terminal *t, int64_t redeem_pts, const char *coupon, int
 	    .redeem_pts = redeem_pts,
 	    .coupon_id = coupon && coupon[0] ? coupon : NULL,
 	    .new_coupon_id = co->new_coupon_id,
-	    .offline = false,
+	    .offline = t->cfg.server_url[0] != '\0',
+	    .last_sync_us = 0, /* never synced: no sync client yet */
 	    .issued_today_first_purchase = t->issued_first_purchase,
 	    .issued_today_reactivation = t->issued_reactivation,
 	};
 	int r = coupon_counts(t, now_us);
+	if (r == 0 && req.offline && redeem_pts)
+		r = offline_redeemed(t, &req.terminal_offline_redeemed_pts);
 	if (r < 0)
 		return r;
 	req.issued_today_first_purchase = t->issued_first_purchase;

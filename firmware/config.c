@@ -385,7 +385,8 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
 			  char *err, size_t err_size)
 {
 	static const char *const keys[] = {
-	    "version", "terminal_id", "store", "card_url_base", "retention_days", "register", NULL};
+	    "version",	      "terminal_id", "store",	   "card_url_base",
+	    "retention_days", "register",    "server_url", NULL};
 	static const char *const register_keys[] = {"listen", "token", NULL};
 	static const char *const store_keys[] = {"name", "address", NULL};
 	struct terminal_config t = {0};
@@ -424,6 +425,16 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
 	if (strncmp(t.card_url_base, "https://", 8) != 0 || strlen(t.card_url_base) < 10 ||
 	    strpbrk(t.card_url_base, " \t\r\n\"<>")) {
 		fail(err, err_size, "card_url_base: must be an https:// URL without spaces");
+		goto out;
+	}
+	if ((r = get_string(root, "", "server_url", false, t.server_url, sizeof(t.server_url), err,
+			    err_size)) < 0)
+		goto out;
+	r = -EINVAL;
+	if (t.server_url[0] &&
+	    (strncmp(t.server_url, "https://", 8) != 0 || strlen(t.server_url) < 10 ||
+	     strpbrk(t.server_url, " \t\r\n\"<>"))) {
+		fail(err, err_size, "server_url: must be an https:// URL without spaces");
 		goto out;
 	}
 	t.retention_days = CONFIG_RETENTION_DAYS_DEFAULT;

@@ -49,6 +49,10 @@ struct terminal_config {
 	 * "[::1]:8731"; port 0: any free port); a token is required off loopback */
 	char register_listen[64];
 	char register_token[96];
+	/* the chain's sync server; "" for a terminal on its own, whose ledger is the authority.
+	 * With a server, the terminal is offline until it syncs: redemption then follows the
+	 * programme's offline limits. */
+	char server_url[128];
 };
 
 #define CONFIG_RETENTION_DAYS_DEFAULT 730

@@ -152,4 +152,25 @@ check "the console redeemed the most allowed" "$((before_bal / 100 * 100))" "$re
 exec 3>&-
 stop_daemon
 
+# a terminal of a chain (a server_url) that has not synced is offline: no redemption, and the
+# cashier is told why; earning goes on
+state=$work/chain
+mkdir -p "$state"
+sed 's|"card_url_base"|"server_url": "https://sync.example.pl/", "card_url_base"|' \
+	"$src/board/sim/terminal.json" >"$state/terminal.json"
+start_daemon "$state"
+ctl sale --amount 300 --no-wait >/dev/null
+tap >/dev/null
+check "the offline terminal books the sale" "350" "$(balance)"
+before=$(events)
+ctl sale --amount 100 --redeem 100 --no-wait >/dev/null
+tap >"$work/out" 2>&1 || true
+check_true "redemption offline is refused with the reason" grep -q "offline too long to redeem" "$work/out"
+check "nothing booked" "$before" "$(events)"
+ctl sale --amount 100 --ask >/dev/null
+tap >"$work/offer"
+check_true "the offer says why there are no points" grep -q "no points: offline too long" "$work/offer"
+ctl cancel >/dev/null
+stop_daemon
+
 finish

@@ -260,6 +260,18 @@ static void test_register_config(void **state)
 	expect_register("{\"listen\":\"127.0.0.1:80\",\"port\":1}", -EINVAL, "register.port");
 	expect_register("{}", -EINVAL, "register.listen");
 	expect_register("\"127.0.0.1:80\"", -EINVAL, "register");
+
+	/* a chain's server */
+	struct terminal_config t;
+	char err[CONFIG_ERR_MAX];
+	const char *srv = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
+			  "\"card_url_base\":\"https://k.pl/c/\",\"server_url\":\"https://s.pl/\"}";
+	assert_int_equal(terminal_config_parse(srv, strlen(srv), &t, err, sizeof(err)), 0);
+	assert_string_equal(t.server_url, "https://s.pl/");
+	const char *bad = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
+			  "\"card_url_base\":\"https://k.pl/c/\",\"server_url\":\"http://s.pl/\"}";
+	assert_int_equal(terminal_config_parse(bad, strlen(bad), &t, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "server_url: must be an https:// URL without spaces");
 }
 
 static void test_shipped_files_load(void **state)
