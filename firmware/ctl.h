@@ -1,6 +1,6 @@
 /*
  * ctl: the control socket of loyaltyd (a Unix stream socket in the state folder) used by
- * loyaltyctl, and later by the register API.
+ * loyaltyctl and scripts (the cash register has its own HTTP API, firmware/register.c).
  *
  * Protocol: one request per connection, a single JSON object on one line (at most
  * CTL_REQUEST_MAX bytes), answered by one JSON object on one line: {"ok":true,...} or
