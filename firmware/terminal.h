@@ -1,7 +1,7 @@
 /*
  * terminal: the running terminal — devices, ledger, control socket, register API and the sale in
- * progress — and its main loop. One poll() loop owns every descriptor; nothing on the sale path waits for
- * the network or a blocking library.
+ * progress — and its main loop. One poll() loop owns every descriptor; nothing on the sale path
+ * waits for the network or a blocking library.
  *
  * A sale: an amount or a basket arrives (console, control socket or register), then a card tap,
  * the offer and the answer, the confirmation; the sale is booked in the ledger durably, then the
