@@ -1,0 +1,201 @@
+/*
+ * receipt_bench: what a sale costs between the ledger and the printer: compose the receipt
+ * (receipt_build: the default receipt with a segment message, discounts and a coupon block),
+ * sign the card token (Ed25519), and encode it for the printer (escpos_encode: text in CP852,
+ * the QR symbol made with libqrencode and rasterised), for a 58 mm and an 80 mm printer. The
+ * same-run anchor is libqrencode encoding the same card URL alone. Each receipt is timed on its
+ * own with CLOCK_MONOTONIC; the table gives p50/p99 and the bytes sent per receipt, the last line
+ * one JSON object.
+ *
+ *   receipt_bench [--iterations N]   (default 20000)
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <qrencode.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "escpos.h"
+#include "layout.h"
+#include "receipt.h"
+#include "token.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+	return (x > y) - (x < y);
+}
+
+static int64_t pct(const int64_t *sorted, size_t n, int p)
+{
+	return sorted[(n - 1) * (size_t) p / 100];
+}
+
+static const struct receipt_store store = {
+    .name = "Piekarnia Pod Lipą",
+    .address = "ul. Długa 5, 31-147 Kraków",
+    .card_url_base = "https://k.example.pl/c/",
+};
+
+struct run {
+	int64_t p50_ns, p99_ns;
+	size_t bytes;
+};
+
+/* One receipt: compose, sign, encode. Returns the bytes, or 0 on failure. */
+static size_t one_receipt(const struct printer_profile *prof, const uint8_t sk[64], int64_t time_us,
+			  struct layout *l, struct buf *out)
+{
+	char text[TOKEN_TEXT_MAX + 1], url[LAYOUT_TEXT_MAX];
+	struct token tok = {.type = TOKEN_CARD,
+			    .issued_s = time_us / 1000000,
+			    .expires_s = time_us / 1000000 + 5 * 366 * 86400};
+	memcpy(tok.card_code, "3Z0QRNJV8AEF", 13);
+	if (token_sign(&tok, sk, text, sizeof(text)) < 0 ||
+	    token_url("HTTPS://K.EXAMPLE.PL/C/", text, url, sizeof(url)) < 0)
+		return 0;
+	struct receipt_facts f = {
+	    .receipt_no = "SIM1-000010",
+	    .time_us = time_us,
+	    .amount_gr = 6000,
+	    .earned_pts = 54,
+	    .balance_pts = 161,
+	    .card_code = "3Z0QRNJV8AEF",
+	    .coupon_id = "N43MYY3VCZ",
+	    .coupon_percent_bp = 1000,
+	    .coupon_min_basket_gr = 5000,
+	    .coupon_expires_us = time_us + INT64_C(30) * 86400 * 1000000,
+	    .coupon_used = "Q7KM2X9WT4",
+	    .coupon_discount_gr = 600,
+	    .message = "Dziękujemy, że jesteś z nami.",
+	    .card_qr_url = url,
+	};
+	struct escpos_stats stats;
+	buf_reset(out);
+	if (receipt_build(&f, &store, prof->columns, l) < 0 ||
+	    escpos_encode(l, prof, out, &stats) < 0)
+		return 0;
+	return out->len;
+}
+
+static int measure(const struct printer_profile *prof, const uint8_t sk[64], size_t iters,
+		   struct run *ret)
+{
+	struct layout *l = malloc(sizeof(*l));
+	int64_t *t = malloc(iters * sizeof(int64_t));
+	struct buf out;
+	buf_init(&out, ESCPOS_RECEIPT_MAX);
+	if (!l || !t)
+		return -1;
+	const int64_t t0 = INT64_C(1795780800000000);
+	for (size_t i = 0; i < iters / 10; i++) /* warm up */
+		if (!one_receipt(prof, sk, t0, l, &out))
+			return -1;
+	for (size_t i = 0; i < iters; i++) {
+		int64_t a = now_ns();
+		size_t n = one_receipt(prof, sk, t0 + (int64_t) i * 3600000000, l, &out);
+		t[i] = now_ns() - a;
+		if (!n)
+			return -1;
+		ret->bytes = n;
+	}
+	qsort(t, iters, sizeof(int64_t), cmp64);
+	ret->p50_ns = pct(t, iters, 50);
+	ret->p99_ns = pct(t, iters, 99);
+	buf_free(&out);
+	free(t);
+	free(l);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t iters = 20000;
+	if (argc == 3 && strcmp(argv[1], "--iterations") == 0)
+		iters = (size_t) strtoull(argv[2], NULL, 10);
+	else if (argc != 1) {
+		fprintf(stderr, "usage: receipt_bench [--iterations N]\n");
+		return 2;
+	}
+	if (iters < 100)
+		iters = 100;
+	if (sodium_init() < 0)
+		return 1;
+	uint8_t seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+	memset(seed, 7, sizeof(seed));
+	crypto_sign_seed_keypair(pk, sk, seed);
+
+	const struct printer_profile p58 = {.model = "POS-5890",
+					    .width_dots = 384,
+					    .columns = 32,
+					    .encoding = CODEPAGE_CP852,
+					    .codepage_slot = 18,
+					    .qr_module_dots = 5,
+					    .cutter = true};
+	const struct printer_profile p80 = {.model = "TM-T20II",
+					    .width_dots = 576,
+					    .columns = 48,
+					    .encoding = CODEPAGE_CP852,
+					    .codepage_slot = 18,
+					    .qr_module_dots = 6,
+					    .cutter = true};
+	struct run r58 = {0}, r80 = {0};
+	if (measure(&p58, sk, iters, &r58) < 0 || measure(&p80, sk, iters, &r80) < 0) {
+		fprintf(stderr, "receipt_bench: a receipt could not be made\n");
+		return 1;
+	}
+
+	/* the anchor: libqrencode on the same URL alone */
+	char text[TOKEN_TEXT_MAX + 1], url[LAYOUT_TEXT_MAX];
+	struct token tok = {.type = TOKEN_CARD, .issued_s = 1795780800, .expires_s = 1953547200};
+	memcpy(tok.card_code, "3Z0QRNJV8AEF", 13);
+	if (token_sign(&tok, sk, text, sizeof(text)) < 0 ||
+	    token_url("HTTPS://K.EXAMPLE.PL/C/", text, url, sizeof(url)) < 0)
+		return 1;
+	int64_t *t = malloc(iters * sizeof(int64_t));
+	if (!t)
+		return 1;
+	for (size_t i = 0; i < iters; i++) {
+		int64_t a = now_ns();
+		QRcode *q = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+		t[i] = now_ns() - a;
+		if (!q)
+			return 1;
+		QRcode_free(q);
+	}
+	qsort(t, iters, sizeof(int64_t), cmp64);
+	int64_t q50 = pct(t, iters, 50), q99 = pct(t, iters, 99);
+	free(t);
+
+	printf("receipt bench: %zu receipts per printer; compose + sign + encode (QR, raster)\n",
+	       iters);
+	printf("%-34s %10s %10s %10s\n", "", "p50 us", "p99 us", "bytes");
+	printf("%-34s %10.1f %10.1f %10zu\n", "receipt, 58 mm (384 dots, 5/module)",
+	       (double) r58.p50_ns / 1000, (double) r58.p99_ns / 1000, r58.bytes);
+	printf("%-34s %10.1f %10.1f %10zu\n", "receipt, 80 mm (576 dots, 6/module)",
+	       (double) r80.p50_ns / 1000, (double) r80.p99_ns / 1000, r80.bytes);
+	printf("%-34s %10.1f %10.1f\n", "anchor: libqrencode, same URL", (double) q50 / 1000,
+	       (double) q99 / 1000);
+	printf("target: p99 <= 300 us\n");
+	printf("{\"bench\":\"receipt\",\"p50_us\":%.1f,\"p99_us\":%.1f,\"p50_us_80mm\":%.1f,"
+	       "\"p99_us_80mm\":%.1f,\"bytes_58mm\":%zu,\"bytes_80mm\":%zu,"
+	       "\"anchor_qrencode_p50_us\":%.1f,\"anchor_qrencode_p99_us\":%.1f,"
+	       "\"target\":{\"p99_us\":300}}\n",
+	       (double) r58.p50_ns / 1000, (double) r58.p99_ns / 1000, (double) r80.p50_ns / 1000,
+	       (double) r80.p99_ns / 1000, r58.bytes, r80.bytes, (double) q50 / 1000,
+	       (double) q99 / 1000);
+	return 0;
+}
