@@ -45,7 +45,8 @@ struct checkout {
 	struct ledger_member member; /* member_id 0: a new card */
 	struct rules_member state;
 	char new_coupon_id[11];
-	struct segment seg; /* the member as they walk in (state before the sale) */
+	struct segment seg;	      /* the member as they walk in (state before the sale) */
+	int64_t offline_redeemed_pts; /* redeemed here since the server last acknowledged */
 
 	/* the offer and the answer */
 	int64_t offer_max_pts;
@@ -140,30 +141,21 @@ struct receipt_extras {
 	int64_t basket_gr, paid_gr; /* before discounts, and paid in money (the sale record) */
 };
 
-struct extras_walk {
-	const char *receipt_no;
-	struct receipt_extras *x;
-};
-
-static int extras_event(void *userdata, const struct ledger_event *ev)
+static void extras_event(struct receipt_extras *x, const struct ledger_event *ev)
 {
-	struct extras_walk *w = userdata;
-	if (strcmp(ev->receipt_no, w->receipt_no) != 0)
-		return 1; /* past the receipt's events */
 	if (!strcmp(ev->kind, "redeem")) {
-		w->x->redeemed_pts -= ev->points;
-		w->x->points_discount_gr += ev->amount_gr;
+		x->redeemed_pts -= ev->points;
+		x->points_discount_gr += ev->amount_gr;
 	} else if (!strcmp(ev->kind, "coupon_use")) {
-		w->x->coupon_discount_gr += ev->amount_gr;
-		snprintf(w->x->coupon_used, sizeof(w->x->coupon_used), "%s", ev->ref);
+		x->coupon_discount_gr += ev->amount_gr;
+		snprintf(x->coupon_used, sizeof(x->coupon_used), "%s", ev->ref);
 	} else if (!strcmp(ev->kind, "stamp")) {
-		w->x->stamp_discount_gr += ev->amount_gr;
+		x->stamp_discount_gr += ev->amount_gr;
 	} else if (!strcmp(ev->kind, "donate")) {
-		w->x->donated_pts -= ev->points;
+		x->donated_pts -= ev->points;
 	} else if (!strcmp(ev->kind, "expire")) {
-		w->x->expired_pts -= ev->points;
+		x->expired_pts -= ev->points;
 	}
-	return 0;
 }
 
 /* The receipt's events start at the seq its number ends with. */
@@ -177,16 +169,49 @@ static int64_t receipt_first_seq(const char *receipt_no)
 	return *end || seq <= 0 ? -1 : seq;
 }
 
-static int receipt_extras(struct terminal *t, const char *receipt_no, struct receipt_extras *x)
+#define RECEIPT_EVENTS_MAX (RULES_EVENTS_MAX + 1) /* a sale's events and its enrolment */
+
+struct receipt_walk {
+	const char *receipt_no;
+	struct ledger_event *evs;
+	size_t n;
+};
+
+static int receipt_event(void *userdata, const struct ledger_event *ev)
 {
-	struct extras_walk w = {.receipt_no = receipt_no, .x = x};
+	struct receipt_walk *w = userdata;
+	if (strcmp(ev->receipt_no, w->receipt_no) != 0 || w->n == RECEIPT_EVENTS_MAX)
+		return 1; /* past the receipt's events */
+	w->evs[w->n++] = *ev;
+	return 0;
+}
+
+/* The events booked under receipt_no, in order; *ret_n 0 when there are none. */
+static int receipt_events(struct terminal *t, const char *receipt_no,
+			  struct ledger_event evs[RECEIPT_EVENTS_MAX], size_t *ret_n)
+{
+	struct receipt_walk w = {.receipt_no = receipt_no, .evs = evs};
 	int64_t seq = receipt_first_seq(receipt_no);
-	memset(x, 0, sizeof(*x));
+	*ret_n = 0;
 	if (seq < 0)
-		return -EINVAL;
-	int r = ledger_for_each_event(t->ledger, seq, RULES_EVENTS_MAX + 2, extras_event, &w);
+		return 0;
+	int r = ledger_for_each_event(t->ledger, seq, RECEIPT_EVENTS_MAX + 1, receipt_event, &w);
 	if (r < 0)
 		return r;
+	*ret_n = w.n;
+	return 0;
+}
+
+static int receipt_extras(struct terminal *t, const char *receipt_no, struct receipt_extras *x)
+{
+	struct ledger_event evs[RECEIPT_EVENTS_MAX];
+	size_t n;
+	memset(x, 0, sizeof(*x));
+	int r = receipt_events(t, receipt_no, evs, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		extras_event(x, &evs[i]);
 	struct rules_sale_record rec;
 	r = ledger_sale_record(t->ledger, receipt_no, &rec);
 	if (r == 0) {
@@ -414,18 +439,14 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 
 /* A refund slip's facts, from the refund's events (so a reprint gives the same slip). */
 struct refund_walk {
-	const char *receipt_no;
 	struct receipt_refund_facts f;
 	char of[LEDGER_REF_MAX + 1];
 	char card[LEDGER_CARD_CODE_LEN + 1];
 	bool found;
 };
 
-static int refund_event(void *userdata, const struct ledger_event *ev)
+static void refund_event(struct refund_walk *w, const struct ledger_event *ev)
 {
-	struct refund_walk *w = userdata;
-	if (strcmp(ev->receipt_no, w->receipt_no) != 0)
-		return 1;
 	w->f.time_us = ev->time_us;
 	snprintf(w->card, sizeof(w->card), "%s", ev->card_code);
 	if (!strcmp(ev->kind, "refund")) {
@@ -439,18 +460,18 @@ static int refund_event(void *userdata, const struct ledger_event *ev)
 	} else if (!strcmp(ev->kind, "expire")) {
 		w->f.expired_pts -= ev->points;
 	}
-	return 0;
 }
 
 /* Print the slip of refund receipt_no. 0, -ENOENT when it is not a refund, or an error. */
 static int print_refund_slip(struct terminal *t, const char *receipt_no, bool spool,
 			     const char **why)
 {
-	struct refund_walk w = {.receipt_no = receipt_no};
-	int64_t seq = receipt_first_seq(receipt_no);
-	int r = seq < 0
-		    ? -ENOENT
-		    : ledger_for_each_event(t->ledger, seq, RULES_EVENTS_MAX + 2, refund_event, &w);
+	struct refund_walk w = {0};
+	struct ledger_event evs[RECEIPT_EVENTS_MAX];
+	size_t n;
+	int r = receipt_events(t, receipt_no, evs, &n);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		refund_event(&w, &evs[i]);
 	if (r < 0) {
 		*why = "ledger read failed";
 		return r;
@@ -646,12 +667,9 @@ static int apply(struct terminal *t, int64_t redeem_pts, const char *coupon, int
 	    .new_coupon_id = co->new_coupon_id,
 	    .offline = t->cfg.server_url[0] != '\0',
 	    .last_sync_us = 0, /* never synced: no sync client yet */
-	    .issued_today_first_purchase = t->issued_first_purchase,
-	    .issued_today_reactivation = t->issued_reactivation,
+	    .terminal_offline_redeemed_pts = co->offline_redeemed_pts,
 	};
 	int r = coupon_counts(t, now_us);
-	if (r == 0 && req.offline && redeem_pts)
-		r = offline_redeemed(t, &req.terminal_offline_redeemed_pts);
 	if (r < 0)
 		return r;
 	req.issued_today_first_purchase = t->issued_first_purchase;
@@ -766,8 +784,11 @@ static int load_member(struct terminal *t, int64_t now_us)
 	}
 	if (r < 0)
 		return r;
-	return ledger_member_state(t->ledger, co->member.member_id, &t->programme, now_us,
-				   &co->state);
+	r = ledger_member_state(t->ledger, co->member.member_id, &t->programme, now_us, &co->state);
+	co->offline_redeemed_pts = 0;
+	if (r == 0 && t->cfg.server_url[0])
+		r = offline_redeemed(t, &co->offline_redeemed_pts);
+	return r;
 }
 
 /*
@@ -1332,16 +1353,8 @@ out:
 
 /* ---- explain ---- */
 
-struct explain_walk {
-	const char *receipt_no;
-	cJSON *events;
-};
-
-static int explain_event(void *userdata, const struct ledger_event *ev)
+static cJSON *event_json(const struct ledger_event *ev)
 {
-	struct explain_walk *w = userdata;
-	if (strcmp(ev->receipt_no, w->receipt_no) != 0)
-		return 1;
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddNumberToObject(e, "seq", (double) ev->seq);
 	cJSON_AddStringToObject(e, "kind", ev->kind);
@@ -1349,8 +1362,7 @@ static int explain_event(void *userdata, const struct ledger_event *ev)
 	cJSON_AddNumberToObject(e, "amount_gr", (double) ev->amount_gr);
 	cJSON_AddStringToObject(e, "rule", ev->rule);
 	cJSON_AddStringToObject(e, "ref", ev->ref);
-	cJSON_AddItemToArray(w->events, e);
-	return 0;
+	return e;
 }
 
 /* One step of the points arithmetic, for a person. */
@@ -1377,19 +1389,19 @@ static void trace_text(const struct rules_trace *s, char *buf, size_t size)
 
 cJSON *checkout_explain(struct terminal *t, const char *receipt_no)
 {
-	int64_t seq = receipt_first_seq(receipt_no);
-	if (seq < 0)
+	if (receipt_first_seq(receipt_no) < 0)
 		return error_answer("invalid receipt number");
+	struct ledger_event evs[RECEIPT_EVENTS_MAX];
+	size_t n_evs;
+	int r = receipt_events(t, receipt_no, evs, &n_evs);
+	if (r < 0 || n_evs == 0)
+		return error_answer(r < 0 ? "the ledger could not be read" : "no such receipt");
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddBoolToObject(o, "ok", true);
 	cJSON_AddStringToObject(o, "receipt", receipt_no);
-	struct explain_walk w = {.receipt_no = receipt_no,
-				 .events = cJSON_AddArrayToObject(o, "events")};
-	int r = ledger_for_each_event(t->ledger, seq, RULES_EVENTS_MAX + 2, explain_event, &w);
-	if (r < 0 || cJSON_GetArraySize(w.events) == 0) {
-		cJSON_Delete(o);
-		return error_answer(r < 0 ? "the ledger could not be read" : "no such receipt");
-	}
+	cJSON *events = cJSON_AddArrayToObject(o, "events");
+	for (size_t i = 0; i < n_evs; i++)
+		cJSON_AddItemToArray(events, event_json(&evs[i]));
 	struct rules_trace trace[RULES_TRACE_MAX];
 	size_t n = 0;
 	r = ledger_sale_trace(t->ledger, receipt_no, trace, RULES_TRACE_MAX, &n);
