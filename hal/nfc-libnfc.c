@@ -4,8 +4,11 @@
  * libnfc finds without an intrusive scan, so in practice a USB one).
  *
  * A reader thread owns the libnfc context and device and makes every libnfc call. It looks for
- * an ISO14443A card every POLL_MS, reports it once as HAL_NFC_TAP, checks every PRESENCE_MS
- * that the same card is still there and reports HAL_NFC_REMOVED when it is gone. Events reach
+ * an ISO14443A card with back-to-back searches (InListPassiveTarget, started at most every
+ * SEARCH_EVERY_MS: a PN532 spends its passive activation retries waiting for a card and answers
+ * the moment one comes, so a card is seen within a search's round trip), reports it once as
+ * HAL_NFC_TAP, checks every PRESENCE_MS that the same card is still there and reports
+ * HAL_NFC_REMOVED when it is gone. Events reach
  * the caller through a queue whose pipe is hal_nfc_fd(); the caller never waits on libnfc. When
  * the queue is full the thread waits for the caller instead of dropping events.
  *
@@ -48,7 +51,7 @@
 #include "log.h"
 
 #define QUEUE_MAX	  32
-#define POLL_MS		  100	/* between searches while no card is on the reader */
+#define SEARCH_EVERY_MS	  5	/* searches start at most this often while no card is there */
 #define PRESENCE_MS	  150	/* between checks that the card is still there */
 #define RETRY_MS	  20	/* before retrying after a single device error */
 #define BACKOFF_MIN_MS	  500	/* first reopen after the reader is lost */
@@ -174,6 +177,13 @@ static bool reader_stopping(struct libnfc_reader *r)
 }
 
 /* Wait ms, or until close() or a write request; returns false when the thread must stop. */
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static bool reader_sleep(struct libnfc_reader *r, int ms)
 {
 	struct timespec until;
@@ -774,12 +784,19 @@ static void reader_run(struct libnfc_reader *r)
 		}
 
 		bool had_card = r->card;
+		const int64_t began_us = mono_us();
 		int res = had_card ? reader_check_card(r) : reader_find_card(r);
 		if (res >= 0) {
-			/* Card there: check again soon. Card just left: search at once. */
-			int wait_ms = r->card ? PRESENCE_MS : had_card ? 0 : POLL_MS;
+			/* Card there: check again soon. Card just left: search at once. No card:
+			 * search again once SEARCH_EVERY_MS have passed since this search began
+			 * (at once when the reader waited that long for a card). */
+			int wait_ms = 0;
+			if (r->card)
+				wait_ms = PRESENCE_MS;
+			else if (!had_card)
+				wait_ms = SEARCH_EVERY_MS - (int) ((mono_us() - began_us) / 1000);
 			r->errors = 0;
-			if (wait_ms && !reader_sleep(r, wait_ms))
+			if (wait_ms > 0 && !reader_sleep(r, wait_ms))
 				break;
 			continue;
 		}

@@ -1,0 +1,326 @@
+/*
+ * nfc_bench: tap to member identified through the real libnfc driver. The PN532 emulator
+ * (tools/pn532-emu) runs on a pty in this process; the hal "libnfc" driver opens it by
+ * connstring (hal_nfc_open(), whose fixed 50 ms nfc_open() delay is timed apart and not in the
+ * figures). Each tap: a card is put in the emulator's field with a scenario line ("tap ntag215
+ * UID URL", as the control socket and scripts say it), the driver finds it, reads it and
+ * reports the tap on its descriptor, and the terminal's work on the tap follows (the card URL
+ * parsed from the NDEF message, the member's pseudonym HMAC-SHA256(key, UID)). Timed: from just
+ * before the card enters the field to the pseudonym computed. Then the card is removed, the
+ * REMOVED event awaited (not timed), and a random pause (0 to --gap-ms) puts the next tap at any
+ * point of the driver's search cadence.
+ *
+ * Also measured: the idle cost of searching (searches per second and CPU of this process, the
+ * emulator included, over one second with no card).
+ *
+ *   nfc_bench [--taps N] [--card ntag213|ntag215|ntag216|ntag424] [--gap-ms MS] [--trace]
+ *   (default 200 taps of an NTAG215 holding a 158-character card token URL, gap 120 ms)
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ndef.h"
+#include "nfc.h"
+#include "pn532-emu.h"
+#include "pseudonym.h"
+
+#define TARGET_P99_US 5000
+#define EVENT_WAIT_MS 5000
+#define WARMUP_TAPS   5
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t cpu_ns(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ((int64_t) ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+	       ((int64_t) ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+	return (x > y) - (x < y);
+}
+
+static int64_t pct(const int64_t *sorted, size_t n, int p)
+{
+	return sorted[(n - 1) * (size_t) p / 100];
+}
+
+static void trace_stderr(void *userdata, const char *line)
+{
+	(void) userdata;
+	fprintf(stderr, "%.6f pn532-emu %s\n", (double) now_ns() / 1e9, line);
+}
+
+/* Next event within timeout_ms: 1 with *ev, 0 when none came, -1 on an error. */
+static int wait_event(struct hal_nfc *nfc, int timeout_ms, struct hal_nfc_event *ev)
+{
+	const int64_t deadline = now_ns() + (int64_t) timeout_ms * 1000000;
+
+	for (;;) {
+		int r = hal_nfc_next_event(nfc, ev);
+		if (r != 0)
+			return r < 0 ? -1 : 1;
+		int64_t left = (deadline - now_ns()) / 1000000;
+		if (left <= 0)
+			return 0;
+		struct pollfd pfd = {.fd = hal_nfc_fd(nfc), .events = POLLIN};
+		if (poll(&pfd, 1, (int) left) < 0)
+			return -1;
+	}
+}
+
+/* Wait for an event of this kind, skipping none: anything else is a failure. */
+static int expect_kind(struct hal_nfc *nfc, enum hal_nfc_event_kind kind,
+		       struct hal_nfc_event *ev)
+{
+	int r = wait_event(nfc, EVENT_WAIT_MS, ev);
+	if (r <= 0) {
+		fprintf(stderr, "nfc_bench: %s waiting for event %d\n",
+			r == 0 ? "timed out" : "error", kind);
+		return -1;
+	}
+	if (ev->kind != kind) {
+		fprintf(stderr, "nfc_bench: event %d, expected %d\n", ev->kind, kind);
+		return -1;
+	}
+	return 0;
+}
+
+static void make_uid(size_t i, uint8_t uid[7])
+{
+	uid[0] = 0x04;
+	for (int k = 1; k < 7; k++)
+		uid[k] = (uint8_t) ((i * 2654435761u) >> (k * 4)) ^ (uint8_t) (k * 37);
+}
+
+/* A card token URL as the terminal writes it: HTTPS://K.EXAMPLE.PL/C/ and 135 base32
+ * characters (158 in all), different for every tap. */
+static void make_url(size_t i, char *buf, size_t size)
+{
+	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	size_t n = (size_t) snprintf(buf, size, "HTTPS://K.EXAMPLE.PL/C/");
+	uint64_t x = 0x9e3779b97f4a7c15ull * (i + 1);
+	for (size_t k = 0; k < 135 && n + 1 < size; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[n++] = b32[x % 32];
+	}
+	buf[n] = '\0';
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: nfc_bench [--taps N] [--card ntag213|ntag215|ntag216|ntag424] "
+			"[--gap-ms MS] [--trace]\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t taps = 200;
+	const char *card = "ntag215";
+	int gap_ms = 120;
+	bool trace = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--taps") && i + 1 < argc) {
+			taps = (size_t) strtoull(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--card") && i + 1 < argc) {
+			card = argv[++i];
+		} else if (!strcmp(argv[i], "--gap-ms") && i + 1 < argc) {
+			gap_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--trace")) {
+			trace = true;
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	const bool t4 = !strcmp(card, "ntag424");
+	if (!t4 && strcmp(card, "ntag213") && strcmp(card, "ntag215") && strcmp(card, "ntag216")) {
+		usage();
+		return 2;
+	}
+	if (taps < 10)
+		taps = 10;
+	if (gap_ms < 0)
+		gap_ms = 0;
+
+	/* libnfc reads its settings from the environment: quiet, no scans. */
+	setenv("LIBNFC_LOG_LEVEL", "0", 0);
+	setenv("LIBNFC_AUTO_SCAN", "false", 1);
+	setenv("LIBNFC_INTRUSIVE_SCAN", "false", 1);
+
+	char dir[] = "/tmp/nfc_bench.XXXXXX", link[64], connstring[96], err[128];
+	if (!mkdtemp(dir)) {
+		perror("nfc_bench: mkdtemp");
+		return 1;
+	}
+	snprintf(link, sizeof(link), "%s/pn532", dir);
+	snprintf(connstring, sizeof(connstring), "pn532_uart:%s:115200", link);
+
+	struct pn532_emu *emu = NULL;
+	struct pn532_emu_config ecfg = {.link = link, .trace = trace ? trace_stderr : NULL};
+	int r = pn532_emu_start(&ecfg, &emu);
+	if (r < 0) {
+		fprintf(stderr, "nfc_bench: emulator: %s\n", strerror(-r));
+		rmdir(dir);
+		return 1;
+	}
+
+	struct hal_nfc *nfc = NULL;
+	struct hal_nfc_config ncfg = {.connstring = connstring};
+	int64_t o0 = now_ns();
+	r = hal_nfc_open("libnfc", &ncfg, &nfc);
+	int64_t open_ns = now_ns() - o0;
+	if (r < 0) {
+		fprintf(stderr, "nfc_bench: hal_nfc_open(%s): %s\n", connstring, strerror(-r));
+		pn532_emu_stop(emu);
+		rmdir(dir);
+		return 1;
+	}
+
+	uint8_t key[PSEUDONYM_KEY_LEN];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t) (i * 7 + 1);
+	srand(12345);
+
+	const size_t total = taps + WARMUP_TAPS;
+	int64_t *t_all = calloc(taps, sizeof(int64_t)), *t_ev = calloc(taps, sizeof(int64_t));
+	static struct hal_nfc_event ev;
+	static struct ndef_uri uri;
+	unsigned lists = 0, exchanges = 0;
+	int failed = 0;
+	if (!t_all || !t_ev)
+		return 1;
+
+	for (size_t i = 0; i < total && !failed; i++) {
+		uint8_t uid[7], pseudonym[PSEUDONYM_LEN];
+		char url[200], line[300], uidhex[15];
+		enum ndef_status st;
+
+		make_uid(i, uid);
+		for (int k = 0; k < 7; k++)
+			snprintf(uidhex + 2 * k, 3, "%02X", uid[k]);
+		make_url(i, url, sizeof(url));
+		/* An NTAG 424 DNA holds its SUN test URL; an NTAG21x the card token URL. */
+		snprintf(line, sizeof(line), "tap %s %s %s", card, uidhex, t4 ? "" : url);
+
+		if (gap_ms > 0)
+			usleep((useconds_t) (rand() % (gap_ms * 1000 + 1)));
+		unsigned l0 = pn532_emu_count(emu, 0x4a), x0 = pn532_emu_count(emu, 0x40);
+
+		int64_t a = now_ns();
+		if (trace)
+			fprintf(stderr, "%.6f bench: tap %zu\n", (double) a / 1e9, i);
+		if (pn532_emu_command(emu, line, err, sizeof(err)) < 0) {
+			fprintf(stderr, "nfc_bench: emulator refused '%s': %s\n", line, err);
+			failed = 1;
+			break;
+		}
+		if (expect_kind(nfc, HAL_NFC_TAP, &ev) < 0) {
+			failed = 1;
+			break;
+		}
+		int64_t b = now_ns();
+		/* The terminal's work on the tap: the card URL, then the member's pseudonym. */
+		if (ndef_message_uri(ev.ndef, ev.ndef_len, &uri, &st) < 0 ||
+		    pseudonym_of_uid(key, ev.uid, ev.uid_len, pseudonym) < 0) {
+			failed = 1;
+			break;
+		}
+		int64_t c = now_ns();
+		if (trace)
+			fprintf(stderr, "%.6f bench: identified after %.0f us\n", (double) c / 1e9,
+				(double) (c - a) / 1e3);
+
+		if (ev.uid_len != 7 || memcmp(ev.uid, uid, 7) != 0 || ev.read != HAL_NFC_READ_OK ||
+		    st != NDEF_OK || (!t4 && strcmp(uri.text, url) != 0) ||
+		    (t4 && strcmp(uri.text, PN532_EMU_SUN_URI) != 0)) {
+			fprintf(stderr, "nfc_bench: tap %zu: wrong card read (%s, %s)\n", i,
+				hal_nfc_read_name(ev.read), ndef_status_text(st));
+			failed = 1;
+			break;
+		}
+		if (i >= WARMUP_TAPS) {
+			t_all[i - WARMUP_TAPS] = c - a;
+			t_ev[i - WARMUP_TAPS] = b - a;
+			lists += pn532_emu_count(emu, 0x4a) - l0;
+			exchanges += pn532_emu_count(emu, 0x40) - x0;
+		}
+		if (pn532_emu_remove(emu) < 0 || expect_kind(nfc, HAL_NFC_REMOVED, &ev) < 0)
+			failed = 1;
+	}
+
+	/* Idle: one second with no card. */
+	unsigned idle0 = pn532_emu_count(emu, 0x4a);
+	int64_t i0 = now_ns(), c0 = cpu_ns();
+	usleep(1000000);
+	double idle_s = (double) (now_ns() - i0) / 1e9;
+	double idle_cpu = (double) (cpu_ns() - c0) / 1e9 / idle_s * 100;
+	double idle_searches = (pn532_emu_count(emu, 0x4a) - idle0) / idle_s;
+
+	hal_nfc_close(nfc);
+	pn532_emu_stop(emu);
+	unlink(link);
+	rmdir(dir);
+	if (failed) {
+		free(t_all);
+		free(t_ev);
+		return 1;
+	}
+
+	qsort(t_all, taps, sizeof(int64_t), cmp64);
+	qsort(t_ev, taps, sizeof(int64_t), cmp64);
+	int64_t sum = 0;
+	for (size_t i = 0; i < taps; i++)
+		sum += t_all[i];
+	const int64_t p50 = pct(t_all, taps, 50), p90 = pct(t_all, taps, 90),
+		      p99 = pct(t_all, taps, 99);
+
+	printf("nfc bench: %zu taps of an %s%s, libnfc pn532_uart to the PN532 emulator on a pty, "
+	       "random gap 0-%d ms\n",
+	       taps, card, t4 ? " (SUN URL)" : " (158-character card token URL)", gap_ms);
+	printf("%-40s %9s %9s %9s %9s %9s\n", "", "min us", "p50 us", "p90 us", "p99 us",
+	       "max us");
+	printf("%-40s %9.0f %9.0f %9.0f %9.0f %9.0f\n", "tap -> member identified", t_all[0] / 1e3,
+	       p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3);
+	printf("%-40s %9.0f %9.0f %9.0f %9.0f %9.0f\n", "  of which: tap -> hal TAP event",
+	       t_ev[0] / 1e3, pct(t_ev, taps, 50) / 1e3, pct(t_ev, taps, 90) / 1e3,
+	       pct(t_ev, taps, 99) / 1e3, t_ev[taps - 1] / 1e3);
+	printf("mean %.0f us; per tap %.2f searches (InListPassiveTarget), %.2f card commands "
+	       "(InDataExchange)\n",
+	       (double) sum / (double) taps / 1e3, (double) lists / (double) taps,
+	       (double) exchanges / (double) taps);
+	printf("open (hal_nfc_open, libnfc's 50 ms delay included, not in the figures): %.1f ms\n",
+	       open_ns / 1e6);
+	printf("idle, no card: %.0f searches/s, CPU %.1f%% of one core (driver and emulator)\n",
+	       idle_searches, idle_cpu);
+	printf("target: p99 <= %d us: %s\n", TARGET_P99_US,
+	       p99 / 1000 <= TARGET_P99_US ? "met" : "MISSED");
+	printf("{\"bench\":\"nfc\",\"card\":\"%s\",\"taps\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,"
+	       "\"p99_us\":%.0f,\"max_us\":%.0f,\"event_p99_us\":%.0f,\"open_ms\":%.1f,"
+	       "\"idle_searches_per_s\":%.0f,\"idle_cpu_pct\":%.1f,\"target\":{\"p99_us\":%d}}\n",
+	       card, taps, p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3,
+	       pct(t_ev, taps, 99) / 1e3, open_ns / 1e6, idle_searches, idle_cpu, TARGET_P99_US);
+	free(t_all);
+	free(t_ev);
+	return 0;
+}
