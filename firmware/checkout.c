@@ -10,6 +10,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +144,12 @@ struct receipt_extras {
 	char coupon_used[LEDGER_REF_MAX + 1];
 	int64_t donated_pts, expired_pts;
 	int64_t basket_gr, paid_gr; /* before discounts, and paid in money (the sale record) */
+	/* the stamp cards the sale counted items on: card id, progress after, free items given */
+	struct {
+		char card[LEDGER_REF_MAX + 1];
+		int64_t items, progress;
+	} stamps[RECEIPT_STAMPS_MAX];
+	size_t n_stamps;
 };
 
 static void extras_event(struct receipt_extras *x, const struct ledger_event *ev)
@@ -151,6 +162,12 @@ static void extras_event(struct receipt_extras *x, const struct ledger_event *ev
 		snprintf(x->coupon_used, sizeof(x->coupon_used), "%s", ev->ref);
 	} else if (!strcmp(ev->kind, "stamp")) {
 		x->stamp_discount_gr += ev->amount_gr;
+		if (x->n_stamps < RECEIPT_STAMPS_MAX) {
+			snprintf(x->stamps[x->n_stamps].card, sizeof(x->stamps[0].card), "%s",
+				 ev->ref);
+			x->stamps[x->n_stamps].items = ev->items;
+			x->stamps[x->n_stamps++].progress = ev->progress;
+		}
 	} else if (!strcmp(ev->kind, "donate")) {
 		x->donated_pts -= ev->points;
 	} else if (!strcmp(ev->kind, "expire")) {
@@ -239,26 +256,75 @@ static void receipt_file_path(struct terminal *t, const char *receipt_no, char *
  * is. "" when there is no card code, or the token cannot be made (then the QR shows the card
  * URL as printed).
  */
-static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
-			size_t size)
+/* Sign tok with the device key into a URL on the card page base (capitals: see above). */
+static void token_qr_url(struct terminal *t, struct token *tok, char *buf, size_t size)
 {
 	char base[sizeof(t->cfg.card_url_base)], text[TOKEN_TEXT_MAX + 1];
-	struct token tok = {.type = TOKEN_CARD, .issued_s = time_us / 1000000};
 	int r;
-
 	buf[0] = '\0';
-	if (!card_code || strlen(card_code) != TOKEN_CARD_CODE_LEN)
-		return;
-	tok.expires_s = tok.issued_s + CARD_TOKEN_S;
-	memcpy(tok.card_code, card_code, TOKEN_CARD_CODE_LEN + 1);
-	if ((r = token_sign(&tok, t->devkey.secret_key, text, sizeof(text))) < 0) {
-		log_errno(r, "signing the card token");
+	if ((r = token_sign(tok, t->devkey.secret_key, text, sizeof(text))) < 0) {
+		log_errno(r, "signing a %s token", tok->type == TOKEN_CARD ? "card" : "receipt");
 		return;
 	}
 	for (size_t i = 0; i < sizeof(base); i++)
 		base[i] = (char) toupper((unsigned char) t->cfg.card_url_base[i]);
 	if (token_url(base, text, buf, size) < 0)
 		snprintf(buf, size, "%s%s", t->cfg.card_url_base, text);
+}
+
+static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
+			size_t size)
+{
+	struct token tok = {.type = TOKEN_CARD, .issued_s = time_us / 1000000};
+	buf[0] = '\0';
+	if (!card_code || strlen(card_code) != TOKEN_CARD_CODE_LEN)
+		return;
+	tok.expires_s = tok.issued_s + CARD_TOKEN_S;
+	memcpy(tok.card_code, card_code, TOKEN_CARD_CODE_LEN + 1);
+	token_qr_url(t, &tok, buf, size);
+}
+
+/* A coupon's QR: its id, valid as long as the coupon. "" when the id is not a token's. */
+static void coupon_qr_url(struct terminal *t, const char *coupon_id, int64_t issued_us,
+			  int64_t expires_us, char *buf, size_t size)
+{
+	struct token tok = {.type = TOKEN_COUPON, .issued_s = issued_us / 1000000};
+	buf[0] = '\0';
+	if (!coupon_id || strlen(coupon_id) != TOKEN_COUPON_ID_LEN || expires_us <= issued_us)
+		return;
+	tok.expires_s = (expires_us + 999999) / 1000000;
+	memcpy(tok.coupon_id, coupon_id, TOKEN_COUPON_ID_LEN + 1);
+	token_qr_url(t, &tok, buf, size);
+}
+
+/*
+ * The simulator board's previews: `escpos-render --png <receipt>.png <receipt>.escpos` started
+ * beside the printed file (found on PATH; tools/dev run and tools/demo put it there) and left
+ * to run on its own; finished ones are reaped here, at the next preview.
+ */
+static void preview(struct terminal *t, const char *job_name)
+{
+	static bool warned;
+	char file[PATH_MAX], png[PATH_MAX + 8];
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	if (!hal_printer_is_sim(t->printer))
+		return;
+	receipt_file_path(t, job_name, file, sizeof(file));
+	snprintf(png, sizeof(png), "%.*s.png", (int) (strlen(file) - strlen(".escpos")), file);
+	char prog[] = "escpos-render", opt[] = "--png";
+	char *argv[] = {prog, opt, png, file, NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0 && !warned) {
+		log_warn("receipt previews: cannot start escpos-render (%s); is it on PATH?",
+			 strerror(r));
+		warned = true;
+	}
 }
 
 /* Encode a laid-out receipt for this printer and print it as job job_name. With spool, a
@@ -293,6 +359,8 @@ static int print_layout(struct terminal *t, const char *job_name, const struct l
 		goto keep;
 	}
 	log_info("receipt %s printed (%zu bytes)", job_name, out.len);
+	if (t->board.printer_preview)
+		preview(t, job_name);
 	goto out;
 keep:
 	if (spool && t->spool) {
@@ -352,8 +420,35 @@ static void add_segment_step(struct rules_result *res, const struct segment *seg
 	s->permille = 1000;
 }
 
-/* The programme's thank-you message for the segment a sale's trace names; NULL: none. */
-static const char *segment_message_of(struct terminal *t, const struct rules_trace *trace, size_t n)
+/*
+ * The member's standing right after the sale is kept with it the same way, as a step
+ * "standing:" that gives no points: base_gr holds the spend in the tier window (the tier and
+ * its progress follow from the programme), base_pts and dropped the points that expire next
+ * and when (UTC microseconds, 0: none). So a reprint prints what the sale's receipt printed.
+ */
+#define STANDING_STEP "standing:"
+
+static void add_standing_step(struct rules_result *res)
+{
+	if (res->n_trace >= RULES_TRACE_MAX)
+		return; /* the receipt then shows the member's standing at printing */
+	struct rules_trace *s = &res->trace[res->n_trace++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->rule, sizeof(s->rule), STANDING_STEP "1");
+	s->permille = 1000;
+	s->base_gr = res->member.spend_window_gr;
+	s->base_pts = res->next_expiry_pts;
+	s->dropped = res->next_expiry_us;
+}
+
+static bool info_step(const struct rules_trace *s)
+{
+	return !strncmp(s->rule, SEGMENT_STEP, strlen(SEGMENT_STEP)) ||
+	       !strncmp(s->rule, STANDING_STEP, strlen(STANDING_STEP));
+}
+
+/* The segment a sale's trace names; SEGMENT_MAX when none. */
+static enum segment_kind trace_segment(const struct rules_trace *trace, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(trace[i].rule, SEGMENT_STEP, strlen(SEGMENT_STEP)) != 0)
@@ -361,20 +456,112 @@ static const char *segment_message_of(struct terminal *t, const struct rules_tra
 		for (int k = 0; k < SEGMENT_MAX; k++)
 			if (!strcmp(trace[i].rule + strlen(SEGMENT_STEP),
 				    segment_name((enum segment_kind) k)))
-				return segment_message(&t->programme, (enum segment_kind) k,
-						       PROGRAMME_LANG_PL);
+				return (enum segment_kind) k;
 	}
+	return SEGMENT_MAX;
+}
+
+static enum receipt_greeting greeting_of(enum segment_kind kind)
+{
+	switch (kind) {
+	case SEGMENT_NEW:
+		return RECEIPT_GREET_NEW;
+	case SEGMENT_RETURNING:
+		return RECEIPT_GREET_RETURNING;
+	case SEGMENT_VIP:
+		return RECEIPT_GREET_VIP;
+	case SEGMENT_DORMANT:
+		return RECEIPT_GREET_DORMANT;
+	case SEGMENT_MAX:
+		break;
+	}
+	return RECEIPT_GREET_AUTO;
+}
+
+/* The standing step of a trace; NULL when the sale has none (booked before it existed). */
+static const struct rules_trace *standing_of(const struct rules_trace *trace, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(trace[i].rule, STANDING_STEP, strlen(STANDING_STEP)))
+			return &trace[i];
 	return NULL;
 }
 
-/* The trace without its segment step, for printing how the points were counted. */
+/* The trace without its segment and standing steps, for how the points were counted. */
 static size_t points_steps(struct rules_trace *trace, size_t n)
 {
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(trace[i].rule, SEGMENT_STEP, strlen(SEGMENT_STEP)) != 0)
+		if (!info_step(&trace[i]))
 			trace[m++] = trace[i];
 	return m;
+}
+
+/* The store's receipt settings, in the receipt's language. */
+static void receipt_store_of(struct terminal *t, struct receipt_store *store)
+{
+	*store = (struct receipt_store){
+	    .name = t->cfg.store_name,
+	    .address = t->cfg.store_address,
+	    .card_url_base = t->cfg.card_url_base,
+	    .lang = t->cfg.receipt_lang,
+	    .texts = &t->cfg.receipt_texts,
+	    .terms_url = t->programme.terms_url,
+	    .survey_pts = t->programme.survey_pts,
+	};
+}
+
+/*
+ * The member's standing for the receipt: tier and next expiry from the sale's standing step
+ * (or, for a sale booked without one, from the member's state at printing), stamp cards from
+ * the sale's own stamp events.
+ */
+static void member_standing(struct terminal *t, const struct ledger_receipt *rc,
+			    const struct receipt_extras *x, const struct rules_trace *standing,
+			    struct receipt_facts *f, struct rules_member *state)
+{
+	const struct programme *prog = &t->programme;
+	int64_t spend = -1;
+	if (standing) {
+		spend = standing->base_gr;
+		f->next_expiry_pts = standing->base_pts;
+		f->next_expiry_us = standing->dropped;
+	} else if (rc->member_id > 0 &&
+		   ledger_member_state(t->ledger, rc->member_id, prog, hal_clock_now_us(t->clock),
+				       state) == 0) {
+		spend = state->spend_window_gr;
+		if (state->n_lots) {
+			f->next_expiry_us = rules_lot_expiry_us(prog, state->lots[0].earned_us);
+			f->next_expiry_pts = state->lots[0].pts;
+		}
+	}
+	if (spend >= 0 && prog->n_tiers > 1) {
+		size_t tier = programme_tier_for(prog, spend);
+		f->tier = prog->tiers[tier].name;
+		if (tier + 1 < prog->n_tiers) {
+			f->next_tier = prog->tiers[tier + 1].name;
+			f->to_next_tier_gr = prog->tiers[tier + 1].threshold_gr - spend;
+			f->tier_span_gr =
+			    prog->tiers[tier + 1].threshold_gr - prog->tiers[tier].threshold_gr;
+		}
+	}
+	for (size_t i = 0; i < x->n_stamps && f->n_stamps < RECEIPT_STAMPS_MAX; i++) {
+		for (size_t c = 0; c < prog->n_stamps; c++) {
+			const struct programme_stamp_card *card = &prog->stamps[c];
+			if (strcmp(card->id, x->stamps[i].card) != 0)
+				continue;
+			struct receipt_stamps *row = &f->stamps[f->n_stamps++];
+			int64_t before =
+			    ((x->stamps[i].progress - x->stamps[i].items) % card->every + card->every) %
+			    card->every;
+			row->name = card->category;
+			row->every = card->every;
+			row->progress = (int32_t) x->stamps[i].progress;
+			row->free_items =
+			    (int32_t) ((before + x->stamps[i].items - x->stamps[i].progress) /
+				       card->every);
+		}
+	}
 }
 
 /* Render and print the receipt of a booked sale. 0 or a negative errno; *why on failure. */
@@ -390,15 +577,19 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	}
 	if (tr < 0)
 		n_trace = 0;
-	const char *message = segment_message_of(t, trace, n_trace);
-	n_trace = explain ? points_steps(trace, n_trace) : 0;
-	char qr_url[LAYOUT_TEXT_MAX];
+	enum segment_kind seg = trace_segment(trace, n_trace);
+	const char *message =
+	    seg < SEGMENT_MAX ? segment_message(&t->programme, seg, t->cfg.receipt_lang) : NULL;
+	struct rules_trace standing_step, *standing = NULL;
+	if (standing_of(trace, n_trace)) {
+		standing_step = *standing_of(trace, n_trace);
+		standing = &standing_step;
+	}
+	n_trace = points_steps(trace, n_trace);
+	char qr_url[LAYOUT_TEXT_MAX], coupon_url[LAYOUT_TEXT_MAX];
 	card_qr_url(t, rc->card_code, rc->time_us, qr_url, sizeof(qr_url));
-	struct receipt_store store = {
-	    .name = t->cfg.store_name,
-	    .address = t->cfg.store_address,
-	    .card_url_base = t->cfg.card_url_base,
-	};
+	struct receipt_store store;
+	receipt_store_of(t, &store);
 	struct receipt_facts facts = {
 	    .receipt_no = rc->receipt_no,
 	    .time_us = rc->time_us,
@@ -406,33 +597,49 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	    .earned_pts = rc->earned_pts,
 	    .balance_pts = rc->balance_pts,
 	    .first_visit = rc->new_member,
+	    .greeting = greeting_of(seg),
 	    .card_code = rc->card_code,
 	    .bonus_pts = rc->bonus_pts,
-	    .coupon_id = rc->coupon_id,
-	    .coupon_percent_bp = rc->coupon_id[0] ? rc->coupon_percent_bp : 0,
-	    .coupon_min_basket_gr = rc->coupon_min_basket_gr,
-	    .coupon_expires_us = rc->coupon_expires_us,
 	    .redeemed_pts = x->redeemed_pts,
 	    .points_discount_gr = x->points_discount_gr,
 	    .coupon_used = x->coupon_used,
 	    .coupon_discount_gr = x->coupon_discount_gr,
 	    .stamp_discount_gr = x->stamp_discount_gr,
+	    .donated_pts = x->donated_pts,
 	    .trace = trace,
 	    .n_trace = n_trace,
+	    .explain = explain,
 	    .message = message,
 	    .card_qr_url = qr_url,
 	};
+	if (rc->coupon_id[0] && rc->coupon_percent_bp > 0) {
+		coupon_qr_url(t, rc->coupon_id, rc->time_us, rc->coupon_expires_us, coupon_url,
+			      sizeof(coupon_url));
+		facts.coupons[facts.n_coupons++] = (struct receipt_coupon){
+		    .id = rc->coupon_id,
+		    .percent_bp = rc->coupon_percent_bp,
+		    .min_basket_gr = rc->coupon_min_basket_gr,
+		    .expires_us = rc->coupon_expires_us,
+		    .qr_url = coupon_url,
+		};
+	}
 	struct layout *layout = malloc(sizeof(*layout));
+	struct rules_member *state = malloc(sizeof(*state));
 	int r;
 
-	if (!layout)
+	if (!layout || !state) {
+		free(layout);
+		free(state);
 		return -ENOMEM;
+	}
+	member_standing(t, rc, x, standing, &facts, state);
 	if ((r = receipt_build(&facts, &store, t->board.printer.columns, layout)) < 0)
 		*why = "receipt layout failed";
 	else
 		r = print_layout(t, rc->receipt_no, layout, spool, why);
 	if (r < 0)
 		log_errno(r, "receipt %s: %s", rc->receipt_no, *why);
+	free(state);
 	free(layout);
 	return r;
 }
@@ -486,11 +693,8 @@ static int print_refund_slip(struct terminal *t, const char *receipt_no, bool sp
 	char qr_url[LAYOUT_TEXT_MAX];
 	card_qr_url(t, w.card, w.f.time_us, qr_url, sizeof(qr_url));
 	w.f.card_qr_url = qr_url;
-	struct receipt_store store = {
-	    .name = t->cfg.store_name,
-	    .address = t->cfg.store_address,
-	    .card_url_base = t->cfg.card_url_base,
-	};
+	struct receipt_store store;
+	receipt_store_of(t, &store);
 	struct layout *layout = malloc(sizeof(*layout));
 	if (!layout)
 		return -ENOMEM;
@@ -1021,6 +1225,7 @@ cJSON *checkout_confirm(struct terminal *t)
 		return error_answer(co->res.refusal_text); /* still waiting: answer again */
 	if (segment_of(&t->programme, &co->state, now, &co->seg) == 0)
 		add_segment_step(&co->res, &co->seg);
+	add_standing_step(&co->res);
 	step(t, SALE_EV_CONFIRM);
 	struct ledger_booking booking = {
 	    .prog = &t->programme,
@@ -1372,6 +1577,11 @@ static void trace_text(const struct rules_trace *s, char *buf, size_t size)
 	if (!strncmp(s->rule, SEGMENT_STEP, strlen(SEGMENT_STEP)))
 		snprintf(buf, size, "segment: %s (chooses the receipt's thank-you message)",
 			 s->rule + strlen(SEGMENT_STEP));
+	else if (!strncmp(s->rule, STANDING_STEP, strlen(STANDING_STEP)))
+		snprintf(buf, size,
+			 "standing after the sale: %s zł spent in the tier window, %" PRId64
+			 " pts expire next (for the receipt)",
+			 gr_text(s->base_gr, a), s->base_pts);
 	else if (!strcmp(s->rule, "base"))
 		snprintf(buf, size,
 			 "base: %s zł earning -> %" PRId64

@@ -283,6 +283,7 @@ static int parse_printer(const cJSON *p, struct board_profile *b, char *err, siz
 					   "timeout_ms",
 					   "status_timeout_ms",
 					   "status",
+					   "preview",
 					   NULL};
 	struct printer_profile *pp = &b->printer;
 	char encoding[16];
@@ -316,6 +317,14 @@ static int parse_printer(const cJSON *p, struct board_profile *b, char *err, siz
 		return fail(err, err_size, "printer.cutter: %s",
 			    cut ? "must be true or false" : "missing");
 	pp->cutter = cJSON_IsTrue(cut);
+	const cJSON *preview = cJSON_GetObjectItemCaseSensitive(p, "preview");
+	if (preview) {
+		if (!cJSON_IsBool(preview))
+			return fail(err, err_size, "printer.preview: must be true or false");
+		if (strcmp(b->printer_driver, "sim") != 0)
+			return fail(err, err_size, "printer.preview: only the 'sim' driver has it");
+		b->printer_preview = cJSON_IsTrue(preview);
+	}
 	return 0;
 }
 
@@ -381,12 +390,51 @@ out:
 	return r;
 }
 
+/* "receipt": {"lang": "pl" | "en", "texts": {"<slot>": "<template>", ...}}, all optional. */
+static int parse_receipt(const cJSON *root, struct terminal_config *t, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"lang", "texts", NULL};
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(root, "receipt");
+	char lang[8] = "", why[256];
+	int r;
+	t->receipt_lang = PROGRAMME_LANG_PL;
+	if (!rc)
+		return 0;
+	if (!(rc = get_object(root, "receipt", err, err_size)))
+		return -EINVAL;
+	if ((r = only_keys(rc, "receipt", keys, err, err_size)) < 0 ||
+	    (r = get_string(rc, "receipt", "lang", false, lang, sizeof(lang), err, err_size)) < 0)
+		return r;
+	if (!strcmp(lang, "en"))
+		t->receipt_lang = PROGRAMME_LANG_EN;
+	else if (lang[0] && strcmp(lang, "pl") != 0)
+		return fail(err, err_size, "receipt.lang: must be \"pl\" or \"en\", got '%s'", lang);
+	const cJSON *texts = cJSON_GetObjectItemCaseSensitive(rc, "texts");
+	if (!texts)
+		return 0;
+	if (!cJSON_IsObject(texts))
+		return fail(err, err_size, "receipt.texts: must be an object");
+	const cJSON *item;
+	cJSON_ArrayForEach(item, texts)
+	{
+		if (!cJSON_IsString(item))
+			return fail(err, err_size, "receipt.texts.%s: must be a string", item->string);
+		r = receipt_texts_set(&t->receipt_texts, item->string, item->valuestring, why,
+				      sizeof(why));
+		if (r == -ENOENT)
+			return fail(err, err_size, "receipt.texts: %s", why);
+		if (r < 0)
+			return fail(err, err_size, "receipt.texts.%s: %s", item->string, why);
+	}
+	return 0;
+}
+
 int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
 			  char *err, size_t err_size)
 {
 	static const char *const keys[] = {
 	    "version",	      "terminal_id", "store",	   "card_url_base",
-	    "retention_days", "register",    "server_url", NULL};
+	    "retention_days", "register",    "server_url", "receipt", NULL};
 	static const char *const register_keys[] = {"listen", "token", NULL};
 	static const char *const store_keys[] = {"name", "address", NULL};
 	struct terminal_config t = {0};
@@ -472,6 +520,8 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
 			goto out;
 		}
 	}
+	if ((r = parse_receipt(root, &t, err, err_size)) < 0)
+		goto out;
 	*ret_config = t;
 	r = 0;
 out:

@@ -16,6 +16,7 @@
 
 #include "printer.h"
 #include "printer_profile.h"
+#include "receipt.h"
 
 #define CONFIG_FILE_MAX (64 * 1024)
 #define CONFIG_ERR_MAX	256
@@ -35,6 +36,7 @@ struct board_profile {
 	int printer_status_timeout_ms;		     /* usb, serial, tcp: one DLE EOT round trip */
 	enum hal_printer_status_mode printer_status; /* usb, serial, tcp: default auto */
 	struct printer_profile printer;
+	bool printer_preview; /* "sim": render each receipt to <receipt>.png beside its .escpos */
 	char console_driver[16];
 	char clock_driver[16];
 };
@@ -53,6 +55,9 @@ struct terminal_config {
 	 * With a server, the terminal is offline until it syncs: redemption then follows the
 	 * programme's offline limits. */
 	char server_url[128];
+	/* the receipt's language and the store's own texts (app/receipt, templates) */
+	enum programme_lang receipt_lang;
+	struct receipt_texts receipt_texts;
 };
 
 #define CONFIG_RETENTION_DAYS_DEFAULT 730

@@ -61,20 +61,37 @@ for r in SIM1-000001 SIM1-000005 SIM1-000006 SIM1-000010 SIM1-000012; do
 	"$render" --text --width 384 "$f" | sed -e "s/$code/CARDCODE0000/" \
 		-e "s/kod kuponu: ${coupon:-NONE}/kod kuponu: COUPON0000/" \
 		-e "s/Kupon ${used:-NONE}:/Kupon COUPON0000:/" >"$work/$r.txt"
+	# UPDATE_GOLDEN=1 writes the rendered text as the new golden file (then check the diff)
+	[ "${UPDATE_GOLDEN:-}" = 1 ] && cp "$work/$r.txt" "$src/tests/sim/golden/$r.txt"
 	if ! diff -u "$src/tests/sim/golden/$r.txt" "$work/$r.txt"; then
 		check "$r renders as the golden text" "same" "different"
 	else
 		check "$r renders as the golden text" "same" "same"
 	fi
 	"$render" --png "$work/$r.png" --width 384 "$f" >/dev/null
-	url=$(zbarimg --raw -q "$work/$r.png" 2>/dev/null || true)
-	check_true "$r QR holds the card page with a token" bash -c "[[ '$url' == HTTPS://K.EXAMPLE.PL/C/* ]]"
-	check "$r QR token is the card's, signed by this terminal" "card token, card $code" \
-		"$("$loyaltyctl" --state "$state" token check "$url" 2>&1 | head -1)"
+	# every QR on the receipt: the card's, and each issued coupon's own
+	card_kind="" coupon_kind="" n_qr=0
+	while read -r url; do
+		[ -n "$url" ] || continue
+		n_qr=$((n_qr + 1))
+		check_true "$r QR holds a token URL on the card page base" \
+			bash -c "[[ '$url' == HTTPS://K.EXAMPLE.PL/C/* ]]"
+		kind=$("$loyaltyctl" --state "$state" token check "$url" 2>&1 | head -1)
+		case $kind in
+		"card token"*) card_kind=$kind ;;
+		"coupon token"*) coupon_kind=$kind ;;
+		esac
+	done < <(zbarimg --raw -q "$work/$r.png" 2>/dev/null || true)
+	check "$r QR count (card and coupons)" "$((1 + (${#coupon} > 0)))" "$n_qr"
+	check "$r card QR is the card's, signed by this terminal" "card token, card $code" "$card_kind"
+	if [ -n "$coupon" ]; then
+		check "$r coupon QR is the coupon's, signed by this terminal" \
+			"coupon token, coupon $coupon" "$coupon_kind"
+	fi
 done
 
 # a QR token with one character changed is refused
-url=$(zbarimg --raw -q "$work/SIM1-000001.png" 2>/dev/null || true)
+url=$(zbarimg --raw -q "$work/SIM1-000005.png" 2>/dev/null || true)
 last=${url: -1}
 bad=${url:0:${#url}-1}$([ "$last" = A ] && echo B || echo A)
 rc=0

@@ -126,10 +126,15 @@ static void test_discounts_and_trace(void **state)
 
 	f.trace = trace;
 	f.n_trace = 2;
+	/* the trace alone gives the reason line its multipliers; explain prints the steps */
+	assert_int_equal(receipt_build(&f, &store, 32, &l), 0);
+	assert_true(find(&l, LAYOUT_TEXT, "Jak policzono punkty:") < 0);
+	assert_true(find(&l, LAYOUT_TEXT, "(1 pkt za każdy pełny 1 zł, Gold") >= 0);
+	f.explain = true;
 	assert_int_equal(receipt_build(&f, &store, 32, &l), 0);
 	int how = find(&l, LAYOUT_TEXT, "Jak policzono punkty:");
 	int base = find(&l, LAYOUT_TEXT, " za 12,99 zł");
-	int gold = find(&l, LAYOUT_TEXT, " tier:Gold x1,250");
+	int gold = find(&l, LAYOUT_TEXT, " tier:Gold x1,25");
 	assert_true(how > pay && base == how + 1 && gold == how + 2);
 	assert_non_null(strstr(l.items[base].text, "12 pkt"));
 	assert_non_null(strstr(l.items[gold].text, "+3 pkt"));
@@ -230,8 +235,9 @@ static const struct msg_case msg_cases[] = {
     {"  Abcdefghijklmnopqrstuvwxyz0123456789  x ",
      32,
      {"Abcdefghijklmnopqrstuvwxyz012345", "6789  x"}},
-    /* control characters print as spaces */
-    {"Hej\nhej", 32, {"Hej hej"}},
+    /* a newline breaks the line, other control characters print as spaces */
+    {"Hej\nhej", 32, {"Hej", "hej"}},
+    {"Hej\thej", 32, {"Hej hej"}},
 };
 
 static void test_segment_message(void **state)
