@@ -399,18 +399,24 @@ static int ntag_read_area(struct libnfc_reader *r, uint8_t *area, size_t have, s
 }
 
 /* One try at an NTAG21x: capability container, then as much of the TLV area as the NDEF TLV
- * needs. 0 with ev->read set, or a libnfc error. */
+ * needs. The first FAST_READ takes the capability container (page 3) with the start of the area,
+ * as much as one frame holds within the model's user memory, so a card URL comes in one command.
+ * 0 with ev->read set, or a libnfc error. */
 static int ntag_read(struct libnfc_reader *r, struct hal_nfc_event *ev)
 {
-	uint8_t area[NTAG_AREA_MAX + FAST_READ_PAGES * 4], rx[16];
-	size_t have = 12, size, off = 0, len = 0;
+	uint8_t area[NTAG_AREA_MAX + FAST_READ_PAGES * 4], rx[FAST_READ_PAGES * 4];
+	size_t have, size, off = 0, len = 0;
+	size_t pages = 1 + ntag_user_bytes(ev->tag) / 4;
 	int e;
 
-	/* READ 3: the capability container and the first 12 bytes of the data area. */
-	e = card_xfer(r, (const uint8_t[]){0x30, 0x03}, 2, rx, sizeof(rx));
+	/* FAST_READ 3 ..: the capability container and the first bytes of the data area. */
+	if (pages > FAST_READ_PAGES)
+		pages = FAST_READ_PAGES;
+	const uint8_t tx[] = {0x3a, 0x03, (uint8_t) (3 + pages - 1)};
+	e = card_xfer(r, tx, sizeof(tx), rx, sizeof(rx));
 	if (e < 0)
 		return e;
-	if (e != 16)
+	if ((size_t) e != pages * 4)
 		return NFC_ERFTRANS;
 	if (rx[0] != 0xe1 || (rx[1] >> 4) != 1) {
 		ev->read =
@@ -421,7 +427,10 @@ static int ntag_read(struct libnfc_reader *r, struct hal_nfc_event *ev)
 	if (size > ntag_user_bytes(ev->tag))
 		size = ntag_user_bytes(ev->tag);
 	r->t2_size = size;
-	memcpy(area, rx + 4, 12);
+	have = (pages - 1) * 4;
+	if (have > size)
+		have = size; /* never walk past the data area the container gives */
+	memcpy(area, rx + 4, have);
 	for (;;) {
 		enum t2_found f = t2_walk(area, have, &off, &len);
 		if (f == T2_EMPTY) {
