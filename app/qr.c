@@ -77,20 +77,18 @@ int qr_raster_make(const char *payload, int module_dots, int width_dots,
 
 	int left = (width_dots - side_dots) / 2 + QR_QUIET_MODULES * module_dots;
 	int top = QR_QUIET_MODULES * module_dots;
+	/* each module row is drawn once as its first dot row, then copied down module_dots-1 times */
 	for (int my = 0; my < modules; my++) {
+		uint8_t *row = bits + (size_t) (top + my * module_dots) * (size_t) stride;
 		for (int mx = 0; mx < modules; mx++) {
 			/* bit 0 of each libqrencode byte is the module colour, 1 = dark */
 			if (!(code->data[my * modules + mx] & 1))
 				continue;
-			for (int dy = 0; dy < module_dots; dy++) {
-				uint8_t *row =
-				    bits + (size_t) (top + my * module_dots + dy) * (size_t) stride;
-				for (int dx = 0; dx < module_dots; dx++) {
-					int x = left + mx * module_dots + dx;
-					row[x / 8] |= (uint8_t) (0x80u >> (x % 8));
-				}
-			}
+			for (int x = left + mx * module_dots, end = x + module_dots; x < end; x++)
+				row[x / 8] |= (uint8_t) (0x80u >> (x % 8));
 		}
+		for (int dy = 1; dy < module_dots; dy++)
+			memcpy(row + (size_t) dy * (size_t) stride, row, (size_t) stride);
 	}
 	QRcode_free(code);
 
