@@ -185,6 +185,8 @@ static void nfc_drain(struct terminal *t, cJSON **ret_outcome)
 			} else if (ev.read == HAL_NFC_READ_FAILED) {
 				/* the card left mid-read: a card is never taken as blank for that
 				 */
+				log_warn("card could not be read (left the reader or stopped "
+					 "answering mid-read): asked to tap again");
 				terminal_show(t, "Tap again:", "the card could not be read",
 					      sale_cancellable(&t->sale) ? "The sale is still open"
 									 : NULL);
@@ -210,11 +212,25 @@ static void nfc_drain(struct terminal *t, cJSON **ret_outcome)
 			break;
 		case HAL_NFC_READER_LOST:
 			t->nfc_connected = false;
+			/* a card on it counts as gone (the driver sends no REMOVED): its next
+			 * tap counts again */
+			t->card_present = false;
+			t->last_tap.len = 0;
 			log_warn("NFC reader lost; the terminal keeps working, reconnecting");
+			if (t->sale.state == SALE_AMOUNT || !sale_cancellable(&t->sale))
+				terminal_show(t, "NFC reader lost: reconnecting",
+					      "cards cannot be read meanwhile",
+					      t->sale.state == SALE_AMOUNT ? "The sale is still open"
+									   : NULL);
 			break;
 		case HAL_NFC_READER_BACK:
 			t->nfc_connected = true;
 			log_info("NFC reader is back");
+			if (t->sale.state == SALE_AMOUNT)
+				checkout_show(t); /* the sale's prompt: tap the card */
+			else if (!sale_cancellable(&t->sale))
+				terminal_show(t, "NFC reader is back", "Ready. Type the amount, Enter",
+					      NULL);
 			break;
 		case HAL_NFC_EVENT_MAX:
 			break;

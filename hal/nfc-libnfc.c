@@ -88,6 +88,7 @@ struct libnfc_reader {
 	/* Reader thread only. */
 	nfc_context *ctx;
 	bool card; /* a card was reported and has not left */
+	bool read_failed; /* and its tap said HAL_NFC_READ_FAILED */
 	nfc_target target;
 	enum hal_nfc_tag tag; /* of the card reported */
 	size_t t2_size;	      /* its Type 2 data area, as its capability container says */
@@ -735,6 +736,7 @@ static int reader_find_card(struct libnfc_reader *r)
 		return e; /* the reader, not the card, failed: no tap yet */
 	r->card = true;
 	r->tag = ev->tag;
+	r->read_failed = ev->read == HAL_NFC_READ_FAILED;
 	log_debug("nfc: card in field (%zu-byte UID, %s, %s, %zu-byte NDEF message)", a->szUidLen,
 		  hal_nfc_tag_name(ev->tag), hal_nfc_read_name(ev->read), ev->ndef_len);
 	return reader_push(r, ev) < 0 ? NFC_EOPABORTED : 1;
@@ -760,7 +762,18 @@ static int reader_check_card(struct libnfc_reader *r)
 		return 1;
 	if (is_device_error(e))
 		return e;
-	log_debug("nfc: card left the field (%s)", nfc_strerror(r->dev));
+	/* No answer: gone, or one answer lost to an RF error (which leaves an NTAG idle). A card
+	 * read well has left only when it is not there when selected again by its UID; otherwise
+	 * a card lying on the reader would come back as a new tap. One whose read failed counts
+	 * as gone, so it is found and read again. */
+	if (!r->read_failed) {
+		e = card_reselect(r);
+		if (e > 0)
+			return 1;
+		if (e < 0 && is_device_error(e))
+			return e;
+	}
+	log_debug("nfc: card left the field");
 	r->card = false;
 	return reader_push_kind(r, HAL_NFC_REMOVED) < 0 ? NFC_EOPABORTED : 0;
 }
