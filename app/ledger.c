@@ -1021,7 +1021,7 @@ rollback:
 	"  (SELECT COALESCE(SUM(b.points), 0) FROM events b WHERE b.receipt_no ="                  \
 	"     e.receipt_no AND b.kind = 'bonus' AND b.member_id = e.member_id),"                   \
 	"  k.id, k.percent_bp, k.min_basket_gr, k.expires_us"                                      \
-	" FROM events e JOIN members m ON m.member_id = e.member_id"                               \
+	" FROM events e LEFT JOIN members m ON m.member_id = e.member_id"                               \
 	" LEFT JOIN coupons k ON k.id = (SELECT i.ref FROM events i"                               \
 	"   WHERE i.receipt_no = e.receipt_no AND i.kind = 'coupon_issue' LIMIT 1)"                \
 	" WHERE e.receipt_no = ?1 AND e.kind = 'earn'"

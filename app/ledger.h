@@ -352,7 +352,9 @@ struct ledger_booking {
  * the member state (balance and lots, visits, spend, coupons used and issued, stamps, member
  * facts); a sale (an earn event) also stores its record for refunds (ledger_sale_record()).
  * Events for member 0 are the card's member's. The receipt number is "<terminal>-<seq of the
- * first event>". -EINVAL for a refused result (nothing to book) or a result computed for
+ * first event>". pseudonym NULL books a sale without a card: res must hold exactly one earn
+ * event for member 0 (its points wait for a claim through the receipt's QR; no member state,
+ * no sale record, so no refund of points follows it). -EINVAL for a refused result (nothing to book) or a result computed for
  * another member; storage failures as ledger_commit_sale().
  */
 __attribute__((warn_unused_result)) int ledger_book(struct ledger *ledger,

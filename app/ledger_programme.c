@@ -535,25 +535,31 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 	struct ledger_chain chain;
 	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1];
 	int64_t member_id = 0, first_seq, points = 0;
-	bool is_new = false, sale = false;
+	bool is_new = false, sale = false, anonymous = !pseudonym;
 	int r;
 
-	if (!l || !pseudonym || !res || !booking || !booking->prog || !ret_receipt ||
+	if (!l || !res || !booking || !booking->prog || !ret_receipt ||
 	    res->refusal != RULES_OK || res->n_events > RULES_EVENTS_MAX ||
 	    booking->prog->n_stamps > PROGRAMME_STAMPS_MAX)
+		return -EINVAL;
+	/* a sale without a card books its earn event alone, for no member */
+	for (size_t i = 0; anonymous && i < res->n_events; i++)
+		if (res->events[i].kind != RULES_EV_EARN || res->events[i].member_id != 0)
+			return -EINVAL;
+	if (anonymous && (res->member.member_id != 0 || res->n_events != 1))
 		return -EINVAL;
 	if ((r = ledger_begin(l)) < 0)
 		return r;
 	/* the result must be about this card's member (member 0 for a card not enrolled yet) */
-	r = ledger_member_by_pseudonym(l, pseudonym, &found);
+	r = anonymous ? -ENOENT : ledger_member_by_pseudonym(l, pseudonym, &found);
 	if (r == 0 ? res->member.member_id != found.member_id
 		   : r != -ENOENT || res->member.member_id != 0) {
 		r = r < 0 && r != -ENOENT ? r : -EINVAL;
 		goto rollback;
 	}
 	if ((r = ledger_chain_tip(l, &chain)) < 0 ||
-	    (r = ledger_member_for_pseudonym(l, pseudonym, booking->time_us, &member_id, &is_new)) <
-		0)
+	    (!anonymous && (r = ledger_member_for_pseudonym(l, pseudonym, booking->time_us,
+							     &member_id, &is_new)) < 0))
 		goto rollback;
 	first_seq = chain.seq + 1;
 	snprintf(receipt_no, sizeof(receipt_no), "%s-%06lld", l->terminal_id,
@@ -589,7 +595,7 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 	}
 	/* the member facts the rules decided that no event amount carries */
 	const struct rules_member *m = &res->member;
-	if ((r = ledger_run_ints(l,
+	if (!anonymous && (r = ledger_run_ints(l,
 				 "UPDATE members SET welcomed = ?2, birthday_bonus_year = ?3,"
 				 " offline_redeemed_pts = ?4 WHERE member_id = ?1",
 				 4,
@@ -597,7 +603,7 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 					     m->offline_redeemed_pts},
 				 NULL)) < 0)
 		goto rollback;
-	if (sale) {
+	if (sale && !anonymous) {
 		struct rules_sale_record rec = {
 		    .time_us = booking->time_us,
 		    .basket_gr = res->basket_gr,

@@ -46,6 +46,7 @@ struct checkout {
 	int64_t eligible_basket_gr; /* gross value of the lines that earn */
 
 	/* the card */
+	bool no_card; /* the customer has none: the receipt's QR lets them claim the points */
 	uint8_t pseudonym[PSEUDONYM_LEN];
 	struct ledger_member member; /* member_id 0: a new card */
 	struct rules_member state;
@@ -282,6 +283,29 @@ static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_
 	tok.expires_s = tok.issued_s + CARD_TOKEN_S;
 	memcpy(tok.card_code, card_code, TOKEN_CARD_CODE_LEN + 1);
 	token_qr_url(t, &tok, buf, size);
+}
+
+/* A receipt without a card may be claimed within 14 days (PRODUCT.md, the cashier's flow 2). */
+#define CLAIM_TOKEN_S (INT64_C(14) * 24 * 3600)
+
+/* The "claim your points" QR of a sale without a card: terminal, receipt seq, points, amount. */
+static void claim_qr_url(struct terminal *t, const struct ledger_receipt *rc, char *buf,
+			 size_t size, int64_t *ret_expires_us)
+{
+	struct token tok = {.type = TOKEN_CLAIM, .issued_s = rc->time_us / 1000000};
+	buf[0] = '\0';
+	*ret_expires_us = 0;
+	if (rc->seq < 1 || rc->seq > UINT32_MAX || rc->earned_pts < 0 ||
+	    rc->earned_pts > UINT32_MAX || rc->amount_gr < 0 || rc->amount_gr > UINT32_MAX)
+		return;
+	tok.expires_s = tok.issued_s + CLAIM_TOKEN_S;
+	snprintf(tok.claim.terminal_id, sizeof(tok.claim.terminal_id), "%s", t->cfg.terminal_id);
+	tok.claim.seq = (uint32_t) rc->seq;
+	tok.claim.points_pts = rc->earned_pts;
+	tok.claim.amount_gr = rc->amount_gr;
+	token_qr_url(t, &tok, buf, size);
+	if (buf[0])
+		*ret_expires_us = tok.expires_s * 1000000;
 }
 
 /* A coupon's QR: its id, valid as long as the coupon. "" when the id is not a token's. */
@@ -612,6 +636,11 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	    .message = message,
 	    .card_qr_url = qr_url,
 	};
+	char claim_url[LAYOUT_TEXT_MAX];
+	if (!rc->card_code[0]) {
+		claim_qr_url(t, rc, claim_url, sizeof(claim_url), &facts.claim_expires_us);
+		facts.claim_qr_url = claim_url;
+	}
 	if (rc->coupon_id[0] && rc->coupon_percent_bp > 0) {
 		coupon_qr_url(t, rc->coupon_id, rc->time_us, rc->coupon_expires_us, coupon_url,
 			      sizeof(coupon_url));
@@ -733,9 +762,16 @@ static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc,
 		cJSON_AddStringToObject(o, "coupon", rc->coupon_id);
 	cJSON_AddNumberToObject(o, "balance_pts", (double) rc->balance_pts);
 	cJSON_AddBoolToObject(o, "new_member", rc->new_member);
-	if (receipt_card_url(&store, rc->card_code, url, sizeof(url)) == 0)
-		cJSON_AddStringToObject(o, "card_url", url);
 	char link[LAYOUT_TEXT_MAX];
+	if (!rc->card_code[0]) {
+		int64_t until;
+		claim_qr_url(t, rc, link, sizeof(link), &until);
+		cJSON_AddBoolToObject(o, "no_card", true);
+		if (link[0])
+			cJSON_AddStringToObject(o, "claim_link", link);
+	} else if (receipt_card_url(&store, rc->card_code, url, sizeof(url)) == 0) {
+		cJSON_AddStringToObject(o, "card_url", url);
+	}
 	card_qr_url(t, rc->card_code, rc->time_us, link, sizeof(link));
 	if (link[0])
 		cJSON_AddStringToObject(o, "card_link", link);
@@ -1090,6 +1126,7 @@ const char *checkout_begin(struct terminal *t, const struct checkout_start *s)
 	co->basket_gr = basket;
 	co->eligible_basket_gr = eligible;
 	memset(&co->member, 0, sizeof(co->member));
+	co->no_card = false;
 	co->offer_max_pts = co->redeem_pts = 0;
 	co->offer_note[0] = co->coupon[0] = '\0';
 	co->n_usable = 0;
@@ -1172,6 +1209,52 @@ cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 	return sale_answer_json(t);
 }
 
+/*
+ * A sale without a card: the base points (and the programme's multipliers that need no member)
+ * of a customer with no history, without bonuses, coupons or stamps, booked for no member.
+ */
+static int apply_no_card(struct terminal *t, int64_t now_us, struct rules_result *res)
+{
+	struct checkout *co = t->co;
+	struct rules_basket basket = {.lines = co->lines, .n_lines = co->n_lines};
+	struct rules_request req = {.offline = t->cfg.server_url[0] != '\0'};
+	memset(&co->state, 0, sizeof(co->state));
+	co->state.welcomed = co->state.first_purchase_done = true; /* the claim decides those */
+	int r = rules_apply(&t->programme, &co->state, &basket, &req, now_us, res);
+	if (r < 0 || res->refusal != RULES_OK)
+		return r;
+	size_t n = 0;
+	for (size_t i = 0; i < res->n_events; i++)
+		if (res->events[i].kind == RULES_EV_EARN)
+			res->events[n++] = res->events[i];
+	res->n_events = n;
+	res->bonus_pts = 0;
+	res->coupon_issued = false;
+	res->stamp_discount_gr = 0;
+	memset(res->stamps_free, 0, sizeof(res->stamps_free));
+	return n == 1 ? 0 : -EINVAL;
+}
+
+cJSON *checkout_no_card(struct terminal *t)
+{
+	struct checkout *co = t->co;
+	int64_t now = hal_clock_now_us(t->clock);
+	if (t->sale.state != SALE_AMOUNT)
+		return error_answer("no sale is waiting for a card");
+	step(t, SALE_EV_CARD);
+	co->no_card = true;
+	memset(co->pseudonym, 0, sizeof(co->pseudonym));
+	int r = apply_no_card(t, now, &co->res);
+	if (r < 0)
+		return end_unbooked(t, "the programme could not be applied");
+	if (co->res.refusal != RULES_OK)
+		return end_unbooked(t, co->res.refusal_text);
+	log_info("sale %s: no card; %" PRId64 " pts to claim from the receipt", co->id,
+		 co->res.earned_pts);
+	step(t, SALE_EV_NO_OFFER);
+	return checkout_confirm(t);
+}
+
 const char *checkout_answer(struct terminal *t, int64_t redeem_pts, const char *coupon)
 {
 	static char why[RULES_TEXT_MAX];
@@ -1216,23 +1299,26 @@ cJSON *checkout_confirm(struct terminal *t)
 					? "the offer waits for an answer first"
 					: "no sale is waiting for confirmation");
 	/* the state and the time of booking decide */
-	if ((r = load_member(t, now)) < 0 ||
-	    (r = apply(t, co->redeem_pts, co->coupon, now, &co->res)) < 0) {
+	if (co->no_card ? (r = apply_no_card(t, now, &co->res)) < 0
+			: (r = load_member(t, now)) < 0 ||
+			      (r = apply(t, co->redeem_pts, co->coupon, now, &co->res)) < 0) {
 		log_errno(r, "working out sale %s (%s)", co->id, ledger_errmsg(t->ledger));
 		return end_unbooked(t, "the ledger could not be read; nothing was booked");
 	}
 	if (co->res.refusal != RULES_OK)
 		return error_answer(co->res.refusal_text); /* still waiting: answer again */
-	if (segment_of(&t->programme, &co->state, now, &co->seg) == 0)
-		add_segment_step(&co->res, &co->seg);
-	add_standing_step(&co->res);
+	if (!co->no_card) {
+		if (segment_of(&t->programme, &co->state, now, &co->seg) == 0)
+			add_segment_step(&co->res, &co->seg);
+		add_standing_step(&co->res);
+	}
 	step(t, SALE_EV_CONFIRM);
 	struct ledger_booking booking = {
 	    .prog = &t->programme,
 	    .time_us = now,
 	    .eligible_basket_gr = co->eligible_basket_gr,
 	};
-	r = ledger_book(t->ledger, co->pseudonym, &co->res, &booking, &rc);
+	r = ledger_book(t->ledger, co->no_card ? NULL : co->pseudonym, &co->res, &booking, &rc);
 	if (r < 0) {
 		char msg[RULES_TEXT_MAX];
 		step(t, SALE_EV_BOOK_FAILED);
@@ -1280,8 +1366,12 @@ cJSON *checkout_confirm(struct terminal *t)
 	char l1[64], l2[64], pay[MONEY_TEXT];
 	snprintf(l1, sizeof(l1), "Receipt %s, to pay %s zł", rc.receipt_no,
 		 gr_text(co->res.to_pay_gr, pay));
-	snprintf(l2, sizeof(l2), "+%" PRId64 " pts, balance %" PRId64 " pts",
-		 rc.earned_pts + rc.bonus_pts, rc.balance_pts);
+	if (co->no_card)
+		snprintf(l2, sizeof(l2), "no card: %" PRId64 " pts to claim by the receipt's QR",
+			 rc.earned_pts);
+	else
+		snprintf(l2, sizeof(l2), "+%" PRId64 " pts, balance %" PRId64 " pts",
+			 rc.earned_pts + rc.bonus_pts, rc.balance_pts);
 	terminal_show(t, l1, l2,
 		      pr == 1	      ? "NOT PRINTED: queued, prints when the printer is back"
 		      : pr < 0	      ? "PRINT FAILED: fix, then reprint"

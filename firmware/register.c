@@ -205,6 +205,16 @@ static enum MHD_Result sale_confirm(struct reg *reg, struct MHD_Connection *c)
 	return respond_outcome(c, o, fail);
 }
 
+/* The customer has no card: book the points for a claim from the receipt's QR. */
+static enum MHD_Result sale_no_card(struct reg *reg, struct MHD_Connection *c)
+{
+	enum sale_state before = reg->t->sale.state;
+	cJSON *o = checkout_no_card(reg->t);
+	return respond_outcome(c, o,
+			       before != SALE_AMOUNT ? MHD_HTTP_CONFLICT
+						     : MHD_HTTP_SERVICE_UNAVAILABLE);
+}
+
 static enum MHD_Result refund(struct reg *reg, struct MHD_Connection *c, struct rq *rq)
 {
 	char err[REG_ERR_MAX];
@@ -292,6 +302,8 @@ static enum MHD_Result route(struct reg *reg, struct MHD_Connection *c, const ch
 			return sale_answer(reg, c, rq);
 		if (!strcmp(action, "confirm"))
 			return sale_confirm(reg, c);
+		if (!strcmp(action, "no-card"))
+			return sale_no_card(reg, c);
 		if (!strcmp(action, "cancel")) {
 			if (!checkout_cancel(reg->t, "cancelled by the register"))
 				return respond_error(c, MHD_HTTP_CONFLICT,

@@ -25,6 +25,7 @@
 #include "rules.h"
 #include "sale.h"
 #include "spool.h"
+#include "sync_client.h"
 #include "uid.h"
 
 #define NO_CLIENT	0u
@@ -75,6 +76,7 @@ struct terminal {
 	struct ctl *ctl;
 	struct reg *reg;
 	struct spool *spool; /* receipts owed to the printer */
+	struct sync_client *sync; /* NULL for a terminal on its own (no server_url) */
 	int64_t last_drain_mono_us;
 	int signal_fd;
 
@@ -118,6 +120,13 @@ const char *checkout_begin(struct terminal *t, const struct checkout_start *star
 
 /* A card with this pseudonym was tapped while the sale waits for it. Returns the outcome. */
 cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN]);
+
+/*
+ * The customer has no card: book the sale's points for no member and print a receipt whose
+ * "claim your points" QR (a signed claim token, valid 14 days) attaches them to a card later.
+ * Returns the outcome, as checkout_confirm().
+ */
+cJSON *checkout_no_card(struct terminal *t);
 
 /*
  * The customer's answer to the offer: redeem_pts points (-1: as many as allowed, 0: none) and
