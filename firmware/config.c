@@ -19,6 +19,7 @@
 #include "ledger.h"
 #include "nfc.h"
 #include "printer.h"
+#include "sync.h"
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -429,12 +430,60 @@ static int parse_receipt(const cJSON *root, struct terminal_config *t, char *err
 	return 0;
 }
 
+/* A file path in terminal.json: absolute, or relative to the state folder; no control characters. */
+static int check_path(const char *where, const char *path, char *err, size_t err_size)
+{
+	for (const unsigned char *p = (const unsigned char *) path; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return fail(err, err_size, "%s: a control character in the path", where);
+	if (path[0] && path[strlen(path) - 1] == '/')
+		return fail(err, err_size, "%s: must name a file, not a folder", where);
+	return 0;
+}
+
+/*
+ * "sync": {"ca": FILE, "cert": FILE, "enrolment_code": CODE, "interval_s": N}, all optional and
+ * only with server_url: the chain CA certificate trusted until registration gives one, a client
+ * certificate provisioned by hand, the one-time code to register with, the seconds between
+ * rounds (docs/sync-client.md).
+ */
+static int parse_sync(const cJSON *root, struct terminal_config *t, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"ca", "cert", "enrolment_code", "interval_s", NULL};
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "sync");
+	int r;
+	t->sync_interval_s = CONFIG_SYNC_INTERVAL_DEFAULT;
+	if (!s)
+		return 0;
+	if (!(s = get_object(root, "sync", err, err_size)))
+		return -EINVAL;
+	if (!t->server_url[0])
+		return fail(err, err_size, "sync: needs server_url (the chain's sync server)");
+	if ((r = only_keys(s, "sync", keys, err, err_size)) < 0 ||
+	    (r = get_string(s, "sync", "ca", false, t->sync_ca, sizeof(t->sync_ca), err,
+			    err_size)) < 0 ||
+	    (r = check_path("sync.ca", t->sync_ca, err, err_size)) < 0 ||
+	    (r = get_string(s, "sync", "cert", false, t->sync_cert, sizeof(t->sync_cert), err,
+			    err_size)) < 0 ||
+	    (r = check_path("sync.cert", t->sync_cert, err, err_size)) < 0 ||
+	    (r = get_string(s, "sync", "enrolment_code", false, t->sync_enrolment_code,
+			    sizeof(t->sync_enrolment_code), err, err_size)) < 0 ||
+	    (r = get_opt_int(s, "sync", "interval_s", 5, 86400, &t->sync_interval_s, err,
+			     err_size)) < 0)
+		return r;
+	if (t->sync_enrolment_code[0] && !tsync_enrol_code_valid(t->sync_enrolment_code))
+		return fail(err, err_size,
+			    "sync.enrolment_code: must be XXXXX-XXXXX-XXXXX-XXXXX (Crockford base32 "
+			    "capitals, as loyalty-server enrol prints it)");
+	return 0;
+}
+
 int terminal_config_parse(const char *text, size_t len, struct terminal_config *ret_config,
 			  char *err, size_t err_size)
 {
 	static const char *const keys[] = {
 	    "version",	      "terminal_id", "store",	   "card_url_base",
-	    "retention_days", "register",    "server_url", "receipt", NULL};
+	    "retention_days", "register",    "server_url", "receipt", "sync", NULL};
 	static const char *const register_keys[] = {"listen", "token", NULL};
 	static const char *const store_keys[] = {"name", "address", NULL};
 	struct terminal_config t = {0};
@@ -520,7 +569,8 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
 			goto out;
 		}
 	}
-	if ((r = parse_receipt(root, &t, err, err_size)) < 0)
+	if ((r = parse_receipt(root, &t, err, err_size)) < 0 ||
+	    (r = parse_sync(root, &t, err, err_size)) < 0)
 		goto out;
 	*ret_config = t;
 	r = 0;

@@ -41,6 +41,9 @@ struct board_profile {
 	char clock_driver[16];
 };
 
+#define CONFIG_URL_MAX		     128
+#define CONFIG_SYNC_INTERVAL_DEFAULT 30
+
 struct terminal_config {
 	char terminal_id[17];
 	char store_name[48];
@@ -54,7 +57,14 @@ struct terminal_config {
 	/* the chain's sync server; "" for a terminal on its own, whose ledger is the authority.
 	 * With a server, the terminal is offline until it syncs: redemption then follows the
 	 * programme's offline limits. */
-	char server_url[128];
+	char server_url[CONFIG_URL_MAX];
+	/* "sync" (with server_url): the chain CA file trusted until registration stores one, a
+	 * client certificate provisioned by hand, the enrolment code to register with, the seconds
+	 * between sync rounds (docs/sync-client.md); "" when not given */
+	char sync_ca[256];
+	char sync_cert[256];
+	char sync_enrolment_code[24];
+	int sync_interval_s; /* default CONFIG_SYNC_INTERVAL_DEFAULT */
 	/* the receipt's language and the store's own texts (app/receipt, templates) */
 	enum programme_lang receipt_lang;
 	struct receipt_texts receipt_texts;

@@ -20,6 +20,7 @@
  *   {"cmd":"sim_clock","utc_us":1795000000000000,"freeze":true}       (simulated clock only)
  *   {"cmd":"sim_clock","advance_s":121}        move the simulated clocks forward
  *   {"cmd":"sim_printer","state":"paper_out"}   ready, paper_out, offline (simulated printer)
+ *   {"cmd":"sync_now"}   sync with the server now; answered with the round's outcome
  */
 #pragma once
 
@@ -46,6 +47,7 @@ enum ctl_cmd {
 	CTL_CONFIRM,
 	CTL_REFUND,
 	CTL_EXPLAIN,
+	CTL_SYNC_NOW,
 	CTL_CMD_MAX
 };
 

@@ -285,6 +285,8 @@ static cJSON *status_json(struct terminal *t)
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "console"), "driver",
 				t->console->ops->name);
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(d, "clock"), "driver", t->clock->ops->name);
+	if (t->sync)
+		cJSON_AddItemToObject(o, "sync", sync_client_status_json(t->sync));
 	return o;
 }
 
@@ -420,6 +422,16 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		o = ok_answer();
 		break;
 	}
+	case CTL_SYNC_NOW:
+		if (!t->sync) {
+			why = "this terminal has no server_url in terminal.json: nothing to sync";
+			break;
+		}
+		if (sync_client_now(t->sync, client) < 0) {
+			why = "too many sync requests waiting";
+			break;
+		}
+		return; /* answered when the round ends */
 	case CTL_CMD_MAX:
 		why = "unknown command";
 		break;
@@ -651,6 +663,45 @@ static void retention_purge(struct terminal *t)
 			 (long long) rep.checkpoint_seq);
 }
 
+/* ---- sync ---- */
+
+static int64_t sync_clock(void *userdata)
+{
+	return hal_clock_now_us(userdata);
+}
+
+/* A sync round asked for by loyaltyctl sync now ended: answer the client. */
+static void sync_done(void *userdata, unsigned waiter, cJSON *outcome)
+{
+	struct terminal *t = userdata;
+	(void) ctl_reply(t->ctl, waiter, outcome);
+}
+
+/* The sync client of a terminal of a chain (server_url in terminal.json). */
+static int open_sync(struct terminal *t)
+{
+	if (!t->cfg.server_url[0])
+		return 0;
+	struct sync_client_config sc = {
+	    .state_dir = t->state_dir,
+	    .terminal_id = t->cfg.terminal_id,
+	    .server_url = t->cfg.server_url,
+	    .ca_file = t->cfg.sync_ca,
+	    .cert_file = t->cfg.sync_cert,
+	    .enrolment_code = t->cfg.sync_enrolment_code,
+	    .interval_s = t->cfg.sync_interval_s,
+	    .devkey = &t->devkey,
+	    .now_utc_us = sync_clock,
+	    .clock_userdata = t->clock,
+	    .done = sync_done,
+	    .done_userdata = t,
+	};
+	int r = sync_client_open(&sc, t->ledger, &t->sync);
+	if (r < 0)
+		return log_errno(r, "sync client for %s", t->cfg.server_url);
+	return 0;
+}
+
 /* ---- set-up ---- */
 
 /*
@@ -839,6 +890,8 @@ int terminal_open(const struct terminal_options *opt, struct terminal **ret_term
 	}
 	if ((r = reg_open(t, &t->reg)) < 0)
 		goto fail;
+	if ((r = open_sync(t)) < 0)
+		goto fail;
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -866,6 +919,7 @@ void terminal_close(struct terminal *t)
 	if (t->co && sale_cancellable(&t->sale))
 		checkout_cancel(t, "terminal stopping");
 	reg_close(t->reg);
+	sync_client_close(t->sync);
 	spool_close(t->spool);
 	ctl_close(t->ctl);
 	checkout_free(t->co);
@@ -883,7 +937,14 @@ void terminal_close(struct terminal *t)
 
 /* ---- the loop ---- */
 
-enum { FD_SIGNAL, FD_NFC, FD_CONSOLE, FD_REG, FD_CTL, FD_MAX = FD_CTL + 1 + CTL_CLIENTS_MAX };
+enum {
+	FD_SIGNAL,
+	FD_NFC,
+	FD_CONSOLE,
+	FD_REG,
+	FD_CTL,
+	FD_MAX = FD_CTL + 1 + CTL_CLIENTS_MAX + SYNC_CLIENT_FDS_MAX
+};
 
 int terminal_run(struct terminal *t)
 {
@@ -900,6 +961,8 @@ int terminal_run(struct terminal *t)
 		    (struct pollfd){.fd = hal_console_fd(t->console), .events = POLLIN};
 		fds[FD_REG] = (struct pollfd){.fd = reg_fd(t->reg), .events = POLLIN};
 		size_t nctl = ctl_pollfds(t->ctl, &fds[FD_CTL]);
+		/* the sync client's sockets after the control socket's */
+		size_t nsync = sync_client_pollfds(t->sync, &fds[FD_CTL + nctl], SYNC_CLIENT_FDS_MAX);
 		int timeout_ms = 60000; /* wakes now and then for the daily purge */
 		int wait = sale_wait_ms(&t->sale, hal_clock_mono_us(t->clock));
 		if (wait >= 0 && wait < timeout_ms)
@@ -910,7 +973,10 @@ int terminal_run(struct terminal *t)
 		wait = checkout_spool_wait_ms(t);
 		if (wait >= 0 && wait < timeout_ms)
 			timeout_ms = wait;
-		int n = poll(fds, FD_CTL + nctl, timeout_ms);
+		wait = sync_client_wait_ms(t->sync);
+		if (wait >= 0 && wait < timeout_ms)
+			timeout_ms = wait;
+		int n = poll(fds, FD_CTL + nctl + nsync, timeout_ms);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -927,6 +993,7 @@ int terminal_run(struct terminal *t)
 		if (fds[FD_CONSOLE].revents)
 			console_keys(t);
 		ctl_dispatch(t->ctl, &fds[FD_CTL], nctl);
+		sync_client_run(t->sync, &fds[FD_CTL + nctl], nsync);
 		if (t->sale.state == SALE_IDLE &&
 		    hal_clock_mono_us(t->clock) - t->last_purge_mono_us >= PURGE_EVERY_US)
 			retention_purge(t);

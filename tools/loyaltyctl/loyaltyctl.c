@@ -49,6 +49,7 @@ static void usage_main(FILE *f)
 		"  refund --receipt NO (--amount AMOUNT | --whole)  refund a sale\n"
 		"  explain RECEIPT            why a receipt earned its points\n"
 		"  reprint [--receipt NO] [--explain]  print a receipt again (with how it earned)\n"
+		"  sync now                   sync with the server now and wait for the outcome\n"
 		"  sim tap --uid UID          simulator: tap a card (hex UID, 4/7/10 bytes)\n"
 		"  sim remove                 simulator: take the card away\n"
 		"  sim clock --set TIME       simulator: set the clock (2026-11-27T12:00:00Z)\n"
@@ -255,6 +256,67 @@ static void print_explain(const cJSON *o)
 	cJSON_ArrayForEach(e, trace) printf("  %s\n", str(e, "text"));
 }
 
+/* A UTC time in microseconds as text; "never" for 0. */
+static void utc_text(long long us, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t s = (time_t) (us / 1000000);
+	if (us <= 0)
+		snprintf(buf, size, "never");
+	else
+		strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&s, &tm));
+}
+
+/* The sync's state (status) or a round's outcome (sync now). */
+static void print_sync(const cJSON *s, long long unsynced)
+{
+	char when[32];
+	if (!s) {
+		printf("sync        off (no server_url); %lld events not acknowledged\n", unsynced);
+		return;
+	}
+	printf("sync        %s, %s%s\n", str(s, "server_url"), str(s, "state"),
+	       cJSON_IsFalse(cJSON_GetObjectItem(s, "registered")) ? ", NOT REGISTERED" : "");
+	printf("  queue     %lld events not yet acknowledged (acked up to seq %lld)\n",
+	       num(s, "queue"), num(s, "acked_seq"));
+	utc_text(num(s, "last_success_us"), when, sizeof(when));
+	printf("  last ok   %s\n", when);
+	if (*str(s, "last_error")) {
+		utc_text(num(s, "last_error_us"), when, sizeof(when));
+		printf("  error     %s (%s)\n", str(s, "last_error"), when);
+	} else {
+		printf("  error     none\n");
+	}
+	if (cJSON_GetObjectItem(s, "skew_us")) {
+		long long skew = num(s, "skew_us");
+		printf("  skew      server clock %s ours by %lld.%03lld s\n",
+		       skew >= 0 ? "ahead of" : "behind", (skew < 0 ? -skew : skew) / 1000000,
+		       ((skew < 0 ? -skew : skew) / 1000) % 1000);
+	} else {
+		printf("  skew      unknown (no answer from the server yet)\n");
+	}
+	if (num(s, "rejected_total")) {
+		const cJSON *r = cJSON_GetObjectItem(s, "last_rejected");
+		printf("  REJECTED  %lld event(s); last: seq %lld %s: %s\n", num(s, "rejected_total"),
+		       num(r, "seq"), str(r, "code"), str(r, "message"));
+	}
+	const cJSON *b = cJSON_GetObjectItem(s, "budget");
+	if (b)
+		printf("  budget    %lld of %lld pts left today, member cap %lld pts\n",
+		       num(b, "remaining_pts"), num(b, "terminal_pts"), num(b, "member_cap_pts"));
+}
+
+static void print_sync_round(const cJSON *o)
+{
+	const cJSON *s = cJSON_GetObjectItem(o, "sync");
+	printf("sync %s\n", cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")) ? "done" : "FAILED");
+	printf("  pushed    %lld events: %lld accepted, %lld duplicates, %lld rejected\n",
+	       num(s, "pushed"), num(s, "accepted"), num(s, "duplicates"), num(s, "rejected"));
+	printf("  pulled    %lld changes (cursor %lld), %lld erasures applied\n", num(s, "changes"),
+	       num(s, "cursor"), num(s, "tombstones_applied"));
+	printf("  queue     %lld events not yet acknowledged\n", num(s, "queue"));
+}
+
 static void print_status(const cJSON *o)
 {
 	const cJSON *l = cJSON_GetObjectItem(o, "ledger");
@@ -267,7 +329,7 @@ static void print_status(const cJSON *o)
 	printf("sale        %s\n", str(sale, "state"));
 	printf("ledger      %lld events, %lld cards, last receipt %s\n", num(l, "events"),
 	       num(l, "members"), *str(l, "last_receipt") ? str(l, "last_receipt") : "none");
-	printf("sync        %lld events not yet acknowledged by the server\n", num(l, "unsynced"));
+	print_sync(cJSON_GetObjectItem(o, "sync"), num(l, "unsynced"));
 	const cJSON *nfc = cJSON_GetObjectItem(d, "nfc");
 	const cJSON *pr = cJSON_GetObjectItem(d, "printer");
 	printf("nfc         %s, %s\n", str(nfc, "driver"),
@@ -288,6 +350,11 @@ static int report(cJSON *o)
 		char *text = cJSON_PrintUnformatted(o);
 		printf("%s\n", text ? text : "{}");
 		free(text);
+	} else if (cJSON_IsObject(cJSON_GetObjectItem(o, "sync")) &&
+		   !cJSON_GetObjectItem(o, "terminal")) {
+		print_sync_round(o);
+		if (!ok)
+			fprintf(stderr, "loyaltyctl: sync failed: %s\n", str(o, "error"));
 	} else if (!ok) {
 		fprintf(stderr, "loyaltyctl: refused: %s\n", str(o, "error"));
 	} else if (cJSON_GetObjectItem(o, "terminal")) {
@@ -946,6 +1013,30 @@ static int run(int argc, char **argv)
 		if (o[1].value)
 			cJSON_AddBoolToObject(q, "explain", true);
 		return report(call(q, 30));
+	}
+	if (!strcmp(cmd, "sync")) {
+		static const char help[] =
+		    "Usage: loyaltyctl sync now [--timeout S]\n"
+		    "Sync with the server now (push the outbox, pull the changes) and wait for\n"
+		    "the outcome (default at most 300 s). Exit 0 when the round went through.\n";
+		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+			printf("%s", help);
+			return 0;
+		}
+		if (argc < 2 || strcmp(argv[1], "now"))
+			return usage_error("sync: expected 'now'");
+		struct subopt o[] = {{"timeout", true, NULL}, {NULL, false, NULL}};
+		int r = parse_subopts(argc - 2, argv + 2, o, help);
+		if (r)
+			return r == 1 ? 0 : 2;
+		long timeout = 300;
+		if (o[0].value) {
+			char *end;
+			timeout = strtol(o[0].value, &end, 10);
+			if (!*o[0].value || *end || timeout < 1 || timeout > 86400)
+				return usage_error("sync now: --timeout must be seconds from 1");
+		}
+		return report(call(request("sync_now"), (int) timeout));
 	}
 	if (!strcmp(cmd, "sim"))
 		return cmd_sim(argc - 1, argv + 1);
