@@ -25,8 +25,6 @@
 #include "rules.h"
 #include "sale.h"
 #include "spool.h"
-#include "sync_client.h"
-#include "sync_client.h"
 #include "uid.h"
 
 #define NO_CLIENT	0u
@@ -77,8 +75,6 @@ struct terminal {
 	struct ctl *ctl;
 	struct reg *reg;
 	struct spool *spool; /* receipts owed to the printer */
-	struct sync_client *sync; /* NULL for a terminal on its own (no server_url) */
-	struct sync_client *sync; /* NULL for a terminal on its own (no server_url) */
 	int64_t last_drain_mono_us;
 	int signal_fd;
 
