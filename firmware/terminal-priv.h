@@ -25,6 +25,7 @@
 #include "rules.h"
 #include "sale.h"
 #include "spool.h"
+#include "sync_client.h"
 #include "uid.h"
 
 #define NO_CLIENT	0u
@@ -75,6 +76,7 @@ struct terminal {
 	struct ctl *ctl;
 	struct reg *reg;
 	struct spool *spool; /* receipts owed to the printer */
+	struct sync_client *sync; /* NULL for a terminal on its own (no server_url) */
 	int64_t last_drain_mono_us;
 	int signal_fd;
 
