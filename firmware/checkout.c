@@ -1548,6 +1548,13 @@ cJSON *checkout_refund(struct terminal *t, const struct checkout_refund *req)
 	if (t->sale.state == SALE_COMMITTING || t->sale.state == SALE_COMMITTED)
 		return error_answer("the terminal is finishing a sale; try again");
 	r = ledger_get_receipt(t->ledger, req->receipt_no, &sale_rc);
+	if (r == 0 && !sale_rc.card_code[0] && sale_rc.member_id == 0) {
+		snprintf(why, sizeof(why),
+			 "receipt '%s' was a sale without a card: no points to take back here "
+			 "(its claim stays with the server); give the money back at the till",
+			 req->receipt_no);
+		return error_answer(why);
+	}
 	if (r == 0)
 		r = ledger_sale_record(t->ledger, req->receipt_no, &rec);
 	if (r == -ENOENT || r == -EINVAL) {

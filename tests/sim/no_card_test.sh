@@ -65,6 +65,13 @@ cp "$f" "$work/original.escpos"
 ctl reprint --receipt "$receipt" >/dev/null
 check_true "reprint gives the same bytes" cmp -s "$work/original.escpos" "$f"
 
+# a refund by its number says what it was
+rc=0
+ctl refund --receipt "$receipt" --whole >"$work/refund.out" 2>&1 || rc=$?
+check "a refund of a sale without a card is refused" 1 "$rc"
+check_true "saying why" grep -q "was a sale without a card" "$work/refund.out"
+check "and books nothing" "1" "$(q 'SELECT COUNT(*) FROM events')"
+
 # a card tapped afterwards is enrolled as any new card
 check "start another sale" 201 "$(http POST /v1/sales '{"total_gr":1000}')"
 id=$(field id)
