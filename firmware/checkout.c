@@ -1487,7 +1487,8 @@ void checkout_show(struct terminal *t)
 	switch (t->sale.state) {
 	case SALE_AMOUNT:
 		snprintf(l1, sizeof(l1), "Amount: %s zł", gr_text(co->basket_gr, a));
-		terminal_show(t, l1, "Tap the customer's card", "Esc or c = cancel");
+		terminal_show(t, l1, "Tap the customer's card (b = no card: claim QR)",
+			      "Esc or c = cancel");
 		return;
 	case SALE_OFFER:
 		tier_of(t, &co->state, &tier);

@@ -39,7 +39,7 @@ static const char *const cmd_names[CTL_CMD_MAX] = {
     [CTL_SIM_CLOCK] = "sim_clock", [CTL_SIM_PRINTER] = "sim_printer",
     [CTL_ANSWER] = "answer",	   [CTL_CONFIRM] = "confirm",
     [CTL_REFUND] = "refund",	   [CTL_EXPLAIN] = "explain",
-    [CTL_SYNC_NOW] = "sync_now",
+    [CTL_SYNC_NOW] = "sync_now",	   [CTL_NO_CARD] = "no_card",
 };
 
 static int copy_string(const cJSON *root, const char *key, bool required, char *out, size_t size,
@@ -151,6 +151,7 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 	case CTL_CONFIRM:
 	case CTL_SIM_REMOVE:
 	case CTL_SYNC_NOW:
+	case CTL_NO_CARD:
 		r = check_keys(root, none, err, err_size);
 		break;
 	case CTL_SALE:

@@ -48,6 +48,7 @@ enum ctl_cmd {
 	CTL_REFUND,
 	CTL_EXPLAIN,
 	CTL_SYNC_NOW,
+	CTL_NO_CARD,
 	CTL_CMD_MAX
 };
 

@@ -362,6 +362,9 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 	case CTL_CONFIRM:
 		o = checkout_confirm(t);
 		break;
+	case CTL_NO_CARD:
+		o = checkout_no_card(t);
+		break;
 	case CTL_CANCEL:
 		if (!checkout_cancel(t, "sale cancelled")) {
 			why = "no sale to cancel";
@@ -446,7 +449,7 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 
 static void console_help(struct terminal *t)
 {
-	terminal_show(t, "12,34 Enter: sale  c: cancel  p [no]: reprint (px: explained)",
+	terminal_show(t, "12,34 Enter: sale  b: no card  c: cancel  p [no]: reprint (px: explained)",
 		      "z <receipt> [amount]: refund  x <receipt>: explain  s: status  q: quit",
 		      hal_nfc_is_sim(t->nfc) ? "t <UID>: tap card  u: remove card" : NULL);
 }
@@ -552,6 +555,8 @@ static void console_line(struct terminal *t, char *line)
 		why = console_coupon(t, arg);
 	} else if (!strcmp(line, "n") || !strcmp(line, "none")) {
 		why = checkout_answer(t, 0, NULL);
+	} else if (!strcmp(line, "b") || !strcmp(line, "nocard")) {
+		show_outcome(t, checkout_no_card(t), "Sale NOT booked:");
 	} else if (!strcmp(line, "p") || !strcmp(line, "reprint")) {
 		show_outcome(t, checkout_reprint(t, arg ? arg : "", false), "Reprint failed:");
 	} else if (!strcmp(line, "px")) {

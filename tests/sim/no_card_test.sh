@@ -72,6 +72,25 @@ check "a refund of a sale without a card is refused" 1 "$rc"
 check_true "saying why" grep -q "was a sale without a card" "$work/refund.out"
 check "and books nothing" "1" "$(q 'SELECT COUNT(*) FROM events')"
 
+# the same from loyaltyctl: a sale waits for the card, then "no-card"
+ctl sale --amount 5,00 >"$work/sale2.out" 2>&1 &
+sale_pid=$!
+for _ in $(seq 50); do
+	ctl status 2>/dev/null | grep -q "waiting for card" && break
+	sleep 0.1
+done
+rc=0
+ctl no-card >"$work/nocard.out" 2>&1 || rc=$?
+check "loyaltyctl no-card books it" 0 "$rc"
+wait "$sale_pid" || true
+check_true "with 5 points to claim" grep -q "earned *+5 pts" "$work/nocard.out"
+check "two card-less sales, two earn events for no member" "2" \
+	"$(q "SELECT COUNT(*) FROM events WHERE kind = 'earn' AND member_id IS NULL")"
+rc=0
+ctl no-card >"$work/nocard2.out" 2>&1 || rc=$?
+check "no-card with no sale waiting is refused" 1 "$rc"
+check_true "saying why" grep -q "no sale is waiting for a card" "$work/nocard2.out"
+
 # a card tapped afterwards is enrolled as any new card
 check "start another sale" 201 "$(http POST /v1/sales '{"total_gr":1000}')"
 id=$(field id)

@@ -45,6 +45,8 @@ static void usage_main(FILE *f)
 		"       [--redeem PTS|max] [--coupon CODE|auto] [--ask]\n"
 		"  answer [--redeem PTS|max] [--coupon CODE|auto]  the customer's answer\n"
 		"  confirm                    book the sale waiting for confirmation\n"
+		"  no-card                    the customer has no card: book the sale waiting\n"
+		"                             for a tap, its receipt with a claim QR\n"
 		"  cancel                     cancel the sale in progress\n"
 		"  refund --receipt NO (--amount AMOUNT | --whole)  refund a sale\n"
 		"  explain RECEIPT            why a receipt earned its points\n"
@@ -950,6 +952,14 @@ static int run(int argc, char **argv)
 				      "Usage: loyaltyctl confirm\nBook and print the sale waiting "
 				      "for confirmation.\n");
 		return r ? (r == 1 ? 0 : 2) : report(call(request("confirm"), 30));
+	}
+	if (!strcmp(cmd, "no-card")) {
+		struct subopt o[] = {{NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o,
+				      "Usage: loyaltyctl no-card\nThe customer has no card: book "
+				      "the sale waiting for a tap for no member and print its\n"
+				      "receipt with a \"claim your points\" QR (valid 14 days).\n");
+		return r ? (r == 1 ? 0 : 2) : report(call(request("no_card"), 30));
 	}
 	if (!strcmp(cmd, "refund")) {
 		struct subopt o[] = {{"receipt", true, NULL},
