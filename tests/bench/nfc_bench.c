@@ -11,10 +11,14 @@
  * point of the driver's search cadence.
  *
  * Also measured: the idle cost of searching (searches per second and CPU of this process, the
- * emulator included, over one second with no card).
+ * emulator included, over one second with no card), and the tap with one fault during it (RF
+ * timeout, CRC error, a spoilt UART frame, a slow or lost reply, a lost search reply), which the
+ * driver rides out by trying again: what each costs.
  *
- *   nfc_bench [--taps N] [--card ntag213|ntag215|ntag216|ntag424] [--gap-ms MS] [--trace]
- *   (default 200 taps of an NTAG215 holding a 158-character card token URL, gap 120 ms)
+ *   nfc_bench [--taps N] [--card ntag213|ntag215|ntag216|ntag424] [--gap-ms MS]
+ *             [--fault-taps N] [--trace]
+ *   (default 200 taps of an NTAG215 holding a 158-character card token URL, gap 120 ms, 10 taps
+ *   per fault; --fault-taps 0 leaves the faults out; --trace prints the emulator's frames)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -129,14 +133,104 @@ static void make_url(size_t i, char *buf, size_t size)
 static void usage(void)
 {
 	fprintf(stderr, "usage: nfc_bench [--taps N] [--card ntag213|ntag215|ntag216|ntag424] "
-			"[--gap-ms MS] [--trace]\n");
+			"[--gap-ms MS] [--fault-taps N] [--trace]\n");
 }
+
+struct bench {
+	struct pn532_emu *emu;
+	struct hal_nfc *nfc;
+	const char *card;
+	bool t4, trace;
+	int gap_ms;
+	uint8_t key[PSEUDONYM_KEY_LEN];
+	struct hal_nfc_event ev;
+	struct ndef_uri uri;
+	unsigned exchanges; /* card commands (InDataExchange) from the tap to its event */
+};
+
+/*
+ * Tap number i: after a random pause, arm fault (a scenario line, or NULL), put the card in the
+ * field, time it to the member identified, check what was read, take the card away and wait for
+ * REMOVED. Returns 0 with *ret_ns (total) and *ret_event_ns (to the hal's TAP), or -1.
+ */
+static int one_tap(struct bench *b, size_t i, const char *fault, int64_t *ret_ns,
+		   int64_t *ret_event_ns)
+{
+	uint8_t uid[7], pseudonym[PSEUDONYM_LEN];
+	char url[200], line[300], uidhex[15], err[128];
+	enum ndef_status st;
+
+	make_uid(i, uid);
+	for (int k = 0; k < 7; k++)
+		snprintf(uidhex + 2 * k, 3, "%02X", uid[k]);
+	make_url(i, url, sizeof(url));
+	/* An NTAG 424 DNA holds its SUN test URL; an NTAG21x the card token URL. */
+	snprintf(line, sizeof(line), "tap %s %s %s", b->card, uidhex, b->t4 ? "" : url);
+
+	if (b->gap_ms > 0)
+		usleep((useconds_t) (rand() % (b->gap_ms * 1000 + 1)));
+	if (fault && pn532_emu_command(b->emu, fault, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfc_bench: emulator refused '%s': %s\n", fault, err);
+		return -1;
+	}
+
+	const unsigned x0 = pn532_emu_count(b->emu, 0x40);
+	int64_t t0 = now_ns();
+	if (b->trace)
+		fprintf(stderr, "%.6f bench: tap %zu\n", (double) t0 / 1e9, i);
+	if (pn532_emu_command(b->emu, line, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfc_bench: emulator refused '%s': %s\n", line, err);
+		return -1;
+	}
+	if (expect_kind(b->nfc, HAL_NFC_TAP, &b->ev) < 0)
+		return -1;
+	int64_t t1 = now_ns();
+	b->exchanges += pn532_emu_count(b->emu, 0x40) - x0;
+	/* The terminal's work on the tap: the card URL, then the member's pseudonym. */
+	if (ndef_message_uri(b->ev.ndef, b->ev.ndef_len, &b->uri, &st) < 0 ||
+	    pseudonym_of_uid(b->key, b->ev.uid, b->ev.uid_len, pseudonym) < 0)
+		return -1;
+	int64_t t2 = now_ns();
+	if (b->trace)
+		fprintf(stderr, "%.6f bench: identified after %.0f us\n", (double) t2 / 1e9,
+			(double) (t2 - t0) / 1e3);
+
+	if (b->ev.uid_len != 7 || memcmp(b->ev.uid, uid, 7) != 0 ||
+	    b->ev.read != HAL_NFC_READ_OK || st != NDEF_OK ||
+	    strcmp(b->uri.text, b->t4 ? PN532_EMU_SUN_URI : url) != 0) {
+		fprintf(stderr, "nfc_bench: tap %zu%s%s: wrong card read (%s, %s)\n", i,
+			fault ? " with " : "", fault ? fault : "", hal_nfc_read_name(b->ev.read),
+			ndef_status_text(st));
+		return -1;
+	}
+	*ret_ns = t2 - t0;
+	*ret_event_ns = t1 - t0;
+	(void) pn532_emu_command(b->emu, "fault none", NULL, 0);
+	if (pn532_emu_remove(b->emu) < 0 || expect_kind(b->nfc, HAL_NFC_REMOVED, &b->ev) < 0)
+		return -1;
+	return 0;
+}
+
+/* One reply or card answer spoilt during the tap, each time; the driver tries again. */
+static const struct {
+	const char *name, *line;
+} faults[] = {
+    {"rf-timeout (card silent)", "fault rf-timeout 1"},
+    {"crc (card answer spoilt)", "fault crc 1"},
+    {"checksum (UART frame spoilt)", "fault checksum 1 cmd 40"},
+    {"slow 100 ms (within timeout)", "fault slow 100 1 cmd 40"},
+    {"slow 600 ms (past timeout)", "fault slow 600 1 cmd 40"},
+    {"lost (reply never comes)", "fault lost 1 cmd 40"},
+    {"lost search reply", "fault lost 1 cmd 4a"},
+};
+#define FAULTS (sizeof(faults) / sizeof(faults[0]))
 
 int main(int argc, char **argv)
 {
 	size_t taps = 200;
 	const char *card = "ntag215";
 	int gap_ms = 120;
+	size_t fault_taps = 10;
 	bool trace = false;
 
 	for (int i = 1; i < argc; i++) {
@@ -146,6 +240,8 @@ int main(int argc, char **argv)
 			card = argv[++i];
 		} else if (!strcmp(argv[i], "--gap-ms") && i + 1 < argc) {
 			gap_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--fault-taps") && i + 1 < argc) {
+			fault_taps = (size_t) strtoull(argv[++i], NULL, 10);
 		} else if (!strcmp(argv[i], "--trace")) {
 			trace = true;
 		} else {
@@ -168,7 +264,7 @@ int main(int argc, char **argv)
 	setenv("LIBNFC_AUTO_SCAN", "false", 1);
 	setenv("LIBNFC_INTRUSIVE_SCAN", "false", 1);
 
-	char dir[] = "/tmp/nfc_bench.XXXXXX", link[64], connstring[96], err[128];
+	char dir[] = "/tmp/nfc_bench.XXXXXX", link[64], connstring[96];
 	if (!mkdtemp(dir)) {
 		perror("nfc_bench: mkdtemp");
 		return 1;
@@ -197,76 +293,36 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	uint8_t key[PSEUDONYM_KEY_LEN];
-	for (size_t i = 0; i < sizeof(key); i++)
-		key[i] = (uint8_t) (i * 7 + 1);
+	struct bench *b = calloc(1, sizeof(*b));
+	if (!b)
+		return 1;
+	*b = (struct bench){
+	    .emu = emu, .nfc = nfc, .card = card, .t4 = t4, .trace = trace, .gap_ms = gap_ms};
+	for (size_t i = 0; i < sizeof(b->key); i++)
+		b->key[i] = (uint8_t) (i * 7 + 1);
 	srand(12345);
 
-	const size_t total = taps + WARMUP_TAPS;
 	int64_t *t_all = calloc(taps, sizeof(int64_t)), *t_ev = calloc(taps, sizeof(int64_t));
-	static struct hal_nfc_event ev;
-	static struct ndef_uri uri;
-	unsigned lists = 0, exchanges = 0;
+	int64_t *t_fault = calloc(FAULTS * (fault_taps ? fault_taps : 1), sizeof(int64_t));
 	int failed = 0;
-	if (!t_all || !t_ev)
+	size_t i = 0;
+	if (!t_all || !t_ev || !t_fault)
 		return 1;
 
-	for (size_t i = 0; i < total && !failed; i++) {
-		uint8_t uid[7], pseudonym[PSEUDONYM_LEN];
-		char url[200], line[300], uidhex[15];
-		enum ndef_status st;
-
-		make_uid(i, uid);
-		for (int k = 0; k < 7; k++)
-			snprintf(uidhex + 2 * k, 3, "%02X", uid[k]);
-		make_url(i, url, sizeof(url));
-		/* An NTAG 424 DNA holds its SUN test URL; an NTAG21x the card token URL. */
-		snprintf(line, sizeof(line), "tap %s %s %s", card, uidhex, t4 ? "" : url);
-
-		if (gap_ms > 0)
-			usleep((useconds_t) (rand() % (gap_ms * 1000 + 1)));
-		unsigned l0 = pn532_emu_count(emu, 0x4a), x0 = pn532_emu_count(emu, 0x40);
-
-		int64_t a = now_ns();
-		if (trace)
-			fprintf(stderr, "%.6f bench: tap %zu\n", (double) a / 1e9, i);
-		if (pn532_emu_command(emu, line, err, sizeof(err)) < 0) {
-			fprintf(stderr, "nfc_bench: emulator refused '%s': %s\n", line, err);
-			failed = 1;
-			break;
+	for (; i < WARMUP_TAPS && !failed; i++) {
+		int64_t x, y;
+		failed = one_tap(b, i, NULL, &x, &y) < 0;
+	}
+	b->exchanges = 0;
+	for (size_t k = 0; k < taps && !failed; k++, i++) {
+		failed = one_tap(b, i, NULL, &t_all[k], &t_ev[k]) < 0;
+	}
+	const unsigned exchanges = b->exchanges;
+	for (size_t f = 0; f < FAULTS && fault_taps && !failed; f++) {
+		for (size_t k = 0; k < fault_taps && !failed; k++, i++) {
+			int64_t y;
+			failed = one_tap(b, i, faults[f].line, &t_fault[f * fault_taps + k], &y) < 0;
 		}
-		if (expect_kind(nfc, HAL_NFC_TAP, &ev) < 0) {
-			failed = 1;
-			break;
-		}
-		int64_t b = now_ns();
-		/* The terminal's work on the tap: the card URL, then the member's pseudonym. */
-		if (ndef_message_uri(ev.ndef, ev.ndef_len, &uri, &st) < 0 ||
-		    pseudonym_of_uid(key, ev.uid, ev.uid_len, pseudonym) < 0) {
-			failed = 1;
-			break;
-		}
-		int64_t c = now_ns();
-		if (trace)
-			fprintf(stderr, "%.6f bench: identified after %.0f us\n", (double) c / 1e9,
-				(double) (c - a) / 1e3);
-
-		if (ev.uid_len != 7 || memcmp(ev.uid, uid, 7) != 0 || ev.read != HAL_NFC_READ_OK ||
-		    st != NDEF_OK || (!t4 && strcmp(uri.text, url) != 0) ||
-		    (t4 && strcmp(uri.text, PN532_EMU_SUN_URI) != 0)) {
-			fprintf(stderr, "nfc_bench: tap %zu: wrong card read (%s, %s)\n", i,
-				hal_nfc_read_name(ev.read), ndef_status_text(st));
-			failed = 1;
-			break;
-		}
-		if (i >= WARMUP_TAPS) {
-			t_all[i - WARMUP_TAPS] = c - a;
-			t_ev[i - WARMUP_TAPS] = b - a;
-			lists += pn532_emu_count(emu, 0x4a) - l0;
-			exchanges += pn532_emu_count(emu, 0x40) - x0;
-		}
-		if (pn532_emu_remove(emu) < 0 || expect_kind(nfc, HAL_NFC_REMOVED, &ev) < 0)
-			failed = 1;
 	}
 
 	/* Idle: one second with no card. */
@@ -284,14 +340,16 @@ int main(int argc, char **argv)
 	if (failed) {
 		free(t_all);
 		free(t_ev);
+		free(t_fault);
+		free(b);
 		return 1;
 	}
 
 	qsort(t_all, taps, sizeof(int64_t), cmp64);
 	qsort(t_ev, taps, sizeof(int64_t), cmp64);
 	int64_t sum = 0;
-	for (size_t i = 0; i < taps; i++)
-		sum += t_all[i];
+	for (size_t k = 0; k < taps; k++)
+		sum += t_all[k];
 	const int64_t p50 = pct(t_all, taps, 50), p90 = pct(t_all, taps, 90),
 		      p99 = pct(t_all, taps, 99);
 
@@ -305,22 +363,43 @@ int main(int argc, char **argv)
 	printf("%-40s %9.0f %9.0f %9.0f %9.0f %9.0f\n", "  of which: tap -> hal TAP event",
 	       t_ev[0] / 1e3, pct(t_ev, taps, 50) / 1e3, pct(t_ev, taps, 90) / 1e3,
 	       pct(t_ev, taps, 99) / 1e3, t_ev[taps - 1] / 1e3);
-	printf("mean %.0f us; per tap %.2f searches (InListPassiveTarget), %.2f card commands "
-	       "(InDataExchange)\n",
-	       (double) sum / (double) taps / 1e3, (double) lists / (double) taps,
-	       (double) exchanges / (double) taps);
+	printf("mean %.0f us; %.2f card commands (InDataExchange) per tap, to its event\n",
+	       (double) sum / (double) taps / 1e3, (double) exchanges / (double) taps);
 	printf("open (hal_nfc_open, libnfc's 50 ms delay included, not in the figures): %.1f ms\n",
 	       open_ns / 1e6);
 	printf("idle, no card: %.0f searches/s, CPU %.1f%% of one core (driver and emulator)\n",
 	       idle_searches, idle_cpu);
+	if (fault_taps) {
+		printf("\none fault during each tap, %zu taps each; the driver tries again\n",
+		       fault_taps);
+		printf("%-40s %9s %9s %9s\n", "fault", "min us", "p50 us", "max us");
+		for (size_t f = 0; f < FAULTS; f++) {
+			int64_t *t = t_fault + f * fault_taps;
+			qsort(t, fault_taps, sizeof(int64_t), cmp64);
+			printf("%-40s %9.0f %9.0f %9.0f\n", faults[f].name, t[0] / 1e3,
+			       pct(t, fault_taps, 50) / 1e3, t[fault_taps - 1] / 1e3);
+		}
+	}
 	printf("target: p99 <= %d us: %s\n", TARGET_P99_US,
 	       p99 / 1000 <= TARGET_P99_US ? "met" : "MISSED");
 	printf("{\"bench\":\"nfc\",\"card\":\"%s\",\"taps\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,"
 	       "\"p99_us\":%.0f,\"max_us\":%.0f,\"event_p99_us\":%.0f,\"open_ms\":%.1f,"
-	       "\"idle_searches_per_s\":%.0f,\"idle_cpu_pct\":%.1f,\"target\":{\"p99_us\":%d}}\n",
+	       "\"idle_searches_per_s\":%.0f,\"idle_cpu_pct\":%.1f,\"fault_p50_us\":{",
 	       card, taps, p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3,
-	       pct(t_ev, taps, 99) / 1e3, open_ns / 1e6, idle_searches, idle_cpu, TARGET_P99_US);
+	       pct(t_ev, taps, 99) / 1e3, open_ns / 1e6, idle_searches, idle_cpu);
+	for (size_t f = 0; f < FAULTS && fault_taps; f++) {
+		char key[40];
+		snprintf(key, sizeof(key), "%s", faults[f].line + 6); /* after "fault " */
+		for (char *c = key; *c; c++)
+			if (*c == ' ')
+				*c = '_';
+		printf("%s\"%s\":%.0f", f ? "," : "", key,
+		       pct(t_fault + f * fault_taps, fault_taps, 50) / 1e3);
+	}
+	printf("},\"target\":{\"p99_us\":%d}}\n", TARGET_P99_US);
 	free(t_all);
 	free(t_ev);
+	free(t_fault);
+	free(b);
 	return 0;
 }
