@@ -87,7 +87,7 @@ struct libnfc_reader {
 
 	/* Reader thread only. */
 	nfc_context *ctx;
-	bool card; /* a card was reported and has not left */
+	bool card;	  /* a card was reported and has not left */
 	bool read_failed; /* and its tap said HAL_NFC_READ_FAILED */
 	nfc_target target;
 	enum hal_nfc_tag tag; /* of the card reported */

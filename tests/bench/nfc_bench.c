@@ -91,8 +91,7 @@ static int wait_event(struct hal_nfc *nfc, int timeout_ms, struct hal_nfc_event 
 }
 
 /* Wait for an event of this kind, skipping none: anything else is a failure. */
-static int expect_kind(struct hal_nfc *nfc, enum hal_nfc_event_kind kind,
-		       struct hal_nfc_event *ev)
+static int expect_kind(struct hal_nfc *nfc, enum hal_nfc_event_kind kind, struct hal_nfc_event *ev)
 {
 	int r = wait_event(nfc, EVENT_WAIT_MS, ev);
 	if (r <= 0) {
@@ -115,13 +114,14 @@ static void make_uid(size_t i, uint8_t uid[7])
 }
 
 /* A card token URL as the terminal writes it: HTTPS://K.EXAMPLE.PL/C/ and 135 base32
- * characters (158 in all), different for every tap. */
-static void make_url(size_t i, char *buf, size_t size)
+ * characters (158 in all), different for every tap; with code_only the 12-character card code
+ * instead (what an NTAG213 holds: the token URL does not fit its 144 bytes). */
+static void make_url(size_t i, bool code_only, char *buf, size_t size)
 {
 	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 	size_t n = (size_t) snprintf(buf, size, "HTTPS://K.EXAMPLE.PL/C/");
 	uint64_t x = 0x9e3779b97f4a7c15ull * (i + 1);
-	for (size_t k = 0; k < 135 && n + 1 < size; k++) {
+	for (size_t k = 0; k < (code_only ? 12 : 135) && n + 1 < size; k++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
@@ -163,7 +163,7 @@ static int one_tap(struct bench *b, size_t i, const char *fault, int64_t *ret_ns
 	make_uid(i, uid);
 	for (int k = 0; k < 7; k++)
 		snprintf(uidhex + 2 * k, 3, "%02X", uid[k]);
-	make_url(i, url, sizeof(url));
+	make_url(i, !strcmp(b->card, "ntag213"), url, sizeof(url));
 	/* An NTAG 424 DNA holds its SUN test URL; an NTAG21x the card token URL. */
 	snprintf(line, sizeof(line), "tap %s %s %s", b->card, uidhex, b->t4 ? "" : url);
 
@@ -195,9 +195,8 @@ static int one_tap(struct bench *b, size_t i, const char *fault, int64_t *ret_ns
 		fprintf(stderr, "%.6f bench: identified after %.0f us\n", (double) t2 / 1e9,
 			(double) (t2 - t0) / 1e3);
 
-	if (b->ev.uid_len != 7 || memcmp(b->ev.uid, uid, 7) != 0 ||
-	    b->ev.read != HAL_NFC_READ_OK || st != NDEF_OK ||
-	    strcmp(b->uri.text, b->t4 ? PN532_EMU_SUN_URI : url) != 0) {
+	if (b->ev.uid_len != 7 || memcmp(b->ev.uid, uid, 7) != 0 || b->ev.read != HAL_NFC_READ_OK ||
+	    st != NDEF_OK || strcmp(b->uri.text, b->t4 ? PN532_EMU_SUN_URI : url) != 0) {
 		fprintf(stderr, "nfc_bench: tap %zu%s%s: wrong card read (%s, %s)\n", i,
 			fault ? " with " : "", fault ? fault : "", hal_nfc_read_name(b->ev.read),
 			ndef_status_text(st));
@@ -321,7 +320,8 @@ int main(int argc, char **argv)
 	for (size_t f = 0; f < FAULTS && fault_taps && !failed; f++) {
 		for (size_t k = 0; k < fault_taps && !failed; k++, i++) {
 			int64_t y;
-			failed = one_tap(b, i, faults[f].line, &t_fault[f * fault_taps + k], &y) < 0;
+			failed =
+			    one_tap(b, i, faults[f].line, &t_fault[f * fault_taps + k], &y) < 0;
 		}
 	}
 
@@ -353,11 +353,15 @@ int main(int argc, char **argv)
 	const int64_t p50 = pct(t_all, taps, 50), p90 = pct(t_all, taps, 90),
 		      p99 = pct(t_all, taps, 99);
 
+	const char *what = " (158-character card token URL)";
+	if (t4)
+		what = " (SUN URL)";
+	else if (!strcmp(card, "ntag213"))
+		what = " (35-character card code URL)";
 	printf("nfc bench: %zu taps of an %s%s, libnfc pn532_uart to the PN532 emulator on a pty, "
 	       "random gap 0-%d ms\n",
-	       taps, card, t4 ? " (SUN URL)" : " (158-character card token URL)", gap_ms);
-	printf("%-40s %9s %9s %9s %9s %9s\n", "", "min us", "p50 us", "p90 us", "p99 us",
-	       "max us");
+	       taps, card, what, gap_ms);
+	printf("%-40s %9s %9s %9s %9s %9s\n", "", "min us", "p50 us", "p90 us", "p99 us", "max us");
 	printf("%-40s %9.0f %9.0f %9.0f %9.0f %9.0f\n", "tap -> member identified", t_all[0] / 1e3,
 	       p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3);
 	printf("%-40s %9.0f %9.0f %9.0f %9.0f %9.0f\n", "  of which: tap -> hal TAP event",
