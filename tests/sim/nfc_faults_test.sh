@@ -195,6 +195,7 @@ amount=$((amount + 1))
 # -- the emulator crashes while a sale waits: reported, reopened with backoff, booked once
 begin_sale "$amount.00"
 lost_before=$(log_count "NFC reader lost")
+prompts=$(grep -c "Tap the customer's card" "$work/console.out" || true)
 emu crash || true
 wait "$emu_pid" 2>/dev/null || true
 emu_pid=
@@ -209,6 +210,7 @@ sleep 4
 start_emu
 wait_for 30 grep -q "NFC reader is back" "$state/loyaltyd.log"
 check "the reader is back" "true" "$(nfc_connected)"
+check "the console asks for the card again" "$((prompts + 1))" "$(grep -c "Tap the customer's card" "$work/console.out")"
 # the reopen attempts while it was gone came further and further apart
 log | sed -n 's/^\([0-9]*\):\([0-9]*\):\([0-9.]*\)Z.*nfc: cannot open reader.*/\1 \2 \3/p' |
 	awk '{ t = $1 * 3600 + $2 * 60 + $3; if (n) print t - last; last = t; n++ }' >"$work/gaps"
