@@ -1190,6 +1190,30 @@ int ledger_member_by_card_code(struct ledger *ledger, const char *card_code,
 	return member_read(ledger, st, ret_member);
 }
 
+int ledger_member_pseudonym(struct ledger *ledger, const char *card_code,
+			    uint8_t ret_pseudonym[PSEUDONYM_LEN])
+{
+	sqlite3_stmt *st;
+	if (!ledger || !card_code || !ret_pseudonym || strlen(card_code) != LEDGER_CARD_CODE_LEN)
+		return -EINVAL;
+	if (ledger_stmt(ledger,
+			"SELECT pseudonym FROM members WHERE card_code = ?1 AND erased_us IS NULL",
+			&st) < 0)
+		return ledger_sql_fail(ledger, "prepare pseudonym query");
+	sqlite3_bind_text(st, 1, card_code, -1, SQLITE_STATIC);
+	int s = sqlite3_step(st), r;
+	if (s == SQLITE_ROW && sqlite3_column_bytes(st, 0) == PSEUDONYM_LEN) {
+		memcpy(ret_pseudonym, sqlite3_column_blob(st, 0), PSEUDONYM_LEN);
+		r = 0;
+	} else if (s == SQLITE_ROW || s == SQLITE_DONE) {
+		r = -ENOENT;
+	} else {
+		r = ledger_sql_fail(ledger, "pseudonym query");
+	}
+	ledger_stmt_done(st);
+	return r;
+}
+
 int ledger_member_spend(struct ledger *ledger, int64_t member_id, int64_t from_us, int64_t to_us,
 			int64_t *ret_spend_gr)
 {

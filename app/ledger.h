@@ -137,6 +137,15 @@ ledger_member_by_card_code(struct ledger *ledger, const char *card_code,
 			   struct ledger_member *ret_member);
 
 /*
+ * The pseudonym under which the member with card_code was enrolled (the keyed hash of its card's
+ * UID), so that a card identified by its card link books as the card itself would. -ENOENT when
+ * no member (not erased) has the code.
+ */
+__attribute__((warn_unused_result)) int
+ledger_member_pseudonym(struct ledger *ledger, const char *card_code,
+			uint8_t ret_pseudonym[PSEUDONYM_LEN]);
+
+/*
  * The member's spend in (from_us, to_us]: the sum of its sales' amounts (earn events) less the
  * money its refunds paid back, e.g. the rolling 12 months a tier is judged on. Complete as long as
  * the retention period (ledger_purge) is longer than the window asked for.

@@ -285,6 +285,12 @@ static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_
 	token_qr_url(t, &tok, buf, size);
 }
 
+void checkout_card_link(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
+			size_t size)
+{
+	card_qr_url(t, card_code, time_us, buf, size);
+}
+
 /* A receipt without a card may be claimed within 14 days (PRODUCT.md, the cashier's flow 2). */
 #define CLAIM_TOKEN_S (INT64_C(14) * 24 * 3600)
 
@@ -1332,6 +1338,8 @@ cJSON *checkout_confirm(struct terminal *t)
 		return o;
 	}
 	step(t, SALE_EV_BOOKED);
+	if (rc.new_member)
+		identify_enrolled(t, rc.card_code, rc.time_us);
 	if (co->res.coupon_issued) {
 		if (!strcmp(co->res.coupon.campaign, "first_purchase"))
 			t->issued_first_purchase++;

@@ -40,6 +40,7 @@ static const char *const cmd_names[CTL_CMD_MAX] = {
     [CTL_ANSWER] = "answer",	   [CTL_CONFIRM] = "confirm",
     [CTL_REFUND] = "refund",	   [CTL_EXPLAIN] = "explain",
     [CTL_SYNC_NOW] = "sync_now",	   [CTL_NO_CARD] = "no_card",
+    [CTL_SIM_SCAN] = "sim_scan",
 };
 
 static int copy_string(const cJSON *root, const char *key, bool required, char *out, size_t size,
@@ -118,7 +119,8 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 	static const char *const sale_keys[] = {"amount", "wait", "ask", "redeem", "coupon", NULL};
 	static const char *const answer_keys[] = {"redeem", "coupon", NULL};
 	static const char *const refund_keys[] = {"receipt", "amount", "whole", NULL};
-	static const char *const tap_keys[] = {"uid", NULL};
+	static const char *const tap_keys[] = {"uid", "tag", "url", NULL};
+	static const char *const scan_keys[] = {"code", NULL};
 	static const char *const reprint_keys[] = {"receipt", "explain", NULL};
 	static const char *const explain_keys[] = {"receipt", NULL};
 	static const char *const clock_keys[] = {"utc_us", "freeze", "advance_s", NULL};
@@ -207,7 +209,17 @@ int ctl_request_parse(const char *text, size_t len, struct ctl_request *ret_requ
 	case CTL_SIM_TAP:
 		if ((r = check_keys(root, tap_keys, err, err_size)) < 0)
 			break;
-		r = copy_string(root, "uid", true, req.uid, sizeof(req.uid), err, err_size);
+		if ((r = copy_string(root, "uid", true, req.uid, sizeof(req.uid), err, err_size)) <
+			0 ||
+		    (r = copy_string(root, "tag", false, req.tag, sizeof(req.tag), err, err_size)) <
+			0)
+			break;
+		r = copy_string(root, "url", false, req.url, sizeof(req.url), err, err_size);
+		break;
+	case CTL_SIM_SCAN:
+		if ((r = check_keys(root, scan_keys, err, err_size)) < 0)
+			break;
+		r = copy_string(root, "code", true, req.url, sizeof(req.url), err, err_size);
 		break;
 	case CTL_SIM_CLOCK: {
 		if ((r = check_keys(root, clock_keys, err, err_size)) < 0)

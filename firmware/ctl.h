@@ -49,6 +49,7 @@ enum ctl_cmd {
 	CTL_EXPLAIN,
 	CTL_SYNC_NOW,
 	CTL_NO_CARD,
+	CTL_SIM_SCAN,
 	CTL_CMD_MAX
 };
 
@@ -57,6 +58,8 @@ struct ctl_request {
 	char amount[32];     /* CTL_SALE: decimal text, parsed by the sale */
 	bool wait;	     /* CTL_SALE: answer when the sale ends (default true) */
 	char uid[48];	     /* CTL_SIM_TAP: hex text, parsed by the terminal */
+	char tag[16];	     /* CTL_SIM_TAP: "" (a card by UID alone), "ntag213", "ntag215", ... */
+	char url[512];	     /* CTL_SIM_TAP: the URL the card holds ("" blank); CTL_SIM_SCAN */
 	char receipt_no[48]; /* CTL_REPRINT: empty for the last receipt; CTL_REFUND, CTL_EXPLAIN */
 	int64_t utc_us;	     /* CTL_SIM_CLOCK */
 	bool freeze;	     /* CTL_SIM_CLOCK */

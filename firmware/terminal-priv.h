@@ -26,6 +26,7 @@
 #include "sale.h"
 #include "spool.h"
 #include "sync_client.h"
+#include "token.h"
 #include "uid.h"
 
 #define NO_CLIENT	0u
@@ -59,6 +60,14 @@ struct checkout_start {
 
 struct checkout; /* the sale in progress (checkout.c) */
 struct reg;	 /* the register API (register.c) */
+
+/* The card on the reader as its last tap showed it: enough to write a new card's link. */
+struct terminal_card {
+	uint8_t uid[HAL_NFC_UID_MAX];
+	size_t uid_len;
+	enum hal_nfc_tag tag;
+	bool blank; /* read, and holds no NDEF message */
+};
 
 struct terminal {
 	struct board_profile board;
@@ -97,6 +106,7 @@ struct terminal {
 	struct uid last_tap;
 	int64_t last_tap_mono_us;
 	bool card_present;
+	struct terminal_card card; /* the card of the last tap */
 
 	char line[64]; /* what the cashier is typing */
 	size_t line_len;
@@ -106,6 +116,26 @@ struct terminal {
 
 void terminal_show(struct terminal *t, const char *l1, const char *l2, const char *l3);
 void terminal_show_idle(struct terminal *t);
+/* A card shown with no sale in progress: who it is, on the display and in the answer. */
+cJSON *terminal_card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN]);
+
+/* ---- identify.c ---- */
+
+/* Verify a token of type want with the keys this terminal trusts. 0, or -EPERM and *why. */
+int identify_token(struct terminal *t, const char *text, size_t len, enum token_type want,
+		   struct token *ret_token, const char **why);
+/* A card token: 0 and the pseudonym its member was enrolled with; -EPERM (not genuine, expired,
+ * unknown key) or -ENOENT (genuine, no member here) with *why; other negative errnos. */
+int identify_card_token(struct terminal *t, const char *text, size_t len,
+			uint8_t pseudonym[PSEUDONYM_LEN], const char **why);
+/* A tap: 1 and the pseudonym of the member its card link names, or 0 when the card counts by
+ * its UID (*how says which). */
+int identify_tap(struct terminal *t, const struct hal_nfc_event *ev,
+		 uint8_t pseudonym[PSEUDONYM_LEN], const char **how);
+/* A sale enrolled the card on the reader: write its card link when it is a blank NTAG21x. */
+void identify_enrolled(struct terminal *t, const char *card_code, int64_t time_us);
+/* A scanned line (len bytes): routed and acted on. Returns the outcome. */
+cJSON *identify_scan(struct terminal *t, const char *line, size_t len);
 
 /* ---- checkout.c ---- */
 
@@ -140,6 +170,10 @@ int64_t checkout_redeem_pts(struct terminal *t);
 const char *checkout_coupon(struct terminal *t);
 /* Why the offer has no points (after an answer asking for the most), for the cashier. */
 const char *checkout_offer_note(struct terminal *t);
+
+/* The signed card link of card_code (as its receipts' QR), dated time_us; "" when none. */
+void checkout_card_link(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
+			size_t size);
 
 /* Book and print the sale waiting for confirmation. Returns the outcome (as a ctl answer). */
 cJSON *checkout_confirm(struct terminal *t);

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "log.h"
+#include "ndef.h"
 #include "money.h"
 #include "random.h"
 #include "terminal-priv.h"
@@ -114,7 +115,7 @@ static int load_device_key(struct terminal *t)
 }
 
 /* A tap with no sale waiting: show the card's balance. */
-static cJSON *card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
+cJSON *terminal_card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 {
 	struct ledger_member m;
 	cJSON *o = cJSON_CreateObject();
@@ -136,10 +137,11 @@ static cJSON *card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM
 }
 
 /* Handle one card tap. Returns the outcome (ownership to the caller). */
-static cJSON *on_tap(struct terminal *t, const struct uid *uid)
+static cJSON *on_tap(struct terminal *t, const struct uid *uid, const struct hal_nfc_event *ev)
 {
 	int64_t now = hal_clock_mono_us(t->clock);
 	uint8_t pseudonym[PSEUDONYM_LEN];
+	const char *how = "card UID";
 	char tag[9];
 
 	if (t->last_tap.len == uid->len && memcmp(t->last_tap.bytes, uid->bytes, uid->len) == 0 &&
@@ -151,17 +153,22 @@ static cJSON *on_tap(struct terminal *t, const struct uid *uid)
 	}
 	t->last_tap = *uid;
 	t->last_tap_mono_us = now;
-	if (pseudonym_of_uid(t->pseudonym_key, uid->bytes, uid->len, pseudonym) < 0) {
+	memcpy(t->card.uid, ev->uid, ev->uid_len);
+	t->card.uid_len = ev->uid_len;
+	t->card.tag = ev->tag;
+	t->card.blank = ev->read == HAL_NFC_READ_OK && ev->ndef_len == 0;
+	if (identify_tap(t, ev, pseudonym, &how) == 0 &&
+	    pseudonym_of_uid(t->pseudonym_key, uid->bytes, uid->len, pseudonym) < 0) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", false);
 		cJSON_AddStringToObject(o, "error", "card could not be read");
 		return o;
 	}
 	pseudonym_tag(pseudonym, tag);
-	log_info("card %s tapped", tag);
+	log_info("card %s tapped (by its %s)", tag, how);
 	if (t->sale.state == SALE_AMOUNT)
 		return checkout_card(t, pseudonym);
-	return card_inquiry(t, pseudonym);
+	return terminal_card_inquiry(t, pseudonym);
 }
 
 /* Drain the reader's events; the outcome of the last tap goes to *ret_outcome if asked. */
@@ -195,9 +202,10 @@ static void nfc_drain(struct terminal *t, cJSON **ret_outcome)
 				cJSON_AddStringToObject(o, "error",
 							"the card could not be read: tap again");
 			} else {
-				o = on_tap(t, &uid);
+				o = on_tap(t, &uid, &ev);
 			}
-			if (ret_outcome) {
+			/* the answer to a card write keeps the outcome of the tap before it */
+			if (ret_outcome && (ev.write == HAL_NFC_WRITE_NONE || !*ret_outcome)) {
 				cJSON_Delete(*ret_outcome);
 				*ret_outcome = o;
 			} else {
@@ -298,17 +306,37 @@ static cJSON *ok_answer(void)
 }
 
 /* Present a card on the simulated reader and process the tap now. */
-static cJSON *sim_tap(struct terminal *t, const char *uid_text, const char **why)
+static cJSON *sim_tap(struct terminal *t, const struct ctl_request *req, const char **why)
 {
+	static const char *const tags[] = {"ntag213", "ntag215", "ntag216"};
+	static const enum hal_nfc_tag tag_of[] = {HAL_NFC_TAG_NTAG213, HAL_NFC_TAG_NTAG215,
+						  HAL_NFC_TAG_NTAG216};
+	uint8_t ndef[HAL_NFC_NDEF_MAX];
+	int n = 0, tag = -1;
 	struct uid uid;
 	int r;
 	if (!hal_nfc_is_sim(t->nfc)) {
 		*why = "the NFC reader is not simulated on this board";
 		return NULL;
 	}
-	if (uid_parse(uid_text, &uid, why) < 0)
+	if (uid_parse(req->uid, &uid, why) < 0)
 		return NULL;
-	if ((r = hal_nfc_sim_present(t->nfc, uid.bytes, uid.len)) < 0) {
+	for (int i = 0; req->tag[0] && i < 3; i++)
+		if (!strcmp(req->tag, tags[i]))
+			tag = i;
+	if (req->tag[0] && tag < 0) {
+		*why = "tag: ntag213, ntag215 or ntag216";
+		return NULL;
+	}
+	if (req->url[0] && (n = ndef_message_encode_uri(req->url, strlen(req->url), ndef,
+							 sizeof(ndef))) < 0) {
+		*why = "url: not a URL a card can hold";
+		return NULL;
+	}
+	r = tag < 0 ? hal_nfc_sim_present(t->nfc, uid.bytes, uid.len)
+		    : hal_nfc_sim_present_card(t->nfc, uid.bytes, uid.len, tag_of[tag], ndef,
+					       (size_t) n);
+	if (r < 0) {
 		*why = r == -ENODEV ? "the simulated reader is unplugged" : "the reader refused";
 		return NULL;
 	}
@@ -391,7 +419,7 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		o = checkout_explain(t, req->receipt_no);
 		break;
 	case CTL_SIM_TAP:
-		o = sim_tap(t, req->uid, &why);
+		o = sim_tap(t, req, &why);
 		if (!o) {
 			snprintf(msg, sizeof(msg), "tap refused: %s", why);
 			why = msg;
@@ -425,6 +453,9 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		o = ok_answer();
 		break;
 	}
+	case CTL_SIM_SCAN:
+		o = identify_scan(t, req->url, strlen(req->url));
+		break;
 	case CTL_SYNC_NOW:
 		if (!t->sync) {
 			why = "this terminal has no server_url in terminal.json: nothing to sync";
@@ -451,7 +482,8 @@ static void console_help(struct terminal *t)
 {
 	terminal_show(t, "12,34 Enter: sale  b: no card  c: cancel  p [no]: reprint (px: explained)",
 		      "z <receipt> [amount]: refund  x <receipt>: explain  s: status  q: quit",
-		      hal_nfc_is_sim(t->nfc) ? "t <UID>: tap card  u: remove card" : NULL);
+		      hal_nfc_is_sim(t->nfc) ? "t <UID> [ntag215 [URL]]: tap card  u: remove card"
+					     : NULL);
 }
 
 /* "r" / "r 500": redeem the most allowed, or these points. */
@@ -597,7 +629,18 @@ static void console_line(struct terminal *t, char *line)
 			show_outcome(t, o, "Explain failed:");
 		}
 	} else if (!strcmp(line, "t") || !strcmp(line, "tap")) {
-		cJSON *o = sim_tap(t, arg ? arg : "", &why);
+		/* "t UID [TAG [URL]]": a card by UID, or an NTAG21x, blank or holding URL */
+		struct ctl_request rq = {.cmd = CTL_SIM_TAP};
+		char *tag = arg ? strchr(arg, ' ') : NULL, *url = NULL;
+		if (tag) {
+			*tag++ = '\0';
+			if ((url = strchr(tag, ' ')))
+				*url++ = '\0';
+		}
+		snprintf(rq.uid, sizeof(rq.uid), "%s", arg ? arg : "");
+		snprintf(rq.tag, sizeof(rq.tag), "%s", tag ? tag : "");
+		snprintf(rq.url, sizeof(rq.url), "%s", url ? url : "");
+		cJSON *o = sim_tap(t, &rq, &why);
 		cJSON_Delete(o);
 	} else if (!strcmp(line, "u") || !strcmp(line, "remove")) {
 		if (hal_nfc_sim_remove(t->nfc) < 0)

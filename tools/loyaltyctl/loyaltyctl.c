@@ -53,6 +53,8 @@ static void usage_main(FILE *f)
 		"  reprint [--receipt NO] [--explain]  print a receipt again (with how it earned)\n"
 		"  sync now                   sync with the server now and wait for the outcome\n"
 		"  sim tap --uid UID          simulator: tap a card (hex UID, 4/7/10 bytes)\n"
+		"       [--tag TYPE [--url URL]]  an NTAG21x, blank or holding a URL\n"
+		"  sim scan --code TEXT       simulator: a code read by the scanner\n"
 		"  sim remove                 simulator: take the card away\n"
 		"  sim clock --set TIME       simulator: set the clock (2026-11-27T12:00:00Z)\n"
 		"  sim printer --state STATE  simulator: ready, paper-out or offline\n"
@@ -476,7 +478,8 @@ static int parse_time(const char *text, long long *ret_us)
 static int cmd_sim(int argc, char **argv)
 {
 	static const char help[] =
-	    "Usage: loyaltyctl sim tap --uid UID\n"
+	    "Usage: loyaltyctl sim tap --uid UID [--tag ntag213|ntag215|ntag216 [--url URL]]\n"
+	    "       loyaltyctl sim scan --code TEXT\n"
 	    "       loyaltyctl sim remove\n"
 	    "       loyaltyctl sim clock --set 2026-11-27T12:00:00Z [--freeze]\n"
 	    "       loyaltyctl sim printer --state ready|paper-out|offline\n"
@@ -488,14 +491,32 @@ static int cmd_sim(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[0], "tap")) {
-		struct subopt o[] = {{"uid", true, NULL}, {NULL, false, NULL}};
+		struct subopt o[] = {
+		    {"uid", true, NULL}, {"tag", true, NULL}, {"url", true, NULL}, {NULL, false, NULL}};
 		int r = parse_subopts(argc - 1, argv + 1, o, help);
 		if (r)
 			return r == 1 ? 0 : 2;
 		if (!o[0].value)
 			return usage_error("sim tap: --uid is required");
+		if (o[2].value && !o[1].value)
+			return usage_error("sim tap: --url needs --tag (the card that holds it)");
 		cJSON *q = request("sim_tap");
 		cJSON_AddStringToObject(q, "uid", o[0].value);
+		if (o[1].value)
+			cJSON_AddStringToObject(q, "tag", o[1].value);
+		if (o[2].value)
+			cJSON_AddStringToObject(q, "url", o[2].value);
+		return report(call(q, 10));
+	}
+	if (!strcmp(argv[0], "scan")) {
+		struct subopt o[] = {{"code", true, NULL}, {NULL, false, NULL}};
+		int r = parse_subopts(argc - 1, argv + 1, o, help);
+		if (r)
+			return r == 1 ? 0 : 2;
+		if (!o[0].value)
+			return usage_error("sim scan: --code is required");
+		cJSON *q = request("sim_scan");
+		cJSON_AddStringToObject(q, "code", o[0].value);
 		return report(call(q, 10));
 	}
 	if (!strcmp(argv[0], "remove")) {
