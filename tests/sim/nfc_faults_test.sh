@@ -20,6 +20,11 @@ sock=$work/pn532.sock
 emu_pid=
 sale_pid=
 cleanup() {
+	local rc=$?
+	if [ $rc != 0 ] && [ -f "$state/loyaltyd.log" ]; then
+		echo "--- exit $rc; loyaltyd.log:"
+		tail -n 40 "$state/loyaltyd.log"
+	fi
 	[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null
 	[ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null
 	[ -n "$sale_pid" ] && kill "$sale_pid" 2>/dev/null
@@ -83,7 +88,7 @@ start_terminal() {
 begin_sale() {
 	timeout 90 "$loyaltyctl" --state "$state" sale --amount "$1" >"$work/sale.out" 2>&1 &
 	sale_pid=$!
-	wait_for 10 sale_waits
+	check_true "sale of $1 zł waits for the card" wait_for 10 sale_waits
 }
 
 # end_sale: the waiting loyaltyctl's exit status
@@ -129,9 +134,10 @@ begin_sale 12.00
 # the read); the card leaves while the driver waits for it
 emu fault slow 2000 3 cmd 40
 tap
-wait_for 10 grep -q "(fault: reply held back)" "$work/emu.log"
+check_true "the driver waits for the held-back reply" \
+	wait_for 10 grep -q "(fault: reply held back)" "$work/emu.log"
 emu remove
-wait_for 10 grep -q "asked to tap again" "$state/loyaltyd.log"
+check_true "the read fails" wait_for 10 grep -q "asked to tap again" "$state/loyaltyd.log"
 emu fault none
 sleep 0.5
 check "the console says tap again, once" "1" "$(console | grep -c "Tap again")"
@@ -166,7 +172,7 @@ check_true "the terminal runs on" kill -0 "$daemon_pid"
 begin_sale "$amount.00"
 emu fault rf-timeout 3
 tap
-wait_for 10 log_more "asked to tap again" 1
+check_true "the read fails" wait_for 10 log_more "asked to tap again" 1
 check "the console says tap again" "2" "$(console | grep -c "Tap again")"
 emu fault none
 # a card whose read failed is read again while it lies there; or the customer taps again
@@ -201,14 +207,14 @@ wait "$emu_pid" 2>/dev/null || true
 emu_pid=
 # the crashed emulator left its link to a pty that is gone; a restarted one makes it again
 rm -f "$link"
-wait_for 20 log_more "NFC reader lost" "$lost_before"
+check_true "the driver notices" wait_for 20 log_more "NFC reader lost" "$lost_before"
 check "the reader loss is logged" "$((lost_before + 1))" "$(log | grep -c "NFC reader lost")"
 check "status says so" "false" "$(nfc_connected)"
 check_true "the console says so" grep -q "NFC reader lost: reconnecting" "$work/console.out"
 check "the sale stays open" "waiting for card" "$(sale_state)"
 sleep 4
 start_emu
-wait_for 30 grep -q "NFC reader is back" "$state/loyaltyd.log"
+check_true "the driver reopens the reader" wait_for 30 grep -q "NFC reader is back" "$state/loyaltyd.log"
 check "the reader is back" "true" "$(nfc_connected)"
 check "the console asks for the card again" "$((prompts + 1))" "$(grep -c "Tap the customer's card" "$work/console.out")"
 # the reopen attempts while it was gone came further and further apart
@@ -227,4 +233,4 @@ check "every sale booked once" "$sales" "$(earns)"
 check_true "the ledger verifies" bash -c "'$loyaltyctl' --state '$state' ledger verify >/dev/null"
 check_true "the terminal runs on" kill -0 "$daemon_pid"
 stop_daemon
-finish || { echo "--- loyaltyd.log"; tail -n 60 "$state/loyaltyd.log"; exit 1; }
+finish
