@@ -19,6 +19,7 @@
 #include "ledger.h"
 #include "nfc.h"
 #include "printer.h"
+#include "scanner.h"
 #include "sync.h"
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
@@ -344,11 +345,41 @@ void board_profile_printer_config(const struct board_profile *b,
 	};
 }
 
+/* "scanner": {"driver": "serial" | "hid" | "sim", "path": DEVICE, "baud": N}; optional. */
+static int parse_scanner(const cJSON *root, struct board_profile *b, char *err, size_t err_size)
+{
+	static const char *const keys[] = {"driver", "path", "baud", NULL};
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, "scanner");
+	int r, baud = 0;
+	if (!s)
+		return 0;
+	if (!(s = get_object(root, "scanner", err, err_size)))
+		return -EINVAL;
+	if ((r = only_keys(s, "scanner", keys, err, err_size)) < 0 ||
+	    (r = get_string(s, "scanner", "driver", true, b->scanner_driver,
+			    sizeof(b->scanner_driver), err, err_size)) < 0 ||
+	    (r = check_driver("scanner", b->scanner_driver, hal_scanner_driver_names, err,
+			      err_size)) < 0 ||
+	    (r = get_string(s, "scanner", "path", false, b->scanner_path, sizeof(b->scanner_path),
+			    err, err_size)) < 0 ||
+	    (r = get_opt_int(s, "scanner", "baud", 0, 1000000, &baud, err, err_size)) < 0)
+		return r;
+	if (strcmp(b->scanner_driver, "sim") != 0 && b->scanner_path[0] != '/')
+		return fail(err, err_size, "scanner.path: the '%s' driver needs an absolute device path",
+			    b->scanner_driver);
+	if (baud && (strcmp(b->scanner_driver, "serial") != 0 || !hal_scanner_baud_valid((unsigned) baud)))
+		return fail(err, err_size,
+			    "scanner.baud: only for the 'serial' driver, 1200 to 115200 (a standard "
+			    "rate)");
+	b->scanner_baud = (unsigned) baud;
+	return 0;
+}
+
 int board_profile_parse(const char *text, size_t len, struct board_profile *ret_profile, char *err,
 			size_t err_size)
 {
 	static const char *const keys[] = {"version", "name",	 "description", "nfc",
-					   "printer", "console", "clock",	NULL};
+					   "printer", "console", "clock",	"scanner", NULL};
 	static const char *const dev_keys[] = {"driver", NULL};
 	static const char *const nfc_keys[] = {"driver", "connstring", NULL};
 	struct board_profile b = {0};
@@ -383,7 +414,8 @@ int board_profile_parse(const char *text, size_t len, struct board_profile *ret_
 	    (r = only_keys(clock, "clock", dev_keys, err, err_size)) < 0 ||
 	    (r = get_string(clock, "clock", "driver", true, b.clock_driver, sizeof(b.clock_driver),
 			    err, err_size)) < 0 ||
-	    (r = check_driver("clock", b.clock_driver, clock_names, err, err_size)) < 0)
+	    (r = check_driver("clock", b.clock_driver, clock_names, err, err_size)) < 0 ||
+	    (r = parse_scanner(root, &b, err, err_size)) < 0)
 		goto out;
 	*ret_profile = b;
 out:

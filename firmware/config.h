@@ -37,6 +37,10 @@ struct board_profile {
 	enum hal_printer_status_mode printer_status; /* usb, serial, tcp: default auto */
 	struct printer_profile printer;
 	bool printer_preview; /* "sim": render each receipt to <receipt>.png beside its .escpos */
+	/* the 2D scanner: "" none, "serial", "hid" or "sim" (hal/scanner) */
+	char scanner_driver[16];
+	char scanner_path[128];
+	unsigned scanner_baud; /* "serial"; 0: the driver's default */
 	char console_driver[16];
 	char clock_driver[16];
 };

@@ -24,6 +24,7 @@
 #include "pseudonym.h"
 #include "rules.h"
 #include "sale.h"
+#include "scanner.h"
 #include "spool.h"
 #include "sync_client.h"
 #include "token.h"
@@ -94,6 +95,8 @@ struct terminal {
 	int64_t started_mono_us;
 	int64_t last_purge_mono_us;
 	bool nfc_connected;
+	struct hal_scanner *scanner; /* NULL: the board has none */
+	bool scanner_connected;
 	bool quit;
 
 	struct sale sale;

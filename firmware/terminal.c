@@ -248,6 +248,51 @@ static void nfc_drain(struct terminal *t, cJSON **ret_outcome)
 		log_errno(r, "NFC reader");
 }
 
+/* Drain the scanner's events; the outcome of the last line goes to *ret_outcome if asked. */
+static void scanner_drain(struct terminal *t, cJSON **ret_outcome)
+{
+	struct hal_scanner_event *ev = malloc(sizeof(*ev));
+	int r = 0;
+	if (!ev)
+		return;
+	while (t->scanner && (r = hal_scanner_next_event(t->scanner, ev)) > 0) {
+		cJSON *o = NULL;
+		switch (ev->kind) {
+		case HAL_SCANNER_LINE:
+			o = identify_scan(t, ev->line, ev->len);
+			break;
+		case HAL_SCANNER_TOO_LONG:
+			log_warn("a scan of %zu bytes was too long and is dropped", ev->len);
+			terminal_show(t, "Scan not used:", "too long for a loyalty code", NULL);
+			break;
+		case HAL_SCANNER_BAD_KEY:
+			log_warn("a scan with an unknown key (code %u) is dropped", ev->key);
+			terminal_show(t, "Scan not understood:",
+				      "set the scanner to a US keyboard layout", NULL);
+			break;
+		case HAL_SCANNER_LOST:
+			t->scanner_connected = false;
+			log_warn("scanner lost; the terminal keeps working, reconnecting");
+			break;
+		case HAL_SCANNER_BACK:
+			t->scanner_connected = true;
+			log_info("scanner is back");
+			break;
+		case HAL_SCANNER_EVENT_MAX:
+			break;
+		}
+		if (ret_outcome && o) {
+			cJSON_Delete(*ret_outcome);
+			*ret_outcome = o;
+		} else {
+			cJSON_Delete(o);
+		}
+	}
+	if (r < 0)
+		log_errno(r, "scanner");
+	free(ev);
+}
+
 /* ---- status and control ---- */
 
 static cJSON *status_json(struct terminal *t)
@@ -283,6 +328,11 @@ static cJSON *status_json(struct terminal *t)
 	cJSON *n = cJSON_AddObjectToObject(d, "nfc");
 	cJSON_AddStringToObject(n, "driver", t->board.nfc_driver);
 	cJSON_AddBoolToObject(n, "connected", t->nfc_connected);
+	if (t->scanner) {
+		cJSON *sc = cJSON_AddObjectToObject(d, "scanner");
+		cJSON_AddStringToObject(sc, "driver", t->board.scanner_driver);
+		cJSON_AddBoolToObject(sc, "connected", t->scanner_connected);
+	}
 	cJSON *p = cJSON_AddObjectToObject(d, "printer");
 	cJSON_AddStringToObject(p, "driver", t->board.printer_driver);
 	cJSON_AddStringToObject(p, "model", t->board.printer.model);
@@ -454,7 +504,17 @@ static void on_ctl(void *userdata, unsigned client, const struct ctl_request *re
 		break;
 	}
 	case CTL_SIM_SCAN:
-		o = identify_scan(t, req->url, strlen(req->url));
+		if (!t->scanner || !hal_scanner_is_sim(t->scanner)) {
+			why = "the scanner is not simulated on this board";
+			break;
+		}
+		if (hal_scanner_sim_scan(t->scanner, req->url, strlen(req->url)) < 0) {
+			why = "the simulated scanner refused the code";
+			break;
+		}
+		scanner_drain(t, &o);
+		if (!o)
+			why = "the scan gave nothing (see the log)";
 		break;
 	case CTL_SYNC_NOW:
 		if (!t->sync) {
@@ -807,6 +867,18 @@ static int open_devices(struct terminal *t)
 				 t->board.nfc_driver,
 				 nfc_cfg.connstring ? nfc_cfg.connstring : "first found");
 	t->nfc_connected = true;
+	if (t->board.scanner_driver[0]) {
+		struct hal_scanner_config sc = {
+		    .path = t->board.scanner_path[0] ? t->board.scanner_path : NULL,
+		    .baud = t->board.scanner_baud,
+		};
+		if ((r = hal_scanner_open(t->board.scanner_driver, &sc, &t->scanner)) < 0)
+			return log_errno(r, "scanner '%s' (%s): check the scanner and the board's "
+					    "scanner section",
+					 t->board.scanner_driver,
+					 sc.path ? sc.path : "no path");
+		t->scanner_connected = true;
+	}
 	if ((r = hal_printer_open(t->board.printer_driver, &printer_cfg, &t->printer)) < 0)
 		return log_errno(
 		    r, "printer '%s' at %s%s%s: check the cable and the board's printer section",
@@ -973,6 +1045,7 @@ void terminal_close(struct terminal *t)
 	checkout_free(t->co);
 	hal_printer_close(t->printer);
 	hal_nfc_close(t->nfc);
+	hal_scanner_close(t->scanner);
 	hal_console_close(t->console);
 	hal_clock_close(t->clock);
 	ledger_close(t->ledger);
@@ -988,6 +1061,7 @@ void terminal_close(struct terminal *t)
 enum {
 	FD_SIGNAL,
 	FD_NFC,
+	FD_SCANNER,
 	FD_CONSOLE,
 	FD_REG,
 	FD_CTL,
@@ -1005,6 +1079,8 @@ int terminal_run(struct terminal *t)
 	while (!t->quit) {
 		fds[FD_SIGNAL] = (struct pollfd){.fd = t->signal_fd, .events = POLLIN};
 		fds[FD_NFC] = (struct pollfd){.fd = hal_nfc_fd(t->nfc), .events = POLLIN};
+		fds[FD_SCANNER] = (struct pollfd){
+		    .fd = t->scanner ? hal_scanner_fd(t->scanner) : -1, .events = POLLIN};
 		fds[FD_CONSOLE] =
 		    (struct pollfd){.fd = hal_console_fd(t->console), .events = POLLIN};
 		fds[FD_REG] = (struct pollfd){.fd = reg_fd(t->reg), .events = POLLIN};
@@ -1038,6 +1114,8 @@ int terminal_run(struct terminal *t)
 		}
 		if (fds[FD_NFC].revents)
 			nfc_drain(t, NULL);
+		if (fds[FD_SCANNER].revents)
+			scanner_drain(t, NULL);
 		if (fds[FD_CONSOLE].revents)
 			console_keys(t);
 		ctl_dispatch(t->ctl, &fds[FD_CTL], nctl);

@@ -192,6 +192,53 @@ static void test_board_printer_links(void **state)
 	assert_string_equal(b.printer_host, "192.168.1.50");
 }
 
+/* A board with the given scanner section (NULL: none). */
+static int parse_scanner(const char *scanner, struct board_profile *b, char *err, size_t err_size)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "{\"version\":1,\"name\":\"t\",\"nfc\":{\"driver\":\"sim\"},"
+		 "\"printer\":{\"driver\":\"sim\",\"model\":\"X\",\"width_dots\":384,"
+		 "\"columns\":32,\"encoding\":\"CP852\",\"codepage_slot\":18,"
+		 "\"qr_module_dots\":5,\"cutter\":true},%s%s%s\"console\":{\"driver\":\"sim\"},"
+		 "\"clock\":{\"driver\":\"sim\"}}",
+		 scanner ? "\"scanner\":{" : "", scanner ? scanner : "", scanner ? "}," : "");
+	err[0] = '\0';
+	return board_profile_parse(text, strlen(text), b, err, err_size);
+}
+
+static void test_board_scanner(void **state)
+{
+	(void) state;
+	static const struct {
+		const char *fields, *error;
+	} bad[] = {
+	    {"\"driver\":\"usbkbd\"", "scanner.driver: unknown driver 'usbkbd'"},
+	    {"\"driver\":\"serial\"", "scanner.path: the 'serial' driver needs an absolute device path"},
+	    {"\"driver\":\"hid\",\"path\":\"event3\"", "scanner.path: the 'hid' driver needs"},
+	    {"\"driver\":\"hid\",\"path\":\"/dev/input/event3\",\"baud\":9600",
+	     "scanner.baud: only for the 'serial' driver"},
+	    {"\"driver\":\"serial\",\"path\":\"/dev/ttyACM0\",\"baud\":1234",
+	     "scanner.baud: only for the 'serial' driver, 1200 to 115200"},
+	    {"\"driver\":\"sim\",\"speed\":1", "scanner.speed: unknown key"},
+	};
+	struct board_profile b;
+	char err[CONFIG_ERR_MAX];
+	assert_int_equal(parse_scanner(NULL, &b, err, sizeof(err)), 0);
+	assert_string_equal(b.scanner_driver, "");
+	assert_int_equal(parse_scanner("\"driver\":\"serial\",\"path\":\"/dev/ttyACM0\",\"baud\":115200",
+				       &b, err, sizeof(err)),
+			 0);
+	assert_string_equal(b.scanner_driver, "serial");
+	assert_string_equal(b.scanner_path, "/dev/ttyACM0");
+	assert_int_equal(b.scanner_baud, 115200);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse_scanner(bad[i].fields, &b, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, bad[i].error))
+			fail_msg("for %s: got '%s', expected '%s'", bad[i].fields, err, bad[i].error);
+	}
+}
+
 static void test_terminal_config(void **state)
 {
 	(void) state;
@@ -301,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_board_good),
 	    cmocka_unit_test(test_board_errors_name_the_field),
 	    cmocka_unit_test(test_board_printer_links),
+	    cmocka_unit_test(test_board_scanner),
 	    cmocka_unit_test(test_terminal_config),
 	    cmocka_unit_test(test_register_config),
 	    cmocka_unit_test(test_shipped_files_load),
