@@ -212,15 +212,15 @@ static int one_tap(struct bench *b, size_t i, const char *fault, int64_t *ret_ns
 
 /* One reply or card answer spoilt during the tap, each time; the driver tries again. */
 static const struct {
-	const char *name, *line;
+	const char *key, *name, *line;
 } faults[] = {
-    {"rf-timeout (card silent)", "fault rf-timeout 1"},
-    {"crc (card answer spoilt)", "fault crc 1"},
-    {"checksum (UART frame spoilt)", "fault checksum 1 cmd 40"},
-    {"slow 100 ms (within timeout)", "fault slow 100 1 cmd 40"},
-    {"slow 600 ms (past timeout)", "fault slow 600 1 cmd 40"},
-    {"lost (reply never comes)", "fault lost 1 cmd 40"},
-    {"lost search reply", "fault lost 1 cmd 4a"},
+    {"rf_timeout", "rf-timeout (card silent)", "fault rf-timeout 1"},
+    {"crc", "crc (card answer spoilt)", "fault crc 1"},
+    {"checksum", "checksum (UART frame spoilt)", "fault checksum 1 cmd 40"},
+    {"slow_100", "slow 100 ms (within timeout)", "fault slow 100 1 cmd 40"},
+    {"slow_600", "slow 600 ms (past timeout)", "fault slow 600 1 cmd 40"},
+    {"lost", "lost (reply never comes)", "fault lost 1 cmd 40"},
+    {"lost_search", "lost search reply", "fault lost 1 cmd 4a"},
 };
 #define FAULTS (sizeof(faults) / sizeof(faults[0]))
 
@@ -391,15 +391,9 @@ int main(int argc, char **argv)
 	       "\"idle_searches_per_s\":%.0f,\"idle_cpu_pct\":%.1f,\"fault_p50_us\":{",
 	       card, taps, p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3,
 	       pct(t_ev, taps, 99) / 1e3, open_ns / 1e6, idle_searches, idle_cpu);
-	for (size_t f = 0; f < FAULTS && fault_taps; f++) {
-		char key[40];
-		snprintf(key, sizeof(key), "%s", faults[f].line + 6); /* after "fault " */
-		for (char *c = key; *c; c++)
-			if (*c == ' ')
-				*c = '_';
-		printf("%s\"%s\":%.0f", f ? "," : "", key,
+	for (size_t f = 0; f < FAULTS && fault_taps; f++)
+		printf("%s\"%s\":%.0f", f ? "," : "", faults[f].key,
 		       pct(t_fault + f * fault_taps, fault_taps, 50) / 1e3);
-	}
 	printf("},\"target\":{\"p99_us\":%d}}\n", TARGET_P99_US);
 	free(t_all);
 	free(t_ev);
