@@ -53,6 +53,7 @@ static void usage(FILE *out)
 	      "              put a card on the reader (default ntag213; no URI: a blank NTAG21x,\n"
 	      "              or an NTAG 424 DNA with a SUN test URL)\n"
 	      "  remove      take the card away\n"
+	      "  back        put the last card back, with what was written to it\n"
 	      "  fault rf-timeout|crc|checksum|lost [COUNT] [cmd HEX]\n"
 	      "  fault slow MS [COUNT] [cmd HEX]\n"
 	      "              spoil the next COUNT (1) replies (to command HEX, e.g. 40)\n"

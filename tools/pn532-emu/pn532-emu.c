@@ -1321,6 +1321,26 @@ int pn532_emu_remove(struct pn532_emu *e)
 	return 0;
 }
 
+int pn532_emu_put_back(struct pn532_emu *e)
+{
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	if (!e->next_serial) {
+		pthread_mutex_unlock(&e->lock);
+		return -ENODEV;
+	}
+	/* the same card, coming into the field again: fresh RF state, the same memory */
+	e->card.serial = ++e->next_serial;
+	e->card.idle = false;
+	e->card.app_selected = e->card.file_selected = false;
+	e->card.version_part = 0;
+	e->card_present = true;
+	pthread_mutex_unlock(&e->lock);
+	emu_wake(e);
+	return 0;
+}
+
 int pn532_emu_set_mute(struct pn532_emu *e, bool mute)
 {
 	if (!e)
@@ -1522,6 +1542,8 @@ int pn532_emu_command(struct pn532_emu *e, const char *line, char *err, size_t e
 		return command_fault(e, tok, n, err, err_size);
 	if (n == 1 && strcmp(tok[0], "remove") == 0)
 		return pn532_emu_remove(e);
+	if (n == 1 && strcmp(tok[0], "back") == 0)
+		return pn532_emu_put_back(e) < 0 ? say(err, err_size, "no card to put back") : 0;
 	if (n == 1 && (strcmp(tok[0], "mute") == 0 || strcmp(tok[0], "unmute") == 0))
 		return pn532_emu_set_mute(e, tok[0][0] == 'm');
 	if (strcmp(tok[0], "poke") == 0) {

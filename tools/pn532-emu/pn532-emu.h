@@ -135,6 +135,10 @@ unsigned pn532_emu_fault_left(struct pn532_emu *emu);
 /* Take the card away; 0 also when there was none. */
 int pn532_emu_remove(struct pn532_emu *emu);
 
+/* Put the last card taken away back on the reader, its memory as it was left (what the host
+ * wrote to it included), as a new tap. -ENODEV when no card was ever presented. */
+int pn532_emu_put_back(struct pn532_emu *emu);
+
 /* Hang the chip (true): it keeps reading the line but answers nothing, not even ACKs, like a
  * PN532 that browned out while the adapter stays plugged in. false: it answers again. */
 int pn532_emu_set_mute(struct pn532_emu *emu, bool mute);
