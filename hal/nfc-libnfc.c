@@ -8,9 +8,10 @@
  * SEARCH_EVERY_MS: a PN532 spends its passive activation retries waiting for a card and answers
  * the moment one comes, so a card is seen within a search's round trip), reports it once as
  * HAL_NFC_TAP, checks every PRESENCE_MS that the same card is still there and reports
- * HAL_NFC_REMOVED when it is gone. Events reach
- * the caller through a queue whose pipe is hal_nfc_fd(); the caller never waits on libnfc. When
- * the queue is full the thread waits for the caller instead of dropping events.
+ * HAL_NFC_REMOVED when it is gone (a card that misses a check is selected again by its UID
+ * before it counts as gone). Events reach the caller through a queue whose pipe is hal_nfc_fd();
+ * the caller never waits on libnfc. When the queue is full the thread waits for the caller
+ * instead of dropping events.
  *
  * Opening: open() returns only after the thread's first attempt to open the reader, and fails
  * with -ENODEV when libnfc cannot open it (or another negative errno when the reader opens but
@@ -59,6 +60,7 @@
 #define DEVICE_ERRORS_MAX 2	/* consecutive device errors before the reader counts as lost */
 #define CARD_TIMEOUT_MS	  300	/* one card command, reply included */
 #define READ_TRIES	  3	/* reading a card's NDEF, the first try included */
+#define REREADS_MAX	  1	/* a card lying on the reader after a failed read: read again */
 #define FAST_READ_PAGES	  60	/* pages per FAST_READ: 240 bytes, one PN532 frame */
 #define T4_CHUNK	  128	/* bytes per READ BINARY */
 #define NTAG_AREA_MAX	  888	/* the NTAG216's user memory */
@@ -89,6 +91,7 @@ struct libnfc_reader {
 	nfc_context *ctx;
 	bool card;	  /* a card was reported and has not left */
 	bool read_failed; /* and its tap said HAL_NFC_READ_FAILED */
+	unsigned rereads; /* times it was read again since its read failed, lying there */
 	nfc_target target;
 	enum hal_nfc_tag tag; /* of the card reported */
 	size_t t2_size;	      /* its Type 2 data area, as its capability container says */
@@ -177,7 +180,6 @@ static bool reader_stopping(struct libnfc_reader *r)
 	return stop;
 }
 
-/* Wait ms, or until close() or a write request; returns false when the thread must stop. */
 static int64_t mono_us(void)
 {
 	struct timespec ts;
@@ -185,6 +187,7 @@ static int64_t mono_us(void)
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Wait ms, or until close() or a write request; returns false when the thread must stop. */
 static bool reader_sleep(struct libnfc_reader *r, int ms)
 {
 	struct timespec until;
@@ -737,6 +740,8 @@ static int reader_find_card(struct libnfc_reader *r)
 	r->card = true;
 	r->tag = ev->tag;
 	r->read_failed = ev->read == HAL_NFC_READ_FAILED;
+	if (!r->read_failed)
+		r->rereads = 0;
 	log_debug("nfc: card in field (%zu-byte UID, %s, %s, %zu-byte NDEF message)", a->szUidLen,
 		  hal_nfc_tag_name(ev->tag), hal_nfc_read_name(ev->read), ev->ndef_len);
 	return reader_push(r, ev) < 0 ? NFC_EOPABORTED : 1;
@@ -763,15 +768,20 @@ static int reader_check_card(struct libnfc_reader *r)
 	if (is_device_error(e))
 		return e;
 	/* No answer: gone, or one answer lost to an RF error (which leaves an NTAG idle). A card
-	 * read well has left only when it is not there when selected again by its UID; otherwise
-	 * a card lying on the reader would come back as a new tap. One whose read failed counts
-	 * as gone, so it is found and read again. */
-	if (!r->read_failed) {
-		e = card_reselect(r);
-		if (e > 0)
+	 * has left only when it is not there when selected again by its UID; otherwise a card lying
+	 * on the reader would come back as a new tap. A card whose read failed and that lies there
+	 * is read again REREADS_MAX times (reported gone, then found again), not for ever: a card
+	 * the driver cannot read would else ask to tap again every few hundred milliseconds. */
+	e = card_reselect(r);
+	if (e < 0 && is_device_error(e))
+		return e;
+	if (e > 0) {
+		if (!r->read_failed || r->rereads >= REREADS_MAX)
 			return 1;
-		if (e < 0 && is_device_error(e))
-			return e;
+		r->rereads++;
+		log_debug("nfc: the card whose read failed lies on the reader: reading it again");
+	} else {
+		r->rereads = 0;
 	}
 	log_debug("nfc: card left the field");
 	r->card = false;
