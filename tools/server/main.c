@@ -18,6 +18,8 @@
 #include <sodium.h>
 
 #include "certs.h"
+#include "customer.h"
+#include "pages.h"
 #include "server.h"
 #include "store.h"
 #include "sync.h"
@@ -38,6 +40,14 @@ static const char usage[] =
     "            --sign-key FILE        the config key (32-byte Ed25519 seed), named at "
     "registration\n"
     "            --exit-after S         stop by itself after S seconds (tests)\n"
+    "            --pages-listen ADDR:PORT  also serve the customer's card pages over plain HTTP\n"
+    "                                   there (behind the chain's TLS reverse proxy; port 0:\n"
+    "                                   chosen by the system)\n"
+    "            --pages-port-file FILE  write the pages' bound port there\n"
+    "            --store-name TEXT      the name the pages show (default: Program lojalnościowy)\n"
+    "            --pages-rate-limit N   form posts per client address per 10 minutes (default 10)\n"
+    "            --pages-url-base URL   the card link base for the page's QR, in capitals\n"
+    "                                   (e.g. HTTPS://K.EXAMPLE.PL/C/; default: the request's host)\n"
     "  enrol     --terminal ID [--valid-hours H]   print a one-time enrolment code\n"
     "  config    --programme FILE --sign-key FILE   publish the programme, signed, to every "
     "terminal\n"
@@ -46,12 +56,13 @@ static const char usage[] =
     "  erase     --card CODE            erase a member: tombstone for every terminal\n"
     "  balances                         every member's balance and tier, one JSON per line\n"
     "  flags                            what the owner should review, one JSON per line\n"
-    "  stats                            the number of events stored\n";
+    "  stats                            the number of events stored\n"
+    "  nps                              the net promoter score of the card page's survey\n";
 
 struct opts {
 	const char *db, *cert, *key, *ca, *ca_key, *listen, *port_file, *programme, *terminal,
-	    *card, *sign_key;
-	long port, exit_after, valid_hours;
+	    *card, *sign_key, *pages_listen, *pages_port_file, *store_name, *pages_url_base;
+	long port, exit_after, valid_hours, pages_rate;
 	int64_t budget_pts, member_cap_pts;
 	bool budget_set, cap_set;
 };
@@ -199,6 +210,81 @@ static int publish_config(struct store *st, const struct opts *o)
 	return 0;
 }
 
+static int write_port_file(const char *path, uint16_t port)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f || fprintf(f, "%u\n", (unsigned) port) < 0 || fclose(f) || rename(tmp, path)) {
+		fprintf(stderr, "loyalty-server: cannot write %s: %m\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The customer's pages on --pages-listen ADDR:PORT ([ADDR]:PORT for IPv6), with a store
+ * connection of their own and, with --sign-key, the server's token key for the links of cards
+ * made on the pages.
+ */
+static int start_pages(const struct opts *o, const struct sync_policy *pol, struct pages **ret,
+		       struct store **ret_st)
+{
+	static uint8_t token_sk[crypto_sign_SECRETKEYBYTES];
+	char addr[64], err[320];
+	const char *colon = strrchr(o->pages_listen, ':');
+	long port;
+	const char *a = o->pages_listen;
+	size_t alen = colon ? (size_t) (colon - a) : 0;
+	if (alen && a[0] == '[' && a[alen - 1] == ']')
+		a++, alen -= 2;
+	if (!colon || !alen || alen >= sizeof(addr) || !parse_long(colon + 1, 0, 65535, &port)) {
+		fprintf(stderr, "loyalty-server: --pages-listen: ADDR:PORT, e.g. 127.0.0.1:8080\n");
+		return -1;
+	}
+	memcpy(addr, a, alen);
+	addr[alen] = '\0';
+	struct pages_config pc = {
+	    .listen = addr,
+	    .port = (uint16_t) port,
+	    .pol = *pol,
+	    .store_name = o->store_name ? o->store_name : "Program lojalnościowy",
+	    .url_base = o->pages_url_base,
+	    .rate_per_window = (unsigned) o->pages_rate,
+	    .rate_window_s = 600,
+	};
+	if (pc.url_base && !token_url_base_valid(pc.url_base)) {
+		fprintf(stderr, "loyalty-server: --pages-url-base: capitals, digits and $%%*+-./: "
+				"only, e.g. HTTPS://K.EXAMPLE.PL/C/\n");
+		return -1;
+	}
+	if (o->sign_key) {
+		uint8_t seed[SYNC_SEED_LEN], pk[crypto_sign_PUBLICKEYBYTES];
+		if (read_seed(o->sign_key, seed) < 0)
+			return -1;
+		crypto_sign_seed_keypair(pk, token_sk, seed);
+		sodium_memzero(seed, sizeof(seed));
+		pc.token_sk = token_sk;
+	}
+	if (store_sqlite_open(o->db, &pc.st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "loyalty-server: %s\n", err);
+		return -1;
+	}
+	uint16_t bound;
+	if (pages_start(&pc, ret, &bound) < 0) {
+		fprintf(stderr, "loyalty-server: cannot listen for the pages on %s\n",
+			o->pages_listen);
+		store_close(pc.st);
+		return -1;
+	}
+	*ret_st = pc.st;
+	if (o->pages_port_file && write_port_file(o->pages_port_file, bound) < 0)
+		return -1;
+	printf("loyalty-server: card pages on http://%s%s%s:%u/C/\n", strchr(addr, ':') ? "[" : "",
+	       addr, strchr(addr, ':') ? "]" : "", (unsigned) bound);
+	return 0;
+}
+
 static int serve(struct store *st, const struct opts *o)
 {
 	struct programme prog;
@@ -207,6 +293,8 @@ static int serve(struct store *st, const struct opts *o)
 	char *key = NULL, *cert = NULL, *ca = NULL;
 	char config_key[2 * crypto_sign_PUBLICKEYBYTES + 1];
 	struct server *srv = NULL;
+	struct pages *pages = NULL;
+	struct store *pages_st = NULL;
 	uint16_t port;
 	int r = 1;
 
@@ -273,16 +361,11 @@ static int serve(struct store *st, const struct opts *o)
 			o->listen, o->port);
 		goto out;
 	}
-	if (o->port_file) {
-		char tmp[4096];
-		snprintf(tmp, sizeof(tmp), "%s.tmp", o->port_file);
-		FILE *f = fopen(tmp, "we");
-		if (!f || fprintf(f, "%u\n", (unsigned) port) < 0 || fclose(f) ||
-		    rename(tmp, o->port_file)) {
-			fprintf(stderr, "loyalty-server: cannot write %s: %m\n", o->port_file);
-			goto out;
-		}
-	}
+	/* the pages first: once the port file is there, everything listens */
+	if (o->pages_listen && start_pages(o, &cfg.pol, &pages, &pages_st) < 0)
+		goto out;
+	if (o->port_file && write_port_file(o->port_file, port) < 0)
+		goto out;
 	printf("loyalty-server: listening on https://%s:%u/v1/ (registration %s)\n", o->listen,
 	       (unsigned) port, cfg.ca ? "on" : "off: no --ca-key");
 	fflush(stdout);
@@ -291,6 +374,8 @@ static int serve(struct store *st, const struct opts *o)
 	printf("loyalty-server: stopping (%s)\n", sig > 0 ? strsignal(sig) : "time is up");
 	r = 0;
 out:
+	pages_stop(pages);
+	store_close(pages_st);
 	server_stop(srv);
 	certs_ca_free(cfg.ca);
 	free(key);
@@ -318,6 +403,11 @@ int main(int argc, char **argv)
 	    {"card", required_argument, NULL, 'C'},
 	    {"valid-hours", required_argument, NULL, 'v'},
 	    {"sign-key", required_argument, NULL, 's'},
+	    {"pages-listen", required_argument, NULL, 'L'},
+	    {"pages-port-file", required_argument, NULL, 'F'},
+	    {"store-name", required_argument, NULL, 'N'},
+	    {"pages-url-base", required_argument, NULL, 'U'},
+	    {"pages-rate-limit", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -365,6 +455,25 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			o.sign_key = optarg;
+			break;
+		case 'L':
+			o.pages_listen = optarg;
+			break;
+		case 'F':
+			o.pages_port_file = optarg;
+			break;
+		case 'N':
+			o.store_name = optarg;
+			break;
+		case 'U':
+			o.pages_url_base = optarg;
+			break;
+		case 'R':
+			if (!parse_long(optarg, 1, 100000, &v)) {
+				fprintf(stderr, "loyalty-server: bad number '%s'\n", optarg);
+				return 2;
+			}
+			o.pages_rate = v;
 			break;
 		case 'p':
 		case 'x':
@@ -458,6 +567,19 @@ int main(int argc, char **argv)
 		r = st->ops->members_read(st, print_member, NULL) < 0;
 	} else if (!strcmp(cmd, "flags")) {
 		r = st->ops->flags_read(st, print_flag, NULL) < 0;
+	} else if (!strcmp(cmd, "nps")) {
+		struct store_nps n;
+		int64_t nps, total;
+		if (customer_nps(st, &n, &nps, &total) < 0) {
+			r = 1;
+		} else {
+			printf("{\"answers\":%" PRId64 ",\"promoters\":%" PRId64
+			       ",\"passives\":%" PRId64 ",\"detractors\":%" PRId64,
+			       total, n.promoters, n.passives, n.detractors);
+			if (total)
+				printf(",\"nps\":%" PRId64, nps);
+			printf("}\n");
+		}
 	} else if (!strcmp(cmd, "stats")) {
 		int64_t n;
 		if (st->ops->count_events(st, &n) < 0)

@@ -65,6 +65,45 @@ struct store_flag {
 	int64_t time_us;
 };
 
+/* Points a customer claimed on the card page from a receipt without a card: one per receipt,
+ * (terminal_id, seq) the key (docs/card-page.md). */
+struct store_claim {
+	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
+	int64_t seq; /* the receipt's first event */
+	char card_code[LEDGER_CARD_CODE_LEN + 1]; /* "" once the member is erased */
+	int64_t points;				  /* the receipt's, from its signed token */
+	int64_t bonus_pts;			  /* the welcome bonus of a card made by the claim */
+	int64_t amount_gr;
+	bool new_card;
+	int64_t claimed_us;
+};
+
+#define STORE_COMMENT_MAX 500
+
+/* A one-question survey answer, one per receipt. */
+struct store_survey {
+	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1];
+	int64_t seq;
+	char card_code[LEDGER_CARD_CODE_LEN + 1];
+	int score; /* 0-10 */
+	char comment[STORE_COMMENT_MAX + 1];
+	int64_t bonus_pts;
+	int64_t time_us;
+};
+
+/* The member's consents, as given on the card page (both off until given). */
+struct store_consent {
+	char card_code[LEDGER_CARD_CODE_LEN + 1];
+	bool marketing;	 /* marketing messages */
+	bool first_name; /* the first name may be shown at the till */
+	int64_t updated_us;
+};
+
+/* Survey answers counted for the net promoter score. */
+struct store_nps {
+	int64_t promoters, passives, detractors; /* 9-10, 7-8, 0-6 */
+};
+
 struct store_change {
 	int64_t cursor;
 	const char *key;
@@ -74,6 +113,8 @@ struct store_change {
 typedef int (*store_flag_fn)(void *userdata, const struct store_flag *flag);
 typedef int (*store_member_fn)(void *userdata, const struct store_member *member);
 typedef int (*store_change_fn)(void *userdata, const struct store_change *change);
+typedef int (*store_event_fn)(void *userdata, const struct ledger_event *ev);
+typedef int (*store_terminal_fn)(void *userdata, const struct store_terminal *t);
 
 struct store_ops {
 	void (*close)(struct store *st);
@@ -103,7 +144,8 @@ struct store_ops {
 	 * terminal (card_code NULL) or by the member (terminal_id NULL). */
 	int (*redeemed_pts)(struct store *st, const char *terminal_id, const char *card_code,
 			    int64_t from_us, int64_t to_us, int64_t *ret_pts);
-	/* The member's spend in (from_us, to_us]: amounts of earn and refund events. */
+	/* The member's spend in (from_us, to_us]: amounts of earn and refund events and of
+	 * the receipts the member claimed. */
 	int (*member_spend)(struct store *st, const char *card_code, int64_t from_us, int64_t to_us,
 			    int64_t *ret_gr);
 	/* The sum of the amounts of flags with this code raised by the terminal in the window. */
@@ -123,8 +165,8 @@ struct store_ops {
 
 	int (*member_get)(struct store *st, const char *card_code, struct store_member *ret);
 	int (*member_put)(struct store *st, const struct store_member *m); /* upsert */
-	/* Erasure: the member row and its links go, its events keep amounts and points without
-	 * the card. */
+	/* Erasure: the member row, its links and consents go, its events, claims and survey
+	 * answers keep amounts, points and scores without the card (comments go). */
 	int (*member_erase)(struct store *st, const char *card_code);
 
 	int (*flag_add)(struct store *st, const struct store_flag *flag);
@@ -136,6 +178,35 @@ struct store_ops {
 	int (*flags_read)(struct store *st, store_flag_fn fn, void *userdata);
 	int (*members_read)(struct store *st, store_member_fn fn, void *userdata);
 	int (*count_events)(struct store *st, int64_t *ret_n);
+
+	/* ---- the customer's pages (pages.c, customer.c) ---- */
+	int (*terminals_read)(struct store *st, store_terminal_fn fn, void *userdata);
+	/* The event the terminal booked at seq; -ENOENT when the server does not hold it. */
+	int (*event_at)(struct store *st, const char *terminal_id, int64_t seq,
+			struct ledger_event *ret);
+	/* The card's events, newest first, at most max. */
+	int (*member_events)(struct store *st, const char *card_code, size_t max,
+			     store_event_fn fn, void *userdata);
+	/* Claims and surveys, one per (terminal_id, seq): put gives -EEXIST for a second one. */
+	int (*claim_get)(struct store *st, const char *terminal_id, int64_t seq,
+			 struct store_claim *ret);
+	int (*claim_put)(struct store *st, const struct store_claim *c);
+	int (*survey_get)(struct store *st, const char *terminal_id, int64_t seq,
+			  struct store_survey *ret);
+	int (*survey_put)(struct store *st, const struct store_survey *s);
+	int (*survey_counts)(struct store *st, struct store_nps *ret);
+	/* -ENOENT when the member never chose. */
+	int (*consent_get)(struct store *st, const char *card_code, struct store_consent *ret);
+	int (*consent_put)(struct store *st, const struct store_consent *c); /* upsert */
+	/* The latest change under key (its JSON into json, cut to size); -ENOENT when none. */
+	int (*change_get)(struct store *st, const char *key, char *json, size_t size);
+	/* The card's claims and surveys, oldest first, for the member's data export. */
+	int (*member_claims)(struct store *st, const char *card_code,
+			     int (*fn)(void *userdata, const struct store_claim *c),
+			     void *userdata);
+	int (*member_surveys)(struct store *st, const char *card_code,
+			      int (*fn)(void *userdata, const struct store_survey *s),
+			      void *userdata);
 };
 
 struct store {

@@ -12,7 +12,7 @@
 
 #include "store.h"
 
-#define STMT_CACHE 40
+#define STMT_CACHE 64
 
 struct store_sqlite {
 	struct store base;
@@ -56,6 +56,20 @@ static const char schema[] =
     "CREATE INDEX IF NOT EXISTS flags_code ON flags(code, terminal_id, time_us);"
     "CREATE TABLE IF NOT EXISTS changes(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
     " key TEXT NOT NULL UNIQUE, json TEXT NOT NULL);"
+    /* the customer's pages: claims and surveys one per receipt, consents per card */
+    "CREATE TABLE IF NOT EXISTS claims(terminal_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " card_code TEXT NOT NULL, points INTEGER NOT NULL, bonus_pts INTEGER NOT NULL,"
+    " amount_gr INTEGER NOT NULL, new_card INTEGER NOT NULL, claimed_us INTEGER NOT NULL,"
+    " PRIMARY KEY(terminal_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS claims_card ON claims(card_code, claimed_us);"
+    "CREATE TABLE IF NOT EXISTS surveys(terminal_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " card_code TEXT NOT NULL, score INTEGER NOT NULL CHECK(score BETWEEN 0 AND 10),"
+    " comment TEXT NOT NULL, bonus_pts INTEGER NOT NULL, time_us INTEGER NOT NULL,"
+    " PRIMARY KEY(terminal_id, seq)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS surveys_card ON surveys(card_code, time_us);"
+    "CREATE TABLE IF NOT EXISTS consents(card_code TEXT PRIMARY KEY NOT NULL,"
+    " marketing INTEGER NOT NULL, first_name INTEGER NOT NULL, updated_us INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
     "PRAGMA user_version=1;";
 
 static struct store_sqlite *S(struct store *st)
@@ -352,8 +366,11 @@ static int op_member_spend(struct store *st, const char *card_code, int64_t from
 			   int64_t *ret_gr)
 {
 	static const char sql[] =
-	    "SELECT coalesce(sum(amount_gr), 0) FROM events WHERE card_code = ? AND card_code <> ''"
-	    " AND kind IN ('earn', 'refund') AND time_us > ? AND time_us <= ?";
+	    "SELECT coalesce(sum(a), 0) FROM (SELECT amount_gr AS a FROM events"
+	    " WHERE card_code = ?1 AND card_code <> '' AND kind IN ('earn', 'refund')"
+	    " AND time_us > ?2 AND time_us <= ?3"
+	    " UNION ALL SELECT amount_gr FROM claims WHERE card_code = ?1 AND card_code <> ''"
+	    " AND claimed_us > ?2 AND claimed_us <= ?3)";
 	sqlite3_stmt *q = prep(st, sql);
 	if (!q)
 		return -EIO;
@@ -480,8 +497,12 @@ static int op_member_erase(struct store *st, const char *card_code)
 	static const char anon[] = "UPDATE events SET card_code = '' WHERE card_code = ?";
 	static const char anon_flags[] = "UPDATE flags SET card_code = '' WHERE card_code = ?";
 	static const char links[] = "DELETE FROM member_links WHERE card_code = ?";
-	const char *const sqls[] = {del, anon, anon_flags, links};
-	for (size_t i = 0; i < 4; i++) {
+	static const char claims[] = "UPDATE claims SET card_code = '' WHERE card_code = ?";
+	static const char surveys[] =
+	    "UPDATE surveys SET card_code = '', comment = '' WHERE card_code = ?";
+	static const char consents[] = "DELETE FROM consents WHERE card_code = ?";
+	const char *const sqls[] = {del, anon, anon_flags, links, claims, surveys, consents};
+	for (size_t i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
 		sqlite3_stmt *q = prep(st, sqls[i]);
 		if (!q)
 			return -EIO;
@@ -606,6 +627,311 @@ static int op_count_events(struct store *st, int64_t *ret_n)
 	return scalar(st, q, ret_n);
 }
 
+/* ---- the customer's pages ---- */
+
+static int op_terminals_read(struct store *st, store_terminal_fn fn, void *userdata)
+{
+	static const char sql[] = "SELECT terminal_id, public_key, revoked, last_seq, last_hash,"
+				  " created_us FROM terminals ORDER BY terminal_id";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0;
+	if (!q)
+		return -EIO;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_terminal t = {0};
+		text(q, 0, t.terminal_id, sizeof(t.terminal_id));
+		t.registered = sqlite3_column_type(q, 1) == SQLITE_BLOB;
+		blob(q, 1, t.public_key, sizeof(t.public_key));
+		t.revoked = sqlite3_column_int(q, 2) != 0;
+		t.last_seq = sqlite3_column_int64(q, 3);
+		blob(q, 4, t.last_hash, sizeof(t.last_hash));
+		t.created_us = sqlite3_column_int64(q, 5);
+		if ((r = fn(userdata, &t)) != 0)
+			break;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+#define EVENT_COLUMNS                                                                              \
+	"event_id, terminal_id, seq, kind, member_id, card_code, points, amount_gr, receipt_no,"   \
+	" time_us, rule, ref, lot_us, items, progress, encoding, hash"
+
+static void event_row(sqlite3_stmt *q, struct ledger_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	blob(q, 0, ev->event_id, sizeof(ev->event_id));
+	text(q, 1, ev->terminal_id, sizeof(ev->terminal_id));
+	ev->seq = sqlite3_column_int64(q, 2);
+	text(q, 3, ev->kind, sizeof(ev->kind));
+	ev->member_id = sqlite3_column_int64(q, 4);
+	text(q, 5, ev->card_code, sizeof(ev->card_code));
+	ev->points = sqlite3_column_int64(q, 6);
+	ev->amount_gr = sqlite3_column_int64(q, 7);
+	text(q, 8, ev->receipt_no, sizeof(ev->receipt_no));
+	ev->time_us = sqlite3_column_int64(q, 9);
+	text(q, 10, ev->rule, sizeof(ev->rule));
+	text(q, 11, ev->ref, sizeof(ev->ref));
+	ev->lot_us = sqlite3_column_int64(q, 12);
+	ev->items = sqlite3_column_int64(q, 13);
+	ev->progress = sqlite3_column_int64(q, 14);
+	ev->encoding = (uint8_t) sqlite3_column_int(q, 15);
+	blob(q, 16, ev->hash, sizeof(ev->hash));
+}
+
+static int op_event_at(struct store *st, const char *terminal_id, int64_t seq,
+		       struct ledger_event *ret)
+{
+	static const char sql[] =
+	    "SELECT " EVENT_COLUMNS " FROM events WHERE terminal_id = ? AND seq = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		event_row(q, ret);
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_member_events(struct store *st, const char *card_code, size_t max,
+			    store_event_fn fn, void *userdata)
+{
+	static const char sql[] = "SELECT " EVENT_COLUMNS " FROM events WHERE card_code = ?"
+				  " AND card_code <> '' ORDER BY time_us DESC, rowid DESC LIMIT ?";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0;
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (int64_t) max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct ledger_event ev;
+		event_row(q, &ev);
+		if ((r = fn(userdata, &ev)) != 0)
+			break;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void claim_row(sqlite3_stmt *q, struct store_claim *c)
+{
+	memset(c, 0, sizeof(*c));
+	text(q, 0, c->terminal_id, sizeof(c->terminal_id));
+	c->seq = sqlite3_column_int64(q, 1);
+	text(q, 2, c->card_code, sizeof(c->card_code));
+	c->points = sqlite3_column_int64(q, 3);
+	c->bonus_pts = sqlite3_column_int64(q, 4);
+	c->amount_gr = sqlite3_column_int64(q, 5);
+	c->new_card = sqlite3_column_int(q, 6) != 0;
+	c->claimed_us = sqlite3_column_int64(q, 7);
+}
+
+#define CLAIM_COLUMNS                                                                              \
+	"terminal_id, seq, card_code, points, bonus_pts, amount_gr, new_card, claimed_us"
+
+static int op_claim_get(struct store *st, const char *terminal_id, int64_t seq,
+			struct store_claim *ret)
+{
+	static const char sql[] =
+	    "SELECT " CLAIM_COLUMNS " FROM claims WHERE terminal_id = ? AND seq = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		claim_row(q, ret);
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+/* An INSERT whose primary key may exist already: -EEXIST then. */
+static int step_insert(struct store *st, sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+	int ext = sqlite3_extended_errcode(S(st)->db);
+	done(st, q);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return ext == SQLITE_CONSTRAINT_PRIMARYKEY ? -EEXIST : -EIO;
+}
+
+static int op_claim_put(struct store *st, const struct store_claim *c)
+{
+	static const char sql[] = "INSERT INTO claims(" CLAIM_COLUMNS ") VALUES(?,?,?,?,?,?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, c->terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, c->seq);
+	sqlite3_bind_text(q, 3, c->card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, c->points);
+	sqlite3_bind_int64(q, 5, c->bonus_pts);
+	sqlite3_bind_int64(q, 6, c->amount_gr);
+	sqlite3_bind_int(q, 7, c->new_card);
+	sqlite3_bind_int64(q, 8, c->claimed_us);
+	return step_insert(st, q);
+}
+
+#define SURVEY_COLUMNS "terminal_id, seq, card_code, score, comment, bonus_pts, time_us"
+
+static void survey_row(sqlite3_stmt *q, struct store_survey *s)
+{
+	memset(s, 0, sizeof(*s));
+	text(q, 0, s->terminal_id, sizeof(s->terminal_id));
+	s->seq = sqlite3_column_int64(q, 1);
+	text(q, 2, s->card_code, sizeof(s->card_code));
+	s->score = sqlite3_column_int(q, 3);
+	text(q, 4, s->comment, sizeof(s->comment));
+	s->bonus_pts = sqlite3_column_int64(q, 5);
+	s->time_us = sqlite3_column_int64(q, 6);
+}
+
+static int op_survey_get(struct store *st, const char *terminal_id, int64_t seq,
+			 struct store_survey *ret)
+{
+	static const char sql[] =
+	    "SELECT " SURVEY_COLUMNS " FROM surveys WHERE terminal_id = ? AND seq = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, seq);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		survey_row(q, ret);
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_survey_put(struct store *st, const struct store_survey *s)
+{
+	static const char sql[] = "INSERT INTO surveys(" SURVEY_COLUMNS ") VALUES(?,?,?,?,?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, s->terminal_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, s->seq);
+	sqlite3_bind_text(q, 3, s->card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 4, s->score);
+	sqlite3_bind_text(q, 5, s->comment, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, s->bonus_pts);
+	sqlite3_bind_int64(q, 7, s->time_us);
+	return step_insert(st, q);
+}
+
+static int op_survey_counts(struct store *st, struct store_nps *ret)
+{
+	static const char sql[] = "SELECT coalesce(sum(score >= 9), 0),"
+				  " coalesce(sum(score BETWEEN 7 AND 8), 0),"
+				  " coalesce(sum(score <= 6), 0) FROM surveys";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		ret->promoters = sqlite3_column_int64(q, 0);
+		ret->passives = sqlite3_column_int64(q, 1);
+		ret->detractors = sqlite3_column_int64(q, 2);
+	}
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+static int op_consent_get(struct store *st, const char *card_code, struct store_consent *ret)
+{
+	static const char sql[] = "SELECT marketing, first_name, updated_us FROM consents"
+				  " WHERE card_code = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		memset(ret, 0, sizeof(*ret));
+		snprintf(ret->card_code, sizeof(ret->card_code), "%s", card_code);
+		ret->marketing = sqlite3_column_int(q, 0) != 0;
+		ret->first_name = sqlite3_column_int(q, 1) != 0;
+		ret->updated_us = sqlite3_column_int64(q, 2);
+	}
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_consent_put(struct store *st, const struct store_consent *c)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO consents(card_code, marketing,"
+				  " first_name, updated_us) VALUES(?,?,?,?)";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, c->card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, c->marketing);
+	sqlite3_bind_int(q, 3, c->first_name);
+	sqlite3_bind_int64(q, 4, c->updated_us);
+	return step_done(st, q);
+}
+
+static int op_change_get(struct store *st, const char *key, char *json, size_t size)
+{
+	static const char sql[] = "SELECT json FROM changes WHERE key = ?";
+	sqlite3_stmt *q = prep(st, sql);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		text(q, 0, json, size);
+	done(st, q);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
+}
+
+static int op_member_claims(struct store *st, const char *card_code,
+			    int (*fn)(void *userdata, const struct store_claim *c), void *userdata)
+{
+	static const char sql[] = "SELECT " CLAIM_COLUMNS " FROM claims WHERE card_code = ?"
+				  " AND card_code <> '' ORDER BY claimed_us";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0;
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_claim c;
+		claim_row(q, &c);
+		if ((r = fn(userdata, &c)) != 0)
+			break;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int op_member_surveys(struct store *st, const char *card_code,
+			     int (*fn)(void *userdata, const struct store_survey *s),
+			     void *userdata)
+{
+	static const char sql[] = "SELECT " SURVEY_COLUMNS " FROM surveys WHERE card_code = ?"
+				  " AND card_code <> '' ORDER BY time_us";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0;
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_survey s;
+		survey_row(q, &s);
+		if ((r = fn(userdata, &s)) != 0)
+			break;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 static const struct store_ops sqlite_ops = {
     .close = op_close,
     .errmsg = op_errmsg,
@@ -635,6 +961,19 @@ static const struct store_ops sqlite_ops = {
     .flags_read = op_flags_read,
     .members_read = op_members_read,
     .count_events = op_count_events,
+    .terminals_read = op_terminals_read,
+    .event_at = op_event_at,
+    .member_events = op_member_events,
+    .claim_get = op_claim_get,
+    .claim_put = op_claim_put,
+    .survey_get = op_survey_get,
+    .survey_put = op_survey_put,
+    .survey_counts = op_survey_counts,
+    .consent_get = op_consent_get,
+    .consent_put = op_consent_put,
+    .change_get = op_change_get,
+    .member_claims = op_member_claims,
+    .member_surveys = op_member_surveys,
 };
 
 int store_sqlite_open(const char *path, struct store **ret, char *err, size_t err_size)

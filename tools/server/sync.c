@@ -160,38 +160,55 @@ static int fold_member(struct push_ctx *c, const struct ledger_event *ev)
 	return 0;
 }
 
-/*
- * Store the members the batch touched, once each: the balance, the tier for the spend over the
- * tier window before now, and the change terminals pull.
- */
-static int store_members(struct push_ctx *c)
+/* Store a member's state: the balance, the tier for the spend over the tier window before now,
+ * and the change terminals pull. */
+static int put_member(struct store *st, const struct sync_policy *pol, struct store_member *m,
+		      int64_t now_us)
 {
-	struct store *st = c->st;
-	int64_t window_us = (int64_t) c->pol->prog->tier_window_days * SYNC_DAY_US, spend;
+	int64_t window_us = (int64_t) pol->prog->tier_window_days * SYNC_DAY_US, spend;
 	char key[8 + LEDGER_CARD_CODE_LEN + 1];
 	int r;
-	for (size_t i = 0; i < c->n_members; i++) {
-		struct store_member *m = &c->members[i];
-		if ((r = st->ops->member_spend(st, m->card_code, c->now_us - window_us, c->now_us,
-					       &spend)) < 0)
+	if ((r = st->ops->member_spend(st, m->card_code, now_us - window_us, now_us, &spend)) < 0)
+		return r;
+	snprintf(m->tier, sizeof(m->tier), "%s",
+		 pol->prog->tiers[programme_tier_for(pol->prog, spend)].name);
+	m->updated_us = now_us;
+	if ((r = st->ops->member_put(st, m)) < 0)
+		return r;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "member");
+	cJSON_AddStringToObject(o, "card_code", m->card_code);
+	sync_json_i64(o, "balance_pts", m->balance_pts);
+	cJSON_AddStringToObject(o, "tier", m->tier);
+	sync_json_i64(o, "spend_gr", spend);
+	sync_json_i64(o, "updated_us", m->updated_us);
+	snprintf(key, sizeof(key), "member:%s", m->card_code);
+	return put_change(st, key, o);
+}
+
+/* Store the members the batch touched, once each. */
+static int store_members(struct push_ctx *c)
+{
+	int r;
+	for (size_t i = 0; i < c->n_members; i++)
+		if ((r = put_member(c->st, c->pol, &c->members[i], c->now_us)) < 0)
 			return r;
-		snprintf(m->tier, sizeof(m->tier), "%s",
-			 c->pol->prog->tiers[programme_tier_for(c->pol->prog, spend)].name);
-		m->updated_us = c->now_us;
-		if ((r = st->ops->member_put(st, m)) < 0)
-			return r;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", "member");
-		cJSON_AddStringToObject(o, "card_code", m->card_code);
-		sync_json_i64(o, "balance_pts", m->balance_pts);
-		cJSON_AddStringToObject(o, "tier", m->tier);
-		sync_json_i64(o, "spend_gr", spend);
-		sync_json_i64(o, "updated_us", m->updated_us);
-		snprintf(key, sizeof(key), "member:%s", m->card_code);
-		if ((r = put_change(st, key, o)) < 0)
-			return r;
-	}
 	return 0;
+}
+
+int sync_member_credit(struct store *st, const struct sync_policy *pol, const char *card_code,
+		       int64_t points, bool create, int64_t now_us)
+{
+	struct store_member m;
+	int r = st->ops->member_get(st, card_code, &m);
+	if (r == -ENOENT && create) {
+		memset(&m, 0, sizeof(m));
+		snprintf(m.card_code, sizeof(m.card_code), "%s", card_code);
+	} else if (r < 0) {
+		return r;
+	}
+	m.balance_pts += points;
+	return put_member(st, pol, &m, now_us);
 }
 
 /* Conflicts and budgets of an event about to be stored (coupon) or just stored (redeem). */

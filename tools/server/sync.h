@@ -45,6 +45,16 @@ __attribute__((warn_unused_result)) int
 sync_changes(struct store *st, const struct sync_policy *pol, const char *terminal_id,
 	     int64_t since, size_t limit, int64_t now_us, cJSON **ret, struct sync_error *err);
 
+/*
+ * Inside the caller's transaction: add points to the member's server balance (a claim or a
+ * survey bonus from the card page), recompute its tier and publish the member change. -ENOENT
+ * for an unknown card unless create (a card made on the card page).
+ */
+__attribute__((warn_unused_result)) int sync_member_credit(struct store *st,
+							   const struct sync_policy *pol,
+							   const char *card_code, int64_t points,
+							   bool create, int64_t now_us);
+
 /* Add the integer v to o under name, written exactly as its decimal digits. */
 void sync_json_i64(cJSON *o, const char *name, int64_t v);
 

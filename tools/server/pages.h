@@ -1,0 +1,36 @@
+/*
+ * pages: the customer's pages of loyalty-server (docs/card-page.md): the card page behind the
+ * receipt QR (/C/<token>), claiming a receipt's points, the one-question survey, consents, the
+ * member's data as JSON and erasure. Plain HTTP on a listener of its own (in production behind
+ * the chain's TLS reverse proxy), server-rendered HTML, no cookies, no JavaScript.
+ *
+ * It has a store connection of its own (the sync API's thread has another), so each listener
+ * serves one request at a time on its own connection and SQLite orders their writes.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "store.h"
+#include "sync.h"
+#include "token.h"
+
+struct pages_config {
+	const char *listen; /* an IPv4 or IPv6 address of this host */
+	uint16_t port;	    /* 0: chosen by the system */
+	struct store *st;   /* the pages' own connection */
+	struct sync_policy pol;
+	const char *store_name;	      /* shown on every page */
+	const char *url_base;	      /* QR-alphanumeric card page base, e.g. HTTPS://K.EXAMPLE.PL/C/;
+				       * NULL: from the request's Host */
+	const uint8_t *token_sk;      /* the server's token key (64 bytes, libsodium) for the card
+				       * links of cards made by a claim; NULL: none */
+	unsigned rate_per_window;     /* form posts per client address per window */
+	unsigned rate_window_s;
+};
+
+struct pages;
+
+__attribute__((warn_unused_result)) int pages_start(const struct pages_config *cfg,
+						    struct pages **ret, uint16_t *ret_port);
+void pages_stop(struct pages *p);
