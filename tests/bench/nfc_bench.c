@@ -10,6 +10,10 @@
  * REMOVED event awaited (not timed), and a random pause (0 to --gap-ms) puts the next tap at any
  * point of the driver's search cadence.
  *
+ * The same-run anchor: as many thread wake-ups as a tap takes (pty round trips between two
+ * threads, then a pipe), one sample right after each tap, so a tail that is the machine's
+ * scheduling under load shows in the anchor too.
+ *
  * Also measured: the idle cost of searching (searches per second and CPU of this process, the
  * emulator included, over one second with no card), and the tap with one fault during it (RF
  * timeout, CRC error, a spoilt UART frame, a slow or lost reply, a lost search reply), which the
@@ -22,12 +26,15 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +135,71 @@ static void make_url(size_t i, bool code_only, char *buf, size_t size)
 		buf[n++] = b32[x % 32];
 	}
 	buf[n] = '\0';
+}
+
+/*
+ * The same-run anchor: three round trips of one byte over a pty between this thread and an echo
+ * thread, then a byte through a pipe to a poll(), as many thread wake-ups as a tap takes (the
+ * emulator's answers to the search and the two card commands, libnfc's reads, the caller). No
+ * libnfc, no PN532 frames: what the machine's scheduling alone costs, taken right after each tap.
+ */
+struct anchor {
+	int master, slave, pipe[2];
+	pthread_t thread;
+};
+
+static void *anchor_echo(void *arg)
+{
+	struct anchor *a = arg;
+	char c;
+
+	while (read(a->master, &c, 1) == 1 && c != 'q')
+		if (write(a->master, &c, 1) != 1)
+			break;
+	return NULL;
+}
+
+static int anchor_start(struct anchor *a)
+{
+	struct termios tio;
+	char path[64];
+
+	a->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (a->master < 0 || grantpt(a->master) < 0 || unlockpt(a->master) < 0 ||
+	    ptsname_r(a->master, path, sizeof(path)) != 0)
+		return -1;
+	a->slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (a->slave < 0 || tcgetattr(a->slave, &tio) < 0)
+		return -1;
+	cfmakeraw(&tio);
+	if (tcsetattr(a->slave, TCSANOW, &tio) < 0 || pipe2(a->pipe, O_CLOEXEC) < 0)
+		return -1;
+	return pthread_create(&a->thread, NULL, anchor_echo, a) == 0 ? 0 : -1;
+}
+
+static int64_t anchor_sample(struct anchor *a)
+{
+	char c = 'x';
+	struct pollfd pfd = {.fd = a->pipe[0], .events = POLLIN};
+	int64_t t0 = now_ns();
+
+	for (int k = 0; k < 3; k++)
+		if (write(a->slave, &c, 1) != 1 || read(a->slave, &c, 1) != 1)
+			return -1;
+	if (write(a->pipe[1], &c, 1) != 1 || poll(&pfd, 1, 1000) != 1 ||
+	    read(a->pipe[0], &c, 1) != 1)
+		return -1;
+	return now_ns() - t0;
+}
+
+static void anchor_stop(struct anchor *a)
+{
+	(void) !write(a->slave, "q", 1);
+	pthread_join(a->thread, NULL);
+	close(a->master);
+	close(a->slave);
+	close(a->pipe[0]);
+	close(a->pipe[1]);
 }
 
 static void usage(void)
@@ -303,9 +375,11 @@ int main(int argc, char **argv)
 
 	int64_t *t_all = calloc(taps, sizeof(int64_t)), *t_ev = calloc(taps, sizeof(int64_t));
 	int64_t *t_fault = calloc(FAULTS * (fault_taps ? fault_taps : 1), sizeof(int64_t));
+	int64_t *t_anchor = calloc(taps, sizeof(int64_t));
+	struct anchor anchor;
 	int failed = 0;
 	size_t i = 0;
-	if (!t_all || !t_ev || !t_fault)
+	if (!t_all || !t_ev || !t_fault || !t_anchor || anchor_start(&anchor) < 0)
 		return 1;
 
 	for (; i < WARMUP_TAPS && !failed; i++) {
@@ -315,6 +389,8 @@ int main(int argc, char **argv)
 	b->exchanges = 0;
 	for (size_t k = 0; k < taps && !failed; k++, i++) {
 		failed = one_tap(b, i, NULL, &t_all[k], &t_ev[k]) < 0;
+		if (!failed && (t_anchor[k] = anchor_sample(&anchor)) < 0)
+			failed = 1;
 	}
 	const unsigned exchanges = b->exchanges;
 	for (size_t f = 0; f < FAULTS && fault_taps && !failed; f++) {
@@ -333,11 +409,13 @@ int main(int argc, char **argv)
 	double idle_cpu = (double) (cpu_ns() - c0) / 1e9 / idle_s * 100;
 	double idle_searches = (pn532_emu_count(emu, 0x4a) - idle0) / idle_s;
 
+	anchor_stop(&anchor);
 	hal_nfc_close(nfc);
 	pn532_emu_stop(emu);
 	unlink(link);
 	rmdir(dir);
 	if (failed) {
+		free(t_anchor);
 		free(t_all);
 		free(t_ev);
 		free(t_fault);
@@ -347,6 +425,7 @@ int main(int argc, char **argv)
 
 	qsort(t_all, taps, sizeof(int64_t), cmp64);
 	qsort(t_ev, taps, sizeof(int64_t), cmp64);
+	qsort(t_anchor, taps, sizeof(int64_t), cmp64);
 	int64_t sum = 0;
 	for (size_t k = 0; k < taps; k++)
 		sum += t_all[k];
@@ -367,6 +446,9 @@ int main(int argc, char **argv)
 	printf("%-40s %9.0f %9.0f %9.0f %9.0f %9.0f\n", "  of which: tap -> hal TAP event",
 	       t_ev[0] / 1e3, pct(t_ev, taps, 50) / 1e3, pct(t_ev, taps, 90) / 1e3,
 	       pct(t_ev, taps, 99) / 1e3, t_ev[taps - 1] / 1e3);
+	printf("%-40s %9.0f %9.0f %9.0f %9.0f %9.0f\n", "anchor: 7 thread wake-ups, no libnfc",
+	       t_anchor[0] / 1e3, pct(t_anchor, taps, 50) / 1e3, pct(t_anchor, taps, 90) / 1e3,
+	       pct(t_anchor, taps, 99) / 1e3, t_anchor[taps - 1] / 1e3);
 	printf("mean %.0f us; %.2f card commands (InDataExchange) per tap, to its event\n",
 	       (double) sum / (double) taps / 1e3, (double) exchanges / (double) taps);
 	printf("open (hal_nfc_open, libnfc's 50 ms delay included, not in the figures): %.1f ms\n",
@@ -386,15 +468,19 @@ int main(int argc, char **argv)
 	}
 	printf("target: p99 <= %d us: %s\n", TARGET_P99_US,
 	       p99 / 1000 <= TARGET_P99_US ? "met" : "MISSED");
-	printf("{\"bench\":\"nfc\",\"card\":\"%s\",\"taps\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,"
-	       "\"p99_us\":%.0f,\"max_us\":%.0f,\"event_p99_us\":%.0f,\"open_ms\":%.1f,"
-	       "\"idle_searches_per_s\":%.0f,\"idle_cpu_pct\":%.1f,\"fault_p50_us\":{",
-	       card, taps, p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3,
-	       pct(t_ev, taps, 99) / 1e3, open_ns / 1e6, idle_searches, idle_cpu);
+	printf(
+	    "{\"bench\":\"nfc\",\"card\":\"%s\",\"taps\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,"
+	    "\"p99_us\":%.0f,\"max_us\":%.0f,\"event_p99_us\":%.0f,\"anchor_wakeups_p50_us\":%.0f,"
+	    "\"anchor_wakeups_p99_us\":%.0f,\"open_ms\":%.1f,\"idle_searches_per_s\":%.0f,"
+	    "\"idle_cpu_pct\":%.1f,\"fault_p50_us\":{",
+	    card, taps, p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3,
+	    pct(t_ev, taps, 99) / 1e3, pct(t_anchor, taps, 50) / 1e3, pct(t_anchor, taps, 99) / 1e3,
+	    open_ns / 1e6, idle_searches, idle_cpu);
 	for (size_t f = 0; f < FAULTS && fault_taps; f++)
 		printf("%s\"%s\":%.0f", f ? "," : "", faults[f].key,
 		       pct(t_fault + f * fault_taps, fault_taps, 50) / 1e3);
 	printf("},\"target\":{\"p99_us\":%d}}\n", TARGET_P99_US);
+	free(t_anchor);
 	free(t_all);
 	free(t_ev);
 	free(t_fault);
