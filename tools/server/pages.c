@@ -369,7 +369,7 @@ static bool csrf_ok(struct pages *pg, const char *token_text, const char *csrf)
 }
 
 /* A form may come only from the pages themselves: Sec-Fetch-Site and Origin, when the browser
- * sends them, must say so. */
+ * sends them, must say so (the CSRF token is checked besides). */
 static bool same_origin(struct MHD_Connection *c)
 {
 	const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
@@ -377,7 +377,9 @@ static bool same_origin(struct MHD_Connection *c)
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
 		return false;
-	if (origin) {
+	/* with Referrer-Policy no-referrer, browsers send "Origin: null" on a form post: then
+	 * Sec-Fetch-Site (above) and the CSRF token decide */
+	if (origin && strcmp(origin, "null")) {
 		const char *h = strstr(origin, "://");
 		if (!h || !host || strcmp(h + 3, host))
 			return false;
