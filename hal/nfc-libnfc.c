@@ -606,7 +606,8 @@ static int card_read(struct libnfc_reader *r, struct hal_nfc_event *ev)
 			return 0;
 		if (e == NFC_EOPABORTED || reader_stopping(r))
 			return NFC_EOPABORTED;
-		log_debug("nfc: reading the card failed (%s), try %d", nfc_strerror(r->dev), t + 1);
+		log_info("nfc: reading the card failed (%s), try %d of %d", nfc_strerror(r->dev),
+			 t + 1, READ_TRIES);
 	}
 	if (e < 0 && is_device_error(e) && e != NFC_ETIMEOUT)
 		return e;
@@ -834,7 +835,8 @@ static void reader_run(struct libnfc_reader *r)
 		}
 		if (reader_stopping(r))
 			break;
-		log_debug("nfc: reader error: %s", nfc_strerror(r->dev));
+		log_info("nfc: reader error (%s)%s", nfc_strerror(r->dev),
+			 r->errors + 1 < DEVICE_ERRORS_MAX ? ", trying again" : "");
 		if (++r->errors < DEVICE_ERRORS_MAX) {
 			if (!reader_sleep(r, RETRY_MS))
 				break;

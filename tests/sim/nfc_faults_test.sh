@@ -30,7 +30,7 @@ cleanup() {
 	[ -n "$sale_pid" ] && kill "$sale_pid" 2>/dev/null
 	exec 3>&- || true
 	wait 2>/dev/null || true
-	rm -rf "$work"
+	if [ -n "${KEEP_WORK:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 mkdir -p "$state"
@@ -151,10 +151,11 @@ check "once" "1" "$(booked 1200)"
 remove
 
 # -- each fault during a tap: the driver tries again, the sale is booked once
+# (fault|what the log says at the default level, "-" when nothing failed)
 amount=13
-for fault in "rf-timeout 1" "crc 1" "checksum 1 cmd 40" "slow 150 1 cmd 40" "slow 800 1 cmd 40" \
-	"lost 1 cmd 40" "lost 1 cmd 4a" "checksum 1 cmd 4a"; do
+while IFS='|' read -r fault said <&4; do
 	begin_sale "$amount.00"
+	n=$(log_count "info  nfc: .*$said")
 	read -ra words <<<"$fault"
 	emu fault "${words[@]}"
 	tap
@@ -162,10 +163,20 @@ for fault in "rf-timeout 1" "crc 1" "checksum 1 cmd 40" "slow 150 1 cmd 40" "slo
 	end_sale || rc=$?
 	check "fault $fault: the sale is booked" 0 "$rc"
 	check "fault $fault: once" "1" "$(booked "${amount}00")"
+	[ "$said" = - ] || check_true "fault $fault: the log names it" log_more "info  nfc: .*$said" "$n"
 	emu fault none
 	remove
 	amount=$((amount + 1))
-done
+done 4<<'EOF'
+rf-timeout 1|reading the card failed (RF Transmission Error), try 1 of 3
+crc 1|reading the card failed (RF Transmission Error), try 1 of 3
+checksum 1 cmd 40|reading the card failed (Input / Output Error), try 1 of 3
+slow 150 1 cmd 40|-
+slow 800 1 cmd 40|reading the card failed (Timeout), try 1 of 3
+lost 1 cmd 40|reading the card failed (Timeout), try 1 of 3
+lost 1 cmd 4a|reader error (Timeout), trying again
+checksum 1 cmd 4a|reader error (Input / Output Error), trying again
+EOF
 check_true "the terminal runs on" kill -0 "$daemon_pid"
 
 # -- a card that cannot be read, lying on the reader: asked to tap again, and read once more by
