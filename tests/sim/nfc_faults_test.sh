@@ -3,10 +3,11 @@
 # pn532_uart) against the PN532 emulator (tools/pn532-emu) on a pty, driven through its control
 # socket: a tap books a sale and prints its receipt; a card pulled away mid-read asks once to tap
 # again and books nothing; each emulator fault (RF timeout, CRC error, UART checksum error, slow
-# reply, lost reply) during a tap leaves the terminal running and the sale booked once; a fault in
-# the presence check of a card left on the reader is not a second tap; an emulator crash is
-# reported, the reader is reopened with backoff once the emulator is back, and the open sale is
-# booked once. The ledger is checked with loyaltyctl. What each fault does to the driver alone
+# reply, lost reply) during a tap leaves the terminal running, named in the log, and the sale
+# booked once; a card that cannot be read asks to tap again twice, not for ever; a fault in the
+# presence check of a card left on the reader is not a second tap; an emulator crash is reported,
+# the reader is reopened with backoff once the emulator is back, and the open sale is booked
+# once. The ledger is checked with loyaltyctl. What each fault does to the driver alone
 # is unit.nfc_libnfc_test's business; this test is about the terminal around it.
 set -euo pipefail
 src=$1
