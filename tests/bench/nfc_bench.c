@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "ndef.h"
 #include "nfc.h"
 #include "pn532-emu.h"
@@ -330,6 +331,9 @@ int main(int argc, char **argv)
 	if (gap_ms < 0)
 		gap_ms = 0;
 
+	/* The driver's notes on the faults it rides out are not the bench's output (--trace: all).
+	 */
+	log_set_level(trace ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	/* libnfc reads its settings from the environment: quiet, no scans. */
 	setenv("LIBNFC_LOG_LEVEL", "0", 0);
 	setenv("LIBNFC_AUTO_SCAN", "false", 1);
