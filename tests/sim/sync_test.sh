@@ -213,6 +213,28 @@ for t in "${ids[@]}"; do
 	check_true "$t: no rejection recorded" test ! -e "$work/$t/sync-rejected.jsonl"
 done
 
+# ---- a terminal that trusts another CA refuses the server: nothing sent, nothing registered ----
+"$src/tools/dev-ca" "$work/ca2" >/dev/null
+"$server" enrol --db "$db" --terminal T4 >"$work/T4.code"
+mkdir -p "$work/T4"
+sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"T4\"|" \
+	-e "s|\"card_url_base\"|\"server_url\": \"https://127.0.0.1:$port\", \"sync\": {\"ca\": \"$work/ca2/ca.pem\", \"enrolment_code\": \"$(cat "$work/T4.code")\"}, \"card_url_base\"|" \
+	"$src/board/sim/terminal.json" >"$work/T4/terminal.json"
+start_daemon "$work/T4"
+pid_of[T4]=$daemon_pid
+pids+=("$daemon_pid")
+daemon_pid=
+sale T4 5 04A1B2C3D4E5F6
+rc=0
+ctl T4 sync now >"$work/out" 2>&1 || rc=$?
+check "a server whose certificate another CA issued: sync fails" 1 "$rc"
+check_true "the reason is the certificate" grep -qi "certificate\|SSL" "$work/out"
+check_true "T4 is not registered" test ! -e "$work/T4/keys/client.pem"
+check "T4's events stay in its outbox" "$(q T4 "SELECT COUNT(*) FROM events")" "$(queue T4)"
+check "the server holds nothing of T4" "$(total_events)" \
+	"$("$server" stats --db "$db" | sed 's/[^0-9]//g')"
+ids+=(T4)
+
 # ---- the terminals stop cleanly ----
 for t in "${ids[@]}"; do
 	daemon_pid=${pid_of[$t]}
