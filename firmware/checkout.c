@@ -912,7 +912,7 @@ static int apply(struct terminal *t, int64_t redeem_pts, const char *coupon, int
 	    .coupon_id = coupon && coupon[0] ? coupon : NULL,
 	    .new_coupon_id = co->new_coupon_id,
 	    .offline = t->cfg.server_url[0] != '\0',
-	    .last_sync_us = 0, /* never synced: no sync client yet */
+	    .last_sync_us = t->sync ? sync_client_last_success_us(t->sync) : 0,
 	    .terminal_offline_redeemed_pts = co->offline_redeemed_pts,
 	};
 	int r = coupon_counts(t, now_us);

@@ -551,9 +551,14 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
 		fail(err, err_size, "store.name: must not be empty");
 		goto out;
 	}
-	if (strncmp(t.card_url_base, "https://", 8) != 0 || strlen(t.card_url_base) < 10 ||
-	    strpbrk(t.card_url_base, " \t\r\n\"<>")) {
-		fail(err, err_size, "card_url_base: must be an https:// URL without spaces");
+	/* https, or plain http to this machine's own card pages (a development server) */
+	bool loopback_http = !strncmp(t.card_url_base, "http://127.0.0.1:", 17) ||
+			     !strncmp(t.card_url_base, "http://localhost:", 17);
+	if ((strncmp(t.card_url_base, "https://", 8) != 0 && !loopback_http) ||
+	    strlen(t.card_url_base) < 10 || strpbrk(t.card_url_base, " \t\r\n\"<>")) {
+		fail(err, err_size,
+		     "card_url_base: must be an https:// URL without spaces (or http://127.0.0.1:PORT/... "
+		     "for a development server on this machine)");
 		goto out;
 	}
 	if ((r = get_string(root, "", "server_url", false, t.server_url, sizeof(t.server_url), err,

@@ -272,6 +272,14 @@ static void test_terminal_config(void **state)
 	assert_int_equal(terminal_config_parse(bad_url, strlen(bad_url), &t, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "card_url_base: must be an https:// URL"));
+	/* plain http only to this machine (a development server's card pages) */
+	const char *dev_url = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
+			      "\"card_url_base\":\"http://127.0.0.1:8080/c/\"}";
+	assert_int_equal(terminal_config_parse(dev_url, strlen(dev_url), &t, err, sizeof(err)), 0);
+	const char *lan_url = "{\"version\":1,\"terminal_id\":\"K1\",\"store\":{\"name\":\"S\"},"
+			      "\"card_url_base\":\"http://127.0.0.10:8080/c/\"}";
+	assert_int_equal(terminal_config_parse(lan_url, strlen(lan_url), &t, err, sizeof(err)),
+			 -EINVAL);
 }
 
 /* the register section: an IP literal and port; a token off loopback */

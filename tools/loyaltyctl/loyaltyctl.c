@@ -185,7 +185,13 @@ static void print_sale(const char *title, const cJSON *s)
 	if (*str(s, "coupon"))
 		printf("  coupon      %s issued\n", str(s, "coupon"));
 	printf("  balance     %lld pts\n", num(s, "balance_pts"));
-	printf("  card page   %s\n", str(s, "card_url"));
+	/* the signed link opens the card page (the QR's); the plain URL is what the receipt prints */
+	if (*str(s, "card_link"))
+		printf("  card page   %s\n", str(s, "card_link"));
+	else if (*str(s, "card_url"))
+		printf("  card page   %s\n", str(s, "card_url"));
+	if (*str(s, "claim_link"))
+		printf("  claim link  %s\n", str(s, "claim_link"));
 	bool queued = cJSON_IsTrue(cJSON_GetObjectItem(s, "queued"));
 	printf("  printed to  %s%s%s%s\n", str(s, "printed_to"),
 	       !cJSON_IsFalse(cJSON_GetObjectItem(s, "printed")) ? ""
