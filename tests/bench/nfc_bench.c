@@ -4,9 +4,12 @@
  * connstring (hal_nfc_open(), whose fixed 50 ms nfc_open() delay is timed apart and not in the
  * figures). Each tap: a card is put in the emulator's field with a scenario line ("tap ntag215
  * UID URL", as the control socket and scripts say it), the driver finds it, reads it and
- * reports the tap on its descriptor, and the terminal's work on the tap follows (the card URL
- * parsed from the NDEF message, the member's pseudonym HMAC-SHA256(key, UID)). Timed: from just
- * before the card enters the field to the pseudonym computed. Then the card is removed, the
+ * reports the tap on its descriptor, and the terminal's work on the tap follows as in
+ * firmware/identify.c: the card URL parsed from the NDEF message and routed; a signed card link
+ * (the NTAG215/216's card token, signed here by a device key of the bench's) verified, which
+ * names the member by its card code; any other card (the NTAG213's plain code, the 424's SUN
+ * URL) the pseudonym HMAC-SHA256(key, UID). Timed: from just before the card enters the field
+ * to the member identified (the ledger look-up by card code or pseudonym is not timed). Then the card is removed, the
  * REMOVED event awaited (not timed), and a random pause (0 to --gap-ms) puts the next tap at any
  * point of the driver's search cadence.
  *
@@ -43,10 +46,15 @@
 #include "nfc.h"
 #include "pn532-emu.h"
 #include "pseudonym.h"
+#include "scan.h"
+#include "token.h"
+
+#include <sodium.h>
 
 #define TARGET_P99_US 5000
 #define EVENT_WAIT_MS 5000
 #define WARMUP_TAPS   5
+#define CARD_URL_BASE "https://k.example.pl/c/" /* board/sim/terminal.json */
 
 static int64_t now_ns(void)
 {
@@ -121,21 +129,40 @@ static void make_uid(size_t i, uint8_t uid[7])
 		uid[k] = (uint8_t) ((i * 2654435761u) >> (k * 4)) ^ (uint8_t) (k * 37);
 }
 
-/* A card token URL as the terminal writes it: HTTPS://K.EXAMPLE.PL/C/ and 135 base32
- * characters (158 in all), different for every tap; with code_only the 12-character card code
- * instead (what an NTAG213 holds: the token URL does not fit its 144 bytes). */
-static void make_url(size_t i, bool code_only, char *buf, size_t size)
+/* The card code of tap i: 12 Crockford base32 characters. */
+static void make_code(size_t i, char code[TOKEN_CARD_CODE_LEN + 1])
 {
 	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	size_t n = (size_t) snprintf(buf, size, "HTTPS://K.EXAMPLE.PL/C/");
 	uint64_t x = 0x9e3779b97f4a7c15ull * (i + 1);
-	for (size_t k = 0; k < (code_only ? 12 : 135) && n + 1 < size; k++) {
+
+	for (size_t k = 0; k < TOKEN_CARD_CODE_LEN; k++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		buf[n++] = b32[x % 32];
+		code[k] = b32[x % 32];
 	}
-	buf[n] = '\0';
+	code[TOKEN_CARD_CODE_LEN] = '\0';
+}
+
+/* The card URL of tap i as the terminal writes it: HTTPS://K.EXAMPLE.PL/C/ and the member's card
+ * token signed by the device key (158 characters); with code_only the card code instead (what
+ * an NTAG213 holds: the token URL does not fit its 144 bytes). */
+static int make_url(size_t i, bool code_only, const uint8_t sk[TOKEN_SECRET_KEY_LEN], char *buf,
+		    size_t size)
+{
+	struct token tok = {.type = TOKEN_CARD};
+	char text[TOKEN_TEXT_MAX + 1];
+
+	make_code(i, tok.card_code);
+	if (code_only)
+		return snprintf(buf, size, "HTTPS://K.EXAMPLE.PL/C/%s", tok.card_code) < (int) size
+			   ? 0
+			   : -1;
+	tok.issued_s = (int64_t) time(NULL) / 3600 * 3600;
+	tok.expires_s = tok.issued_s + 5 * 366 * 86400;
+	if (token_sign(&tok, sk, text, sizeof(text)) < 0)
+		return -1;
+	return snprintf(buf, size, "HTTPS://K.EXAMPLE.PL/C/%s", text) < (int) size ? 0 : -1;
 }
 
 /*
@@ -215,7 +242,11 @@ struct bench {
 	const char *card;
 	bool t4, trace;
 	int gap_ms;
-	uint8_t key[PSEUDONYM_KEY_LEN];
+	uint8_t key[PSEUDONYM_KEY_LEN];		 /* the card pseudonym key */
+	uint8_t device_sk[TOKEN_SECRET_KEY_LEN]; /* the device key that signs card tokens */
+	struct token_key device_key;
+	struct scan_result sr;
+	struct token tok;
 	struct hal_nfc_event ev;
 	struct ndef_uri uri;
 	unsigned exchanges; /* card commands (InDataExchange) from the tap to its event */
@@ -232,11 +263,14 @@ static int one_tap(struct bench *b, size_t i, const char *fault, int64_t *ret_ns
 	uint8_t uid[7], pseudonym[PSEUDONYM_LEN];
 	char url[200], line[300], uidhex[15], err[128];
 	enum ndef_status st;
+	enum token_status ts = TOKEN_STATUS_MAX;
+	bool by_link = false;
 
 	make_uid(i, uid);
 	for (int k = 0; k < 7; k++)
 		snprintf(uidhex + 2 * k, 3, "%02X", uid[k]);
-	make_url(i, !strcmp(b->card, "ntag213"), url, sizeof(url));
+	if (make_url(i, !strcmp(b->card, "ntag213"), b->device_sk, url, sizeof(url)) < 0)
+		return -1;
 	/* An NTAG 424 DNA holds its SUN test URL; an NTAG21x the card token URL. */
 	snprintf(line, sizeof(line), "tap %s %s %s", b->card, uidhex, b->t4 ? "" : url);
 
@@ -259,17 +293,30 @@ static int one_tap(struct bench *b, size_t i, const char *fault, int64_t *ret_ns
 		return -1;
 	int64_t t1 = now_ns();
 	b->exchanges += pn532_emu_count(b->emu, 0x40) - x0;
-	/* The terminal's work on the tap: the card URL, then the member's pseudonym. */
-	if (ndef_message_uri(b->ev.ndef, b->ev.ndef_len, &b->uri, &st) < 0 ||
-	    pseudonym_of_uid(b->key, b->ev.uid, b->ev.uid_len, pseudonym) < 0)
+	/* The terminal's work on the tap (firmware/identify.c): the card URL from the NDEF message;
+	 * a signed card link is verified and names the member by its card code; any other card
+	 * counts by the pseudonym of its UID. (The ledger look-up that follows is not timed.) */
+	if (ndef_message_uri(b->ev.ndef, b->ev.ndef_len, &b->uri, &st) < 0)
+		return -1;
+	if (st == NDEF_OK && scan_route(b->uri.text, b->uri.len, CARD_URL_BASE, &b->sr) == 0 &&
+	    b->sr.kind == SCAN_CARD && !b->sr.plain_code) {
+		if (token_verify(b->sr.text, b->sr.text_len, &b->device_key, 1, time(NULL), &b->tok,
+				 &ts) < 0)
+			return -1;
+		by_link = ts == TOKEN_OK;
+	}
+	if (!by_link && pseudonym_of_uid(b->key, b->ev.uid, b->ev.uid_len, pseudonym) < 0)
 		return -1;
 	int64_t t2 = now_ns();
 	if (b->trace)
 		fprintf(stderr, "%.6f bench: identified after %.0f us\n", (double) t2 / 1e9,
 			(double) (t2 - t0) / 1e3);
 
+	/* an NTAG215/216 is the member by its signed link, the others by their UID */
+	const bool want_link = !b->t4 && strcmp(b->card, "ntag213") != 0;
 	if (b->ev.uid_len != 7 || memcmp(b->ev.uid, uid, 7) != 0 || b->ev.read != HAL_NFC_READ_OK ||
-	    st != NDEF_OK || strcmp(b->uri.text, b->t4 ? PN532_EMU_SUN_URI : url) != 0) {
+	    st != NDEF_OK || strcmp(b->uri.text, b->t4 ? PN532_EMU_SUN_URI : url) != 0 ||
+	    by_link != want_link) {
 		fprintf(stderr, "nfc_bench: tap %zu%s%s: wrong card read (%s, %s)\n", i,
 			fault ? " with " : "", fault ? fault : "", hal_nfc_read_name(b->ev.read),
 			ndef_status_text(st));
@@ -375,6 +422,12 @@ int main(int argc, char **argv)
 	    .emu = emu, .nfc = nfc, .card = card, .t4 = t4, .trace = trace, .gap_ms = gap_ms};
 	for (size_t i = 0; i < sizeof(b->key); i++)
 		b->key[i] = (uint8_t) (i * 7 + 1);
+	uint8_t seed[crypto_sign_SEEDBYTES], pk[TOKEN_PUBLIC_KEY_LEN];
+	for (size_t i = 0; i < sizeof(seed); i++)
+		seed[i] = (uint8_t) (i * 11 + 3);
+	if (sodium_init() < 0 || crypto_sign_seed_keypair(pk, b->device_sk, seed) != 0)
+		return 1;
+	token_key_init(&b->device_key, pk, TOKEN_TYPES_ALL);
 	srand(12345);
 
 	int64_t *t_all = calloc(taps, sizeof(int64_t)), *t_ev = calloc(taps, sizeof(int64_t));
