@@ -163,11 +163,14 @@ static enum MHD_Result send_buf(struct pages *pg, struct MHD_Connection *c, unsi
 				struct buf *b, const char *type, enum pages_lang lang,
 				const char *disposition)
 {
+	/* the response takes the buffer over (no copy) */
 	struct MHD_Response *resp =
-	    MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY);
-	buf_free(b);
-	if (!resp)
+	    MHD_create_response_from_buffer_with_free_callback(b->len, b->data, free);
+	if (!resp) {
+		buf_free(b);
 		return MHD_NO;
+	}
+	buf_init(b, b->max);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(resp, "Content-Language", lang == PAGES_EN ? "en" : "pl");
 	MHD_add_response_header(resp, "Vary", "Accept-Language");
@@ -265,6 +268,20 @@ static const char *kind_label(const struct page *p, const char *kind)
 
 /* ---- the card QR as inline SVG (no image request) ---- */
 
+/* The decimal digits of v at out (at most 10); their number. */
+static size_t put_uint(char *out, unsigned v)
+{
+	char tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char) ('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
 static void qr_svg(struct page *p, const char *payload)
 {
 	QRcode *q = QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
@@ -273,6 +290,7 @@ static void qr_svg(struct page *p, const char *payload)
 		return;
 	}
 	int w = q->width, quiet = 4;
+	char path[64];
 	rawf(p,
 	     "<svg class=\"qr\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
 	     "role=\"img\" aria-label=\"QR\" shape-rendering=\"crispEdges\">"
@@ -287,7 +305,20 @@ static void qr_svg(struct page *p, const char *payload)
 			int run = 1;
 			while (x + run < w && (q->data[y * w + x + run] & 1))
 				run++;
-			rawf(p, "M%d %dh%dv1h-%dz", x + quiet, y + quiet, run, run);
+			/* "M<x> <y>h<run>v1h-<run>z", written without printf (a page has hundreds) */
+			size_t n = 0;
+			path[n++] = 'M';
+			n += put_uint(path + n, (unsigned) (x + quiet));
+			path[n++] = ' ';
+			n += put_uint(path + n, (unsigned) (y + quiet));
+			path[n++] = 'h';
+			n += put_uint(path + n, (unsigned) run);
+			memcpy(path + n, "v1h-", 4);
+			n += 4;
+			n += put_uint(path + n, (unsigned) run);
+			path[n++] = 'z';
+			if (!p->fail && buf_append(&p->b, path, n) < 0)
+				p->fail = true;
 			x += run;
 		}
 	}
@@ -738,10 +769,10 @@ static int card_gone(struct pages *pg, const char *card_code)
 	return r < 0 ? r : r ? 2 : 0;
 }
 
-static enum MHD_Result card_page(struct pages *pg, struct MHD_Connection *c, enum pages_lang lang,
-				 const struct token *tok, const char *issuer,
-				 const char *token_text, const char *notice, const char *notice_cls,
-				 unsigned status)
+static enum MHD_Result card_page_read(struct pages *pg, struct MHD_Connection *c,
+				      enum pages_lang lang, const struct token *tok,
+				      const char *issuer, const char *token_text,
+				      const char *notice, const char *notice_cls, unsigned status)
 {
 	struct store *st = pg->cfg.st;
 	struct store_member m;
@@ -819,6 +850,21 @@ unavailable:
 			    T(&p, "Nie możemy teraz pokazać karty. Spróbuj za chwilę.",
 			      "We cannot show the card right now. Please try again shortly."),
 			    "bad");
+}
+
+/* The card page from one read transaction: one snapshot, one lock for all its reads. */
+static enum MHD_Result card_page(struct pages *pg, struct MHD_Connection *c, enum pages_lang lang,
+				 const struct token *tok, const char *issuer,
+				 const char *token_text, const char *notice, const char *notice_cls,
+				 unsigned status)
+{
+	struct store *st = pg->cfg.st;
+	bool rtx = st->ops->read_begin && st->ops->read_begin(st) == 0;
+	enum MHD_Result r =
+	    card_page_read(pg, c, lang, tok, issuer, token_text, notice, notice_cls, status);
+	if (rtx && st->ops->commit(st) < 0)
+		st->ops->rollback(st);
+	return r;
 }
 
 /* ---- the claim page ---- */

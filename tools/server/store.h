@@ -122,6 +122,9 @@ struct store_ops {
 	int (*begin)(struct store *st);
 	int (*commit)(struct store *st);
 	void (*rollback)(struct store *st);
+	/* A read-only transaction (one snapshot for several reads; ended by commit() or
+	 * rollback()); NULL in a backend without it. */
+	int (*read_begin)(struct store *st);
 
 	int (*terminal_get)(struct store *st, const char *terminal_id, struct store_terminal *ret);
 	int (*terminal_put)(struct store *st, const struct store_terminal *t); /* upsert */

@@ -125,7 +125,12 @@ static int step_done(struct store *st, sqlite3_stmt *q)
 static void text(sqlite3_stmt *q, int col, char *out, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(q, col);
-	snprintf(out, size, "%s", t ? (const char *) t : "");
+	size_t n = t ? (size_t) sqlite3_column_bytes(q, col) : 0;
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(out, t, n);
+	out[n] = '\0';
 }
 
 static void blob(sqlite3_stmt *q, int col, uint8_t *out, size_t n)
@@ -164,6 +169,11 @@ static int op_commit(struct store *st)
 static void op_rollback(struct store *st)
 {
 	(void) exec(st, "ROLLBACK");
+}
+
+static int op_read_begin(struct store *st)
+{
+	return exec(st, "BEGIN DEFERRED");
 }
 
 static int op_terminal_get(struct store *st, const char *id, struct store_terminal *ret)
@@ -938,6 +948,7 @@ static const struct store_ops sqlite_ops = {
     .begin = op_begin,
     .commit = op_commit,
     .rollback = op_rollback,
+    .read_begin = op_read_begin,
     .terminal_get = op_terminal_get,
     .terminal_put = op_terminal_put,
     .enrolment_add = op_enrolment_add,
@@ -982,7 +993,10 @@ int store_sqlite_open(const char *path, struct store **ret, char *err, size_t er
 	if (!s)
 		return -ENOMEM;
 	s->base.ops = &sqlite_ops;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	/* a connection is used by one thread at a time (each libmicrohttpd daemon has its own) */
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) !=
 		SQLITE_OK ||
 	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
