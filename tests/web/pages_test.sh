@@ -186,6 +186,35 @@ check "erasure: a terminal's next pull has the tombstone" \
 page "/C/$card"
 check "the erased card's page: 410, nothing of it" eval '[ "$status" = 410 ] && ! has data-points && ! has T1-000001'
 
+# --- stamps, the next points expiry and why these points, from the events a terminal pushed
+# (web_events: KIND:CARD:POINTS:AMOUNT:RULE:REF:ITEMS:PROGRESS:DAYS_AGO)
+C=CCCCDDDDEEEE
+"$bin/tests/web/web_events" "$work/T2.chain" T2 \
+	earn:$C:25:2000:earn:-:0:0:300 bonus:$C:50:0:welcome:-:0:0:300 \
+	stamp:$C:0:0:stamps-coffee:stamps-coffee:3:3:300 \
+	earn:$C:12:1234:earn:-:0:0:100 stamp:$C:0:450:stamps-coffee:stamps-coffee:8:1:100 \
+	redeem:$C:-30:300:redemption:-:0:0:100 \
+	earn:$C:7:750:earn:-:0:0:10 stamp:$C:0:0:stamps-coffee:stamps-coffee:2:3:10 >"$work/c.json"
+push T2 "$work/c.json"
+check "T2's programme events are on the server" eval '[ "$(field accepted)" = 8 ] && [ "$(balance $C)" = 64 ]'
+page "/C/$("$tok" "$S1" card $C)"
+check "stamps: the till's count after the latest stamp event, of the programme's 10" \
+	eval 'has "data-card=\"stamps-coffee\" data-stamps=\"3\"" && has "3 z 10"'
+# 30 points redeemed 100 days ago took the oldest first: the 25 of the first sale and 5 of its
+# welcome bonus, so the 45 left of the bonus expire first, 12 months after they were earned
+t=$(($(date +%s) - 300 * 86400))
+exp=$(TZ=Europe/Warsaw date -d "$(date -u -d "@$t" '+%Y-%m-%d %H:%M:%S') UTC +12 months" +%d.%m.%Y)
+check "next expiry: 45 points on $exp" \
+	eval 'has "id=\"expiry-points\" data-points=\"45\"" && has "id=\"expiry-date\">$exp<"'
+check "why: the base per full złoty and the extra of tier and offers with the multiplier" \
+	eval 'has "20 pkt: 1 pkt za każde pełne 1,00 zł + 5 pkt z poziomu i promocji (razem ×1,25)"'
+check "why: the rule of a bonus, the stamps counted and the card's count, the redemption" \
+	eval 'has "data-rule=\"welcome\"" && has "stamps-coffee: +8 szt., na karcie 1, gratis za 4,50 zł" && has "redemption: rabat 3,00 zł"'
+check "why: a sale's events share its receipt number" eval '[ "$(grep -o "T2-000002<" <<<"$body" | wc -l)" = 3 ]'
+page -H 'Accept-Language: en' "/C/$("$tok" "$S1" card $C)"
+check "stamps, expiry and why in English" \
+	eval 'has "3 of 10" && has "points expire on" && has "20 points: 1 point per full 1,00 zł"'
+
 # --- rate limit: form posts per client address
 for _ in $(seq 45); do
 	post "/C/$claim" "csrf=$c&action=claim&card=$B"

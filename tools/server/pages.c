@@ -467,16 +467,67 @@ static bool rate_take(struct pages *pg, struct MHD_Connection *c)
 
 /* ---- the card page ---- */
 
-struct card_view {
-	struct ledger_event *ev;
-	size_t n;
+/* A credit of points at its earned time (its lot, which expires with it). */
+struct lot {
+	int64_t earned_us, pts;
 };
 
+struct card_view {
+	struct ledger_event *ev; /* the newest PAGES_EVENTS_MAX events, newest first */
+	size_t n;
+	struct lot *lots; /* every credit of the card: events, claims, survey bonuses */
+	size_t n_lots, lots_alloc;
+	/* the card's latest stamp event per stamp card (the till's count after it) */
+	struct ledger_event stamp[PROGRAMME_STAMPS_MAX];
+	size_t n_stamps;
+};
+
+static int add_lot(struct card_view *v, int64_t earned_us, int64_t pts)
+{
+	if (pts <= 0)
+		return 0;
+	if (v->n_lots == v->lots_alloc) {
+		size_t n = v->lots_alloc ? 2 * v->lots_alloc : 64;
+		struct lot *l = realloc(v->lots, n * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		v->lots = l;
+		v->lots_alloc = n;
+	}
+	v->lots[v->n_lots++] = (struct lot){earned_us, pts};
+	return 0;
+}
+
+/* Events come newest first: the first stamp event of a card is its latest. */
 static int collect_event(void *userdata, const struct ledger_event *ev)
 {
 	struct card_view *v = userdata;
-	v->ev[v->n++] = *ev;
-	return 0;
+	if (v->n < PAGES_EVENTS_MAX)
+		v->ev[v->n++] = *ev;
+	if (!strcmp(ev->kind, "stamp") && ev->ref[0]) {
+		size_t i = 0;
+		while (i < v->n_stamps && strcmp(v->stamp[i].ref, ev->ref))
+			i++;
+		if (i == v->n_stamps && v->n_stamps < PROGRAMME_STAMPS_MAX)
+			v->stamp[v->n_stamps++] = *ev;
+	}
+	return add_lot(v, ev->lot_us ? ev->lot_us : ev->time_us, ev->points);
+}
+
+static int collect_claim(void *userdata, const struct store_claim *c)
+{
+	return add_lot(userdata, c->claimed_us, c->points + c->bonus_pts);
+}
+
+static int collect_survey(void *userdata, const struct store_survey *sv)
+{
+	return add_lot(userdata, sv->time_us, sv->bonus_pts);
+}
+
+static int lot_newer_first(const void *a, const void *b)
+{
+	int64_t x = ((const struct lot *) a)->earned_us, y = ((const struct lot *) b)->earned_us;
+	return (x < y) - (x > y);
 }
 
 static const struct programme_coupon_rule *campaign(const struct programme *prog,
@@ -625,7 +676,162 @@ static void section_coupons(struct pages *pg, struct page *p, const struct card_
 		raw(p, "</ul></section>");
 }
 
-static void section_history(struct page *p, const struct card_view *v)
+/* The stamp cards: the till's count after the card's latest stamp event of each. */
+static void section_stamps(struct pages *pg, struct page *p, const struct card_view *v)
+{
+	const struct programme *prog = pg->cfg.pol.prog;
+	char date[32];
+	if (!v->n_stamps)
+		return;
+	raw(p, "<section id=\"stamps\"><h2>");
+	raw(p, T(p, "Pieczątki", "Stamps"));
+	raw(p, "</h2><ul>");
+	for (size_t i = 0; i < v->n_stamps; i++) {
+		const struct ledger_event *e = &v->stamp[i];
+		int32_t every = 0;
+		for (size_t k = 0; k < prog->n_stamps; k++)
+			if (!strcmp(prog->stamps[k].id, e->ref))
+				every = prog->stamps[k].every;
+		raw(p, "<li class=\"stamp-card\" data-card=\"");
+		esc(p, e->ref);
+		rawf(p, "\" data-stamps=\"%" PRId64 "\"><strong>", e->progress);
+		esc(p, e->ref);
+		raw(p, "</strong>: ");
+		if (every > 0)
+			rawf(p,
+			     T(p, "%" PRId64 " z %d (co %d. gratis)",
+			       "%" PRId64 " of %d (every %dth free)"),
+			     e->progress, (int) every, (int) every);
+		else
+			rawf(p, T(p, "%" PRId64 " pieczątek", "%" PRId64 " stamps"), e->progress);
+		fmt_date(e->time_us, date, sizeof(date));
+		raw(p, T(p, " <span class=\"muted\">(stan po zakupie z ",
+			 " <span class=\"muted\">(as of your purchase on "));
+		esc(p, date);
+		raw(p, ", ");
+		esc(p, e->receipt_no);
+		raw(p, ")</span></li>");
+	}
+	raw(p, "</ul></section>");
+}
+
+/*
+ * The next points expiry: the points left are the newest credits (points are taken and expire
+ * oldest first), so the oldest of them, cut to the balance, expire first. Shown with the date
+ * and all the points left that expire that day.
+ */
+static void section_expiry(struct pages *pg, struct page *p, struct card_view *v,
+			   int64_t balance_pts)
+{
+	const struct programme *prog = pg->cfg.pol.prog;
+	char date[32], d2[32];
+	if (balance_pts <= 0 || !v->n_lots || prog->expiry_months <= 0)
+		return;
+	qsort(v->lots, v->n_lots, sizeof(v->lots[0]), lot_newer_first);
+	int64_t left = balance_pts;
+	size_t i = 0;
+	for (; i < v->n_lots && left > v->lots[i].pts; i++)
+		left -= v->lots[i].pts;
+	if (i == v->n_lots)
+		i = v->n_lots - 1, left = v->lots[i].pts; /* more points than credits: the oldest */
+	int64_t expires = rules_lot_expiry_us(prog, v->lots[i].earned_us), pts = left;
+	fmt_date(expires, date, sizeof(date));
+	/* newer lots expiring the same day */
+	for (size_t k = i; k-- > 0;) {
+		fmt_date(rules_lot_expiry_us(prog, v->lots[k].earned_us), d2, sizeof(d2));
+		if (strcmp(d2, date))
+			break;
+		pts += v->lots[k].pts;
+	}
+	raw(p, "<section id=\"expiry\"><p>");
+	rawf(p, "<span id=\"expiry-points\" data-points=\"%" PRId64 "\">%" PRId64 "</span> ", pts,
+	     pts);
+	raw(p, expires > now_us() ? T(p, "pkt wygaśnie ", "points expire on ")
+				  : T(p, "pkt wygasło ", "points expired on "));
+	raw(p, "<strong id=\"expiry-date\">");
+	esc(p, date);
+	raw(p, "</strong>");
+	rawf(p,
+	     T(p, " (punkty ważne są %d mies. od zakupu).",
+	       " (points are valid %d months from the purchase)."),
+	     (int) prog->expiry_months);
+	raw(p, "</p></section>");
+}
+
+/* "1,25" for 1250 per mille, "1" for 1000 */
+static void fmt_times(int64_t permille, char *out, size_t size)
+{
+	if (permille % 1000 == 0)
+		snprintf(out, size, "%" PRId64, permille / 1000);
+	else if (permille % 10 == 0)
+		snprintf(out, size, "%" PRId64 ",%02" PRId64, permille / 1000,
+			 permille % 1000 / 10);
+	else
+		snprintf(out, size, "%" PRId64 ",%03" PRId64, permille / 1000, permille % 1000);
+}
+
+/* Why these points: what the event carries (its rule, its reference, its counts). */
+static void why_line(struct pages *pg, struct page *p, const struct ledger_event *e)
+{
+	const struct programme *prog = pg->cfg.pol.prog;
+	char tmp[64];
+	raw(p, "<br><span class=\"muted why\" data-rule=\"");
+	esc(p, e->rule);
+	raw(p, "\">");
+	if (!strcmp(e->kind, "earn") && prog->earn_gr_per_point > 0) {
+		int64_t gpp = prog->earn_gr_per_point, base = e->amount_gr / gpp;
+		money_pln(gpp, tmp, sizeof(tmp));
+		rawf(p,
+		     T(p, "%" PRId64 " pkt: 1 pkt za każde pełne ",
+		       "%" PRId64 " points: 1 point per full "),
+		     base);
+		esc(p, tmp);
+		if (base > 0 && e->points > base) {
+			fmt_times(e->points * 1000 / base, tmp, sizeof(tmp));
+			rawf(p,
+			     T(p, " + %" PRId64 " pkt z poziomu i promocji (razem ×",
+			       " + %" PRId64 " points from tier and offers (×"),
+			     e->points - base);
+			esc(p, tmp);
+			raw(p, ")");
+		}
+	} else if (!strcmp(e->kind, "stamp")) {
+		esc(p, e->rule);
+		rawf(p,
+		     T(p, ": +%" PRId64 " szt., na karcie %" PRId64,
+		       ": +%" PRId64 " items, %" PRId64 " on the card"),
+		     e->items, e->progress);
+		if (e->amount_gr > 0) {
+			money_pln(e->amount_gr, tmp, sizeof(tmp));
+			raw(p, T(p, ", gratis za ", ", free items worth "));
+			esc(p, tmp);
+		}
+	} else if (!strcmp(e->kind, "redeem") || !strcmp(e->kind, "coupon_use")) {
+		esc(p, e->rule);
+		if (e->ref[0]) {
+			raw(p, " ");
+			esc(p, e->ref);
+		}
+		if (e->amount_gr) {
+			money_pln(e->amount_gr, tmp, sizeof(tmp));
+			raw(p, T(p, ": rabat ", ": discount "));
+			esc(p, tmp);
+		}
+	} else if (!strcmp(e->kind, "expire")) {
+		esc(p, e->rule);
+		rawf(p, T(p, ": punkty starsze niż %d mies.", ": points older than %d months"),
+		     (int) prog->expiry_months);
+	} else {
+		esc(p, e->rule);
+		if (e->ref[0]) {
+			raw(p, " · ");
+			esc(p, e->ref);
+		}
+	}
+	raw(p, "</span>");
+}
+
+static void section_history(struct pages *pg, struct page *p, const struct card_view *v)
 {
 	char date[32], amount[32];
 	raw(p, "<section id=\"history\"><h2>");
@@ -658,11 +864,8 @@ static void section_history(struct page *p, const struct card_view *v)
 			raw(p, " · ");
 			esc(p, amount);
 		}
-		if (e->rule[0] && strcmp(e->rule, e->kind)) {
-			raw(p, "<br><span class=\"muted\">");
-			esc(p, e->rule);
-			raw(p, "</span>");
-		}
+		if (e->rule[0])
+			why_line(pg, p, e);
 		rawf(p, "</td><td class=\"n\">%s%" PRId64 "</td></tr>", e->points > 0 ? "+" : "",
 		     e->points);
 	}
@@ -832,16 +1035,22 @@ static enum MHD_Result card_page_read(struct pages *pg, struct MHD_Connection *c
 	}
 	section_balance(pg, &p, &m);
 	if (!(v.ev = calloc(PAGES_EVENTS_MAX, sizeof(*v.ev))) ||
-	    st->ops->member_events(st, tok->card_code, PAGES_EVENTS_MAX, collect_event, &v) < 0) {
+	    st->ops->member_events(st, tok->card_code, PAGES_EXPORT_MAX, collect_event, &v) < 0 ||
+	    st->ops->member_claims(st, tok->card_code, collect_claim, &v) < 0 ||
+	    st->ops->member_surveys(st, tok->card_code, collect_survey, &v) < 0) {
 		free(v.ev);
+		free(v.lots);
 		buf_free(&p.b);
 		goto unavailable;
 	}
+	section_expiry(pg, &p, &v, m.balance_pts);
+	section_stamps(pg, &p, &v);
 	section_coupons(pg, &p, &v);
 	section_survey(pg, &p, &v, token_text);
-	section_history(&p, &v);
+	section_history(pg, &p, &v);
 	section_privacy(pg, &p, tok->card_code, token_text);
 	free(v.ev);
+	free(v.lots);
 	page_end(&p);
 	return send_page(pg, c, status, &p);
 unavailable:
