@@ -302,6 +302,8 @@ static int parse_object(const char *text, size_t len, cJSON **ret, char *err, si
 static const cJSON *member(const cJSON *o, const char *key, bool *repeated)
 {
 	const cJSON *found = NULL;
+	if (!o)
+		return NULL;
 	for (const cJSON *it = o->child; it; it = it->next) {
 		if (it->string && !strcmp(it->string, key)) {
 			if (found) {
@@ -424,7 +426,7 @@ static int get_card(struct reader *rd, const char *key, char out[LEDGER_CARD_COD
 
 static int check_ok(struct reader *rd)
 {
-	bool ok;
+	bool ok = false;
 	int r = get_bool(rd, "ok", &ok);
 	if (r)
 		return r;
