@@ -145,6 +145,40 @@ ctl T2 sync now >"$work/out"
 check_true "a sync with an empty outbox pushes nothing" grep -q "pushed    0 events" "$work/out"
 check_server "after a sync with nothing to send"
 
+# ---- an answer lost: the server stored a batch, the terminal never heard (its state folder put
+# back as it was before the sync): the same events again are duplicates, booked once. The server
+# is down while T1 restarts, so T1's own first round cannot go ahead of the sync now ----
+restart_t1() { # [COMMAND...] run while T1 is stopped
+	daemon_pid=${pid_of[T1]}
+	stop_daemon
+	[ $# = 0 ] || "$@"
+	start_daemon "$work/T1"
+	pid_of[T1]=$daemon_pid
+	pids+=("$daemon_pid")
+	daemon_pid=
+	# its first round, at start, has failed (no server)
+	for _ in $(seq 100); do
+		ctl T1 --json status | grep -q '"state":"idle".*"last_error":"[^"]' && break
+		sleep 0.05
+	done
+}
+snapshot() { cp -a "$work/T1" "$work/T1.before"; }
+put_back() { rm -rf "$work/T1" && mv "$work/T1.before" "$work/T1"; }
+sales T1 5
+stop_server
+restart_t1 snapshot
+start_server "$port"
+ctl T1 sync now >"$work/out"
+check_true "T1: five sales pushed" grep -q "pushed    [1-9][0-9]* events: [1-9][0-9]* accepted, 0 duplicates" "$work/out"
+pushed=$(sed -n 's/.*pushed *\([0-9]*\) events.*/\1/p' "$work/out")
+stop_server
+restart_t1 put_back
+start_server "$port"
+check "T1: the outbox holds them again" "$pushed" "$(queue T1)"
+ctl T1 sync now >"$work/out"
+check_true "T1: sent again, all duplicates" grep -q "pushed    $pushed events: 0 accepted, $pushed duplicates, 0 rejected" "$work/out"
+check_server "after an answer lost"
+
 # ---- fault: the server killed with SIGKILL while terminals push ----
 # pushing T: T's sync round is sending its outbox (a request in flight or being answered)
 pushing() { ctl "$1" --json status | grep -q '"state":"pushing"'; }
