@@ -990,6 +990,9 @@ int sync_client_open(const struct sync_client_config *cfg, struct ledger *ledger
 	sc->multi = curl_multi_init();
 	sc->easy = curl_easy_init();
 	sc->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	/* the whole body at once: no "Expect: 100-continue" round trip before it */
+	if (sc->headers)
+		sc->headers = curl_slist_append(sc->headers, "Expect:");
 	if (!sc->batch || !sc->push || !sc->changes || !sc->multi || !sc->easy || !sc->headers)
 		goto fail;
 	if ((r = key_pem(cfg->devkey, sc->key_pem, sizeof(sc->key_pem))) < 0)
