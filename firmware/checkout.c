@@ -1371,7 +1371,7 @@ cJSON *checkout_confirm(struct terminal *t)
 		cJSON_AddBoolToObject(s, "queued", true);
 	cJSON_AddItemToObject(o, "sale", s);
 
-	char l1[64], l2[64], pay[MONEY_TEXT];
+	char l1[96], l2[64], pay[MONEY_TEXT];
 	snprintf(l1, sizeof(l1), "Receipt %s, to pay %s zł", rc.receipt_no,
 		 gr_text(co->res.to_pay_gr, pay));
 	if (co->no_card)
@@ -1650,7 +1650,7 @@ cJSON *checkout_refund(struct terminal *t, const struct checkout_refund *req)
 	cJSON_AddNumberToObject(j, "shortfall_pts", (double) res->shortfall_pts);
 	cJSON_AddNumberToObject(j, "shortfall_gr", (double) res->shortfall_gr);
 	cJSON_AddNumberToObject(j, "balance_pts", (double) res->balance_pts);
-	char l1[80], l2[80], m[MONEY_TEXT];
+	char l1[112], l2[80], m[MONEY_TEXT];
 	snprintf(l1, sizeof(l1), "Refund %s: pay back %s zł", rc.receipt_no,
 		 gr_text(res->money_back_gr, m));
 	snprintf(l2, sizeof(l2), "-%" PRId64 " pts +%" PRId64 " pts, balance %" PRId64 " pts",

@@ -443,7 +443,8 @@ static void test_sign_refuses(void **state)
 	assert_int_equal(token_sign(&t, kp.sk, text, sizeof(text)), -EINVAL);
 	strcpy(t.card_code, "7K3M9QZX2H4p");
 	assert_int_equal(token_sign(&t, kp.sk, text, sizeof(text)), -EINVAL);
-	strcpy(t.card_code, "7K3M9QZX2H4PQ");
+	/* a code with a character the alphabet lacks where the 12th should be */
+	memcpy(t.card_code, "7K3M9QZX2H4U", sizeof(t.card_code));
 	assert_int_equal(token_sign(&t, kp.sk, text, sizeof(text)), -EINVAL);
 
 	t = card_token();
