@@ -9,12 +9,14 @@
  * registered terminal (a fresh Ed25519 key) and a member with a year of history pushed through
  * sync_push_apply() as hash-chained events (sales, a welcome bonus, stamps, a coupon issued and
  * one used, a redemption, an expiry), a card token signed by the terminal's key (as
- * tests/web/web_token does), then `loyalty-server serve --pages-listen 127.0.0.1:0` and an
- * unprivileged nginx (one worker, as the pages are served by one thread) with its own prefix
- * and configuration on 127.0.0.1. Everything is stopped at the end, also on failure.
+ * tests/web/web_token does), then `loyalty-server serve --pages-listen 127.0.0.1:0
+ * --pages-threads N` and an unprivileged nginx with as many workers (the same number of cores
+ * for both), its own prefix and configuration on 127.0.0.1. Everything is stopped at the end,
+ * also on failure.
  *
- *   page_bench [--duration S] [--threads N] [--connections N]
- *   (default 10 s, 2 threads, 16 connections)
+ *   page_bench [--duration S] [--threads N] [--connections N] [--pages-threads N]
+ *   (default 10 s, 2 wrk threads, 16 connections, pages threads and nginx workers: the
+ *   number of online CPUs)
  *
  * Prints a table and, last, one JSON object: requests per second and p99 latency of both, their
  * ratio (card page / nginx) and the targets (ratio >= 0.3, card page p99 <= 10 ms).
@@ -456,7 +458,9 @@ static int run_wrk(const char *url, int threads, int conns, int secs, const char
 
 int main(int argc, char **argv)
 {
-	int secs = 10, threads = 2, conns = 16;
+	int secs = 10, threads = 2, conns = 16, workers = (int) sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers < 1)
+		workers = 1;
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 < argc && !strcmp(argv[i], "--duration"))
 			secs = atoi(argv[++i]);
@@ -464,15 +468,17 @@ int main(int argc, char **argv)
 			threads = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--connections"))
 			conns = atoi(argv[++i]);
+		else if (i + 1 < argc && !strcmp(argv[i], "--pages-threads"))
+			workers = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: page_bench [--duration S] [--threads N] "
-					"[--connections N]\n");
+					"[--connections N] [--pages-threads N]\n");
 			return 2;
 		}
 	}
-	if (secs < 1 || threads < 1 || conns < threads) {
-		fprintf(stderr,
-			"page_bench: duration >= 1, threads >= 1, connections >= threads\n");
+	if (secs < 1 || threads < 1 || conns < threads || workers < 1 || workers > 64) {
+		fprintf(stderr, "page_bench: duration >= 1, threads >= 1, connections >= threads, "
+				"pages threads 1 to 64\n");
 		return 2;
 	}
 	if (sodium_init() < 0)
@@ -519,8 +525,9 @@ int main(int argc, char **argv)
 	snprintf(cacert, sizeof(cacert), "%s/ca.pem", ca);
 	snprintf(portf, sizeof(portf), "%s/port", dir);
 	snprintf(pportf, sizeof(pportf), "%s/pages.port", dir);
-	char exit_after[16];
+	char exit_after[16], pages_threads[16];
 	snprintf(exit_after, sizeof(exit_after), "%d", 2 * secs + 120);
+	snprintf(pages_threads, sizeof(pages_threads), "%d", workers);
 	const char *srv[] = {LOYALTY_SERVER,
 			     "serve",
 			     "--db",
@@ -539,6 +546,8 @@ int main(int argc, char **argv)
 			     "127.0.0.1:0",
 			     "--pages-port-file",
 			     pportf,
+			     "--pages-threads",
+			     pages_threads,
 			     "--store-name",
 			     "Piekarnia Pod Lipą",
 			     "--exit-after",
@@ -583,7 +592,7 @@ int main(int argc, char **argv)
 	snprintf(conf_path, sizeof(conf_path), "%s/nginx/nginx.conf", dir);
 	snprintf(nginx_err, sizeof(nginx_err), "%s/nginx/error.log", dir);
 	snprintf(conf, sizeof(conf),
-		 "daemon off;\nmaster_process on;\nworker_processes 1;\npid %s/nginx.pid;\n"
+		 "daemon off;\nmaster_process on;\nworker_processes %d;\npid %s/nginx.pid;\n"
 		 "error_log %s warn;\nevents { worker_connections 1024; }\n"
 		 "http {\n  access_log off;\n  client_body_temp_path %s/tmp;\n"
 		 "  proxy_temp_path %s/tmp;\n  fastcgi_temp_path %s/tmp;\n"
@@ -591,7 +600,7 @@ int main(int argc, char **argv)
 		 "  types { text/html html; }\n  sendfile on;\n  keepalive_requests 100000;\n"
 		 "  server {\n    listen 127.0.0.1:%d;\n    root %s/www;\n"
 		 "    location / { }\n  }\n}\n",
-		 prefix, nginx_err, prefix, prefix, prefix, prefix, prefix, nport, prefix);
+		 workers, prefix, nginx_err, prefix, prefix, prefix, prefix, prefix, nport, prefix);
 	if (nport < 0 || write_file(conf_path, conf, strlen(conf)) < 0)
 		return 1;
 	const char *ngx[] = {"nginx", "-p", prefix, "-c", conf_path, "-e", nginx_err, NULL};
@@ -625,8 +634,9 @@ int main(int argc, char **argv)
 	char url_card[TOKEN_TEXT_MAX + 64], url_nginx[64];
 	snprintf(url_card, sizeof(url_card), "http://127.0.0.1:%d%s", pport, page_path);
 	snprintf(url_nginx, sizeof(url_nginx), "http://127.0.0.1:%d/card.html", nport);
-	say("wrk -t%d -c%d -d%ds --latency: card page (%zu bytes), then nginx", threads, conns,
-	    secs, body_len);
+	say("wrk -t%d -c%d -d%ds --latency: card page (%zu bytes, %d threads), then nginx (%d "
+	    "workers)",
+	    threads, conns, secs, body_len, workers, workers);
 	struct wrk wc, wn;
 	char log_card[160], log_nginx[160];
 	snprintf(log_card, sizeof(log_card), "%s/wrk-card.txt", dir);
@@ -637,8 +647,9 @@ int main(int argc, char **argv)
 	cleanup();
 
 	double ratio = wn.req_per_s > 0 ? wc.req_per_s / wn.req_per_s : 0;
-	printf("page_bench: wrk -t%d -c%d -d%ds --latency on 127.0.0.1, page %zu bytes\n", threads,
-	       conns, secs, body_len);
+	printf("page_bench: wrk -t%d -c%d -d%ds --latency on 127.0.0.1, page %zu bytes, %d pages "
+	       "threads, %d nginx workers\n",
+	       threads, conns, secs, body_len, workers, workers);
 	printf("%-22s %10s %9s %9s %9s %9s %10s %8s %7s\n", "target", "req/s", "p50 ms", "p90 ms",
 	       "p99 ms", "max ms", "requests", "non-2xx", "errors");
 	printf("%-22s %10.1f %9.3f %9.3f %9.3f %9.3f %10lld %8lld %7lld\n", "card page (server)",
@@ -655,8 +666,9 @@ int main(int argc, char **argv)
 	printf("{\"bench\":\"page\",\"card_page_req_per_s\":%.1f,\"card_page_p99_ms\":%.3f,"
 	       "\"nginx_static_req_per_s\":%.1f,\"nginx_static_p99_ms\":%.3f,\"ratio\":%.3f,"
 	       "\"page_bytes\":%zu,\"card_page_non2xx\":%lld,\"threads\":%d,\"connections\":%d,"
-	       "\"duration_s\":%d,\"target\":{\"ratio\":0.3,\"p99_ms\":10}}\n",
+	       "\"duration_s\":%d,\"pages_threads\":%d,\"nginx_workers\":%d,"
+	       "\"target\":{\"ratio\":0.3,\"p99_ms\":10}}\n",
 	       wc.req_per_s, wc.p99_ms, wn.req_per_s, wn.p99_ms, ratio, body_len, wc.non2xx,
-	       threads, conns, secs);
+	       threads, conns, secs, workers, workers);
 	return 0;
 }

@@ -46,6 +46,8 @@ static const char usage[] =
     "            --pages-port-file FILE  write the pages' bound port there\n"
     "            --store-name TEXT      the name the pages show (default: Program lojalnościowy)\n"
     "            --pages-rate-limit N   form posts per client address per 10 minutes (default 10)\n"
+    "            --pages-threads N      threads serving the pages, each with its own store\n"
+    "                                   connection (default: the number of online CPUs)\n"
     "            --pages-url-base URL   the card link base for the page's QR, in capitals\n"
     "                                   (e.g. HTTPS://K.EXAMPLE.PL/C/; default: the request's host)\n"
     "  enrol     --terminal ID [--valid-hours H]   print a one-time enrolment code\n"
@@ -62,7 +64,7 @@ static const char usage[] =
 struct opts {
 	const char *db, *cert, *key, *ca, *ca_key, *listen, *port_file, *programme, *terminal,
 	    *card, *sign_key, *pages_listen, *pages_port_file, *store_name, *pages_url_base;
-	long port, exit_after, valid_hours, pages_rate;
+	long port, exit_after, valid_hours, pages_rate, pages_threads;
 	int64_t budget_pts, member_cap_pts;
 	bool budget_set, cap_set;
 };
@@ -223,12 +225,11 @@ static int write_port_file(const char *path, uint16_t port)
 }
 
 /*
- * The customer's pages on --pages-listen ADDR:PORT ([ADDR]:PORT for IPv6), with a store
- * connection of their own and, with --sign-key, the server's token key for the links of cards
- * made on the pages.
+ * The customer's pages on --pages-listen ADDR:PORT ([ADDR]:PORT for IPv6), served by
+ * --pages-threads threads with a store connection each (the pages open them) and, with
+ * --sign-key, the server's token key for the links of cards made on the pages.
  */
-static int start_pages(const struct opts *o, const struct sync_policy *pol, struct pages **ret,
-		       struct store **ret_st)
+static int start_pages(const struct opts *o, const struct sync_policy *pol, struct pages **ret)
 {
 	static uint8_t token_sk[crypto_sign_SECRETKEYBYTES];
 	char addr[64], err[320];
@@ -247,6 +248,8 @@ static int start_pages(const struct opts *o, const struct sync_policy *pol, stru
 	struct pages_config pc = {
 	    .listen = addr,
 	    .port = (uint16_t) port,
+	    .db = o->db,
+	    .threads = (unsigned) o->pages_threads,
 	    .pol = *pol,
 	    .store_name = o->store_name ? o->store_name : "Program lojalnościowy",
 	    .url_base = o->pages_url_base,
@@ -266,18 +269,17 @@ static int start_pages(const struct opts *o, const struct sync_policy *pol, stru
 		sodium_memzero(seed, sizeof(seed));
 		pc.token_sk = token_sk;
 	}
-	if (store_sqlite_open(o->db, &pc.st, err, sizeof(err)) < 0) {
+	uint16_t bound;
+	int r = pages_start(&pc, ret, &bound, err, sizeof(err));
+	if (r == -EIO) {
 		fprintf(stderr, "loyalty-server: %s\n", err);
 		return -1;
 	}
-	uint16_t bound;
-	if (pages_start(&pc, ret, &bound) < 0) {
+	if (r < 0) {
 		fprintf(stderr, "loyalty-server: cannot listen for the pages on %s\n",
 			o->pages_listen);
-		store_close(pc.st);
 		return -1;
 	}
-	*ret_st = pc.st;
 	if (o->pages_port_file && write_port_file(o->pages_port_file, bound) < 0)
 		return -1;
 	printf("loyalty-server: card pages on http://%s%s%s:%u/C/\n", strchr(addr, ':') ? "[" : "",
@@ -294,7 +296,6 @@ static int serve(struct store *st, const struct opts *o)
 	char config_key[2 * crypto_sign_PUBLICKEYBYTES + 1];
 	struct server *srv = NULL;
 	struct pages *pages = NULL;
-	struct store *pages_st = NULL;
 	uint16_t port;
 	int r = 1;
 
@@ -362,7 +363,7 @@ static int serve(struct store *st, const struct opts *o)
 		goto out;
 	}
 	/* the pages first: once the port file is there, everything listens */
-	if (o->pages_listen && start_pages(o, &cfg.pol, &pages, &pages_st) < 0)
+	if (o->pages_listen && start_pages(o, &cfg.pol, &pages) < 0)
 		goto out;
 	if (o->port_file && write_port_file(o->port_file, port) < 0)
 		goto out;
@@ -375,7 +376,6 @@ static int serve(struct store *st, const struct opts *o)
 	r = 0;
 out:
 	pages_stop(pages);
-	store_close(pages_st);
 	server_stop(srv);
 	certs_ca_free(cfg.ca);
 	free(key);
@@ -408,6 +408,7 @@ int main(int argc, char **argv)
 	    {"store-name", required_argument, NULL, 'N'},
 	    {"pages-url-base", required_argument, NULL, 'U'},
 	    {"pages-rate-limit", required_argument, NULL, 'R'},
+	    {"pages-threads", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -474,6 +475,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			o.pages_rate = v;
+			break;
+		case 'W':
+			if (!parse_long(optarg, 1, 64, &v)) {
+				fprintf(stderr, "loyalty-server: --pages-threads: 1 to 64\n");
+				return 2;
+			}
+			o.pages_threads = v;
 			break;
 		case 'p':
 		case 'x':

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "wartime.h"
 
 #define PAGES_CONNECTIONS 64
+#define PAGES_THREADS_MAX  64
 #define PAGES_IDLE_TIMEOUT 15
 #define PAGES_PAGE_MAX	  (256 * 1024) /* a cap on building, far above the 50 KB aim */
 #define PAGES_EVENTS_MAX  200	       /* events read for a card page */
@@ -63,11 +65,22 @@ struct rate_slot {
 	unsigned n;
 };
 
+/*
+ * Shared by the serving threads. cfg, csrf_key and csp are written before the daemon starts and
+ * only read afterwards; the rate slots and the connection pool each have their mutex. Each
+ * thread finds its store connection under key (set at its first request).
+ */
 struct pages {
 	struct pages_config cfg;
 	struct MHD_Daemon *d;
+	unsigned threads;
 	uint8_t csrf_key[crypto_auth_hmacsha256_KEYBYTES];
 	char csp[256];
+	pthread_key_t key; /* the thread's struct store * */
+	pthread_mutex_t conns_lock;
+	struct store **conns; /* opened at start, one per thread; more if a thread is new */
+	size_t n_conns, used_conns, alloc_conns;
+	pthread_mutex_t rate_lock;
 	struct rate_slot rate[PAGES_RATE_SLOTS];
 };
 
@@ -82,6 +95,48 @@ static int64_t now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- a store connection per serving thread ---- */
+
+/* One more connection into the pool (under conns_lock once the daemon runs). */
+static int conns_add(struct pages *pg, char *err, size_t err_size)
+{
+	if (pg->n_conns == pg->alloc_conns) {
+		size_t n = pg->alloc_conns ? 2 * pg->alloc_conns : 4;
+		struct store **c = realloc(pg->conns, n * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		pg->conns = c;
+		pg->alloc_conns = n;
+	}
+	int r = store_sqlite_open(pg->cfg.db, &pg->conns[pg->n_conns], err, err_size);
+	if (r == 0)
+		pg->n_conns++;
+	return r;
+}
+
+/* The calling thread's connection: the one it took at its first request, or a free one of
+ * those opened at start (one per thread), or a new one; NULL when none opens. */
+static struct store *thread_store(struct pages *pg)
+{
+	struct store *st = pthread_getspecific(pg->key);
+	if (st)
+		return st;
+	char err[320];
+	pthread_mutex_lock(&pg->conns_lock);
+	if (pg->used_conns < pg->n_conns || conns_add(pg, err, sizeof(err)) == 0)
+		st = pg->conns[pg->used_conns++];
+	pthread_mutex_unlock(&pg->conns_lock);
+	if (st && pthread_setspecific(pg->key, st) != 0)
+		st = NULL; /* stays in the pool, closed at the stop */
+	return st;
+}
+
+/* The connection of the thread serving the request (thread_store() ran at its start). */
+static struct store *store_of(struct pages *pg)
+{
+	return pthread_getspecific(pg->key);
 }
 
 /* ---- building a page ---- */
@@ -351,9 +406,10 @@ static int add_terminal_key(void *userdata, const struct store_terminal *t)
  * revoked (every type) and the server's own token key (cards). */
 static int load_keys(struct pages *pg, uint32_t key_id, struct keyset *ks)
 {
+	struct store *st = store_of(pg);
 	memset(ks, 0, sizeof(*ks));
 	ks->want = key_id;
-	int r = pg->cfg.st->ops->terminals_read(pg->cfg.st, add_terminal_key, ks);
+	int r = st->ops->terminals_read(st, add_terminal_key, ks);
 	if (r < 0)
 		return r;
 	if (pg->cfg.token_sk) {
@@ -442,7 +498,9 @@ static bool rate_take(struct pages *pg, struct MHD_Connection *c)
 	char addr[INET6_ADDRSTRLEN];
 	int64_t now = now_us() / 1000000;
 	struct rate_slot *slot = NULL, *oldest = &pg->rate[0];
+	bool ok;
 	client_addr(c, addr);
+	pthread_mutex_lock(&pg->rate_lock);
 	for (size_t i = 0; i < PAGES_RATE_SLOTS; i++) {
 		struct rate_slot *s = &pg->rate[i];
 		if (!strcmp(s->addr, addr)) {
@@ -462,7 +520,9 @@ static bool rate_take(struct pages *pg, struct MHD_Connection *c)
 		slot->start_s = now;
 		slot->n = 0;
 	}
-	return ++slot->n <= pg->cfg.rate_per_window;
+	ok = ++slot->n <= pg->cfg.rate_per_window;
+	pthread_mutex_unlock(&pg->rate_lock);
+	return ok;
 }
 
 /* ---- the card page ---- */
@@ -591,8 +651,8 @@ static void section_balance(struct pages *pg, struct page *p, const struct store
 		raw(p, "<strong id=\"tier\">");
 		esc(p, m->tier);
 		raw(p, "</strong>");
-		if (pg->cfg.st->ops->member_spend(pg->cfg.st, m->card_code, now - window_us, now,
-						  &spend) == 0) {
+		struct store *st = store_of(pg);
+		if (st->ops->member_spend(st, m->card_code, now - window_us, now, &spend) == 0) {
 			size_t i = programme_tier_for(prog, spend);
 			if (i + 1 < prog->n_tiers) {
 				money_pln(prog->tiers[i + 1].threshold_gr - spend, tmp, sizeof(tmp));
@@ -885,6 +945,7 @@ static void hidden_csrf(struct pages *pg, struct page *p, const char *token_text
 static void section_survey(struct pages *pg, struct page *p, const struct card_view *v,
 			   const char *token_text)
 {
+	struct store *st = store_of(pg);
 	int64_t now = now_us();
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ledger_event *e = &v->ev[i];
@@ -895,7 +956,7 @@ static void section_survey(struct pages *pg, struct page *p, const struct card_v
 			continue;
 		if (pages_parse_receipt(e->receipt_no, tid, &seq) < 0)
 			continue;
-		if (pg->cfg.st->ops->survey_get(pg->cfg.st, tid, seq, &s) != -ENOENT)
+		if (st->ops->survey_get(st, tid, seq, &s) != -ENOENT)
 			return; /* the latest purchase is rated: nothing to ask */
 		raw(p, "<section id=\"survey\"><h2>");
 		raw(p, T(p, "Jedno pytanie", "One question"));
@@ -930,8 +991,9 @@ static void section_survey(struct pages *pg, struct page *p, const struct card_v
 static void section_privacy(struct pages *pg, struct page *p, const char *card_code,
 			    const char *token_text)
 {
+	struct store *st = store_of(pg);
 	struct store_consent cs = {0};
-	(void) pg->cfg.st->ops->consent_get(pg->cfg.st, card_code, &cs);
+	(void) st->ops->consent_get(st, card_code, &cs);
 	raw(p, "<section id=\"privacy\"><h2>");
 	raw(p, T(p, "Twoje dane", "Your data"));
 	raw(p, "</h2><form method=\"post\"><input type=\"hidden\" name=\"action\" value=\"consent\">");
@@ -961,14 +1023,15 @@ static void section_privacy(struct pages *pg, struct page *p, const char *card_c
 /* The card was erased (a tombstone) or blocked: 410 with nothing of the member. */
 static int card_gone(struct pages *pg, const char *card_code)
 {
+	struct store *st = store_of(pg);
 	char key[8 + LEDGER_CARD_CODE_LEN + 1], json[256];
 	snprintf(key, sizeof(key), "member:%s", card_code);
-	int r = pg->cfg.st->ops->change_get(pg->cfg.st, key, json, sizeof(json));
+	int r = st->ops->change_get(st, key, json, sizeof(json));
 	if (r == 0 && strstr(json, "\"type\":\"tombstone\""))
 		return 1;
 	if (r < 0 && r != -ENOENT)
 		return r;
-	r = pg->cfg.st->ops->card_revoked(pg->cfg.st, card_code);
+	r = st->ops->card_revoked(st, card_code);
 	return r < 0 ? r : r ? 2 : 0;
 }
 
@@ -977,7 +1040,7 @@ static enum MHD_Result card_page_read(struct pages *pg, struct MHD_Connection *c
 				      const char *issuer, const char *token_text,
 				      const char *notice, const char *notice_cls, unsigned status)
 {
-	struct store *st = pg->cfg.st;
+	struct store *st = store_of(pg);
 	struct store_member m;
 	struct page p = {.lang = lang};
 	struct card_view v = {0};
@@ -1067,7 +1130,7 @@ static enum MHD_Result card_page(struct pages *pg, struct MHD_Connection *c, enu
 				 const char *token_text, const char *notice, const char *notice_cls,
 				 unsigned status)
 {
-	struct store *st = pg->cfg.st;
+	struct store *st = store_of(pg);
 	bool rtx = st->ops->read_begin && st->ops->read_begin(st) == 0;
 	enum MHD_Result r =
 	    card_page_read(pg, c, lang, tok, issuer, token_text, notice, notice_cls, status);
@@ -1138,7 +1201,7 @@ static enum MHD_Result claim_page(struct pages *pg, struct MHD_Connection *c, en
 				  const char *token_text, const char *error, const char *typed,
 				  unsigned status)
 {
-	struct store *st = pg->cfg.st;
+	struct store *st = store_of(pg);
 	struct store_claim cl;
 	struct page p = {.lang = lang};
 	int r = st->ops->claim_get(st, tok->claim.terminal_id, tok->claim.seq, &cl);
@@ -1248,7 +1311,7 @@ static int export_survey(void *userdata, const struct store_survey *s)
 static enum MHD_Result data_export(struct pages *pg, struct MHD_Connection *c,
 				   enum pages_lang lang, const struct token *tok)
 {
-	struct store *st = pg->cfg.st;
+	struct store *st = store_of(pg);
 	struct store_member m;
 	struct store_consent cs;
 	struct page p = {.lang = lang};
@@ -1334,7 +1397,7 @@ static enum MHD_Result post_claim(struct pages *pg, struct MHD_Connection *c, en
 				  T(&p, "To nie jest kod karty: 12 znaków, litery i cyfry.",
 				    "That is not a card code: 12 letters and digits."),
 				  f->card, 422);
-	int r = customer_claim(pg->cfg.st, &pg->cfg.pol, &tok->claim, f->new_card ? NULL : code,
+	int r = customer_claim(store_of(pg), &pg->cfg.pol, &tok->claim, f->new_card ? NULL : code,
 			       now_us(), &cl, &res);
 	if (r < 0)
 		return message_page(pg, c, MHD_HTTP_SERVICE_UNAVAILABLE, lang,
@@ -1412,7 +1475,7 @@ static enum MHD_Result post_card(struct pages *pg, struct MHD_Connection *c, enu
 				 const struct token *tok, const char *issuer,
 				 const char *token_text, const struct pages_form *f)
 {
-	struct store *st = pg->cfg.st;
+	struct store *st = store_of(pg);
 	struct store_member m;
 	struct page p = {.lang = lang};
 	int r = card_gone(pg, tok->card_code);
@@ -1685,6 +1748,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (!thread_store(pg)) {
+		struct page p = {.lang = PAGES_PL};
+		return message_page(pg, c, MHD_HTTP_SERVICE_UNAVAILABLE, PAGES_PL,
+				    T(&p, "Chwilowa przerwa", "Temporarily unavailable"),
+				    T(&p, "Spróbuj za chwilę.", "Please try again shortly."),
+				    "bad");
+	}
 	return route(pg, c, url, method, rq);
 }
 
@@ -1698,12 +1768,25 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-int pages_start(const struct pages_config *cfg, struct pages **ret, uint16_t *ret_port)
+static void pages_free(struct pages *pg)
+{
+	for (size_t i = 0; i < pg->n_conns; i++)
+		store_close(pg->conns[i]);
+	free(pg->conns);
+	pthread_key_delete(pg->key);
+	pthread_mutex_destroy(&pg->conns_lock);
+	pthread_mutex_destroy(&pg->rate_lock);
+	sodium_memzero(pg->csrf_key, sizeof(pg->csrf_key));
+	free(pg);
+}
+
+int pages_start(const struct pages_config *cfg, struct pages **ret, uint16_t *ret_port, char *err,
+		size_t err_size)
 {
 	struct sockaddr_storage ss = {0};
 	struct sockaddr_in *in4 = (struct sockaddr_in *) &ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	uint8_t h[crypto_hash_sha256_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 
@@ -1715,12 +1798,34 @@ int pages_start(const struct pages_config *cfg, struct pages **ret, uint16_t *re
 		in6->sin6_port = htons(cfg->port);
 		flags |= MHD_USE_IPv6;
 	} else {
+		snprintf(err, err_size, "not an IPv4 or IPv6 address: %s", cfg->listen);
 		return -EINVAL;
 	}
 	struct pages *pg = calloc(1, sizeof(*pg));
 	if (!pg)
 		return -ENOMEM;
+	if (pthread_key_create(&pg->key, NULL) != 0) {
+		free(pg);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&pg->conns_lock, NULL);
+	pthread_mutex_init(&pg->rate_lock, NULL);
 	pg->cfg = *cfg;
+	pg->threads = cfg->threads;
+	if (!pg->threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		pg->threads = n > 0 ? (unsigned) n : 1;
+	}
+	if (pg->threads > PAGES_THREADS_MAX)
+		pg->threads = PAGES_THREADS_MAX;
+	/* a connection per thread, opened now so that a store that does not open stops the start */
+	for (unsigned i = 0; i < pg->threads; i++) {
+		int r = conns_add(pg, err, err_size);
+		if (r < 0) {
+			pages_free(pg);
+			return r == -ENOMEM ? r : -EIO;
+		}
+	}
 	if (!pg->cfg.store_name)
 		pg->cfg.store_name = "";
 	if (!pg->cfg.rate_per_window)
@@ -1735,13 +1840,18 @@ int pages_start(const struct pages_config *cfg, struct pages **ret, uint16_t *re
 		 "default-src 'none'; style-src 'sha256-%s'; "
 		 "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		 b64);
+	/* libmicrohttpd's thread pool: each thread accepts and serves its own connections (an
+	 * epoll loop each); one thread is the daemon's own internal thread */
 	pg->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, pg, MHD_OPTION_SOCK_ADDR,
 				 (struct sockaddr *) &ss, MHD_OPTION_CONNECTION_LIMIT,
 				 (unsigned) PAGES_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
 				 (unsigned) PAGES_IDLE_TIMEOUT, MHD_OPTION_NOTIFY_COMPLETED,
-				 completed, pg, MHD_OPTION_END);
+				 completed, pg, MHD_OPTION_THREAD_POOL_SIZE,
+				 pg->threads > 1 ? pg->threads : 0u, MHD_OPTION_END);
 	if (!pg->d) {
-		free(pg);
+		snprintf(err, err_size, "cannot listen on %s port %u", cfg->listen,
+			 (unsigned) cfg->port);
+		pages_free(pg);
 		return -EADDRINUSE;
 	}
 	const union MHD_DaemonInfo *port = MHD_get_daemon_info(pg->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -1754,7 +1864,6 @@ void pages_stop(struct pages *pg)
 {
 	if (!pg)
 		return;
-	MHD_stop_daemon(pg->d);
-	sodium_memzero(pg->csrf_key, sizeof(pg->csrf_key));
-	free(pg);
+	MHD_stop_daemon(pg->d); /* joins the threads: no connection is in use after it */
+	pages_free(pg);
 }

@@ -4,8 +4,11 @@
  * member's data as JSON and erasure. Plain HTTP on a listener of its own (in production behind
  * the chain's TLS reverse proxy), server-rendered HTML, no cookies, no JavaScript.
  *
- * It has a store connection of its own (the sync API's thread has another), so each listener
- * serves one request at a time on its own connection and SQLite orders their writes.
+ * It is served by a pool of threads (libmicrohttpd's, one event loop each); each thread has a
+ * store connection of its own, opened from the database path (the sync API's thread has another),
+ * so a connection serves one request at a time and SQLite (WAL, BEGIN IMMEDIATE, a busy timeout)
+ * orders the writes of all of them. What the threads share (the rate limits) is under a mutex;
+ * the rest of struct pages is written before the threads start and only read after.
  */
 #pragma once
 
@@ -18,7 +21,8 @@
 struct pages_config {
 	const char *listen; /* an IPv4 or IPv6 address of this host */
 	uint16_t port;	    /* 0: chosen by the system */
-	struct store *st;   /* the pages' own connection */
+	const char *db;	    /* the SQLite store's path: one connection per thread */
+	unsigned threads;   /* serving threads; 0: the number of online CPUs */
 	struct sync_policy pol;
 	const char *store_name;	      /* shown on every page */
 	const char *url_base;	      /* QR-alphanumeric card page base, e.g. HTTPS://K.EXAMPLE.PL/C/;
@@ -31,6 +35,10 @@ struct pages_config {
 
 struct pages;
 
+/* Start the listener: -EINVAL a bad address, -EIO a store that does not open (a sentence in
+ * err), -EADDRINUSE a listener that does not start, -ENOMEM. */
 __attribute__((warn_unused_result)) int pages_start(const struct pages_config *cfg,
-						    struct pages **ret, uint16_t *ret_port);
+						    struct pages **ret, uint16_t *ret_port,
+						    char *err, size_t err_size);
+/* Stop serving (after the requests in progress), then close the threads' store connections. */
 void pages_stop(struct pages *p);
