@@ -13,10 +13,11 @@ build=$2
 server=$build/tools/server/loyalty-server
 work=$(mktemp -d -t sync_test.XXXXXX)
 spid=
-pids=()
+declare -A pid_of # the running daemons, by terminal
 cleanup() {
-	[ -n "$spid" ] && kill -9 "$spid" 2>/dev/null
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	set +e
+	[ -z "$spid" ] || kill -9 "$spid" 2>/dev/null
+	for p in "${pid_of[@]}"; do [ -z "$p" ] || kill "$p" 2>/dev/null; done
 	if [ "$fails" = 0 ]; then rm -rf "$work"; else echo "kept $work for a look"; fi
 }
 trap cleanup EXIT
@@ -52,7 +53,6 @@ done
 stop_server
 
 ids=(T1 T2 T3)
-declare -A pid_of
 for t in "${ids[@]}"; do
 	st=$work/$t
 	mkdir -p "$st"
@@ -61,7 +61,6 @@ for t in "${ids[@]}"; do
 		"$src/board/sim/terminal.json" >"$st/terminal.json"
 	start_daemon "$st"
 	pid_of[$t]=$daemon_pid
-	pids+=("$daemon_pid")
 done
 daemon_pid=
 
@@ -150,11 +149,11 @@ check_server "after a sync with nothing to send"
 # is down while T1 restarts, so T1's own first round cannot go ahead of the sync now ----
 restart_t1() { # [COMMAND...] run while T1 is stopped
 	daemon_pid=${pid_of[T1]}
+	pid_of[T1]=
 	stop_daemon
 	[ $# = 0 ] || "$@"
 	start_daemon "$work/T1"
 	pid_of[T1]=$daemon_pid
-	pids+=("$daemon_pid")
 	daemon_pid=
 	# its first round, at start, has failed (no server)
 	for _ in $(seq 100); do
@@ -256,7 +255,6 @@ sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"T4\"|" \
 	"$src/board/sim/terminal.json" >"$work/T4/terminal.json"
 start_daemon "$work/T4"
 pid_of[T4]=$daemon_pid
-pids+=("$daemon_pid")
 daemon_pid=
 sale T4 5 04A1B2C3D4E5F6
 rc=0
@@ -272,9 +270,9 @@ ids+=(T4)
 # ---- the terminals stop cleanly ----
 for t in "${ids[@]}"; do
 	daemon_pid=${pid_of[$t]}
+	pid_of[$t]=
 	stop_daemon
 done
-pids=()
 stop_server
 
 # ---- bad sync settings are refused at start, with the field named ----
