@@ -501,22 +501,26 @@ int rules_apply(const struct programme *prog, const struct rules_member *state,
 				      (long long) (max_gr / prog->redeem_unit_gr * unit),
 				      prog->redeem_max_basket_bp / 100);
 		if (req->offline) {
-			if (now_us - req->last_sync_us > prog->offline_max_age_s * US_PER_S)
+			/* the server's grant where there is one, else the programme's limits */
+			int64_t max_age_s = req->budget_max_age_s > 0 ? req->budget_max_age_s
+								      : prog->offline_max_age_s;
+			int64_t budget = req->budget_granted ? req->budget_terminal_pts
+							     : prog->offline_terminal_budget_pts;
+			int64_t cap = req->budget_granted ? req->budget_member_cap_pts
+							  : prog->offline_member_cap_pts;
+			if (now_us - req->last_sync_us > max_age_s * US_PER_S)
 				return refuse(r, state, RULES_REFUSED_OFFLINE_STALE,
 					      "offline too long to redeem points: connect the "
 					      "terminal first");
-			if (req->terminal_offline_redeemed_pts + pts >
-			    prog->offline_terminal_budget_pts)
+			if (req->terminal_offline_redeemed_pts + pts > budget)
 				return refuse(r, state, RULES_REFUSED_OFFLINE_BUDGET,
 					      "offline: this terminal's redemption budget is used "
 					      "up (%lld points left)",
-					      (long long) (prog->offline_terminal_budget_pts -
-							   req->terminal_offline_redeemed_pts));
-			if (m->offline_redeemed_pts + pts > prog->offline_member_cap_pts)
+					      (long long) (budget - req->terminal_offline_redeemed_pts));
+			if (m->offline_redeemed_pts + pts > cap)
 				return refuse(r, state, RULES_REFUSED_OFFLINE_MEMBER_CAP,
 					      "offline: the member may redeem %lld more points",
-					      (long long) (prog->offline_member_cap_pts -
-							   m->offline_redeemed_pts));
+					      (long long) (cap - m->offline_redeemed_pts));
 			m->offline_redeemed_pts += pts;
 			r->terminal_offline_redeemed_pts += pts;
 		}

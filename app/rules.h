@@ -94,6 +94,13 @@ struct rules_request {
 				      sale issues none */
 	bool offline;		   /* the server cannot be reached */
 	int64_t last_sync_us;	   /* the last successful sync */
+	/*
+	 * What the server granted at that sync (budget_granted false: the programme's offline
+	 * limits): the points this terminal may still redeem offline today, the cap per member,
+	 * the longest time offline before redemption stops (0: the programme's).
+	 */
+	bool budget_granted;
+	int64_t budget_terminal_pts, budget_member_cap_pts, budget_max_age_s;
 	int64_t terminal_offline_redeemed_pts; /* redeemed offline on this terminal since then */
 	int32_t issued_today_first_purchase; /* coupons this terminal issued today, per campaign */
 	int32_t issued_today_reactivation;

@@ -915,6 +915,15 @@ static int apply(struct terminal *t, int64_t redeem_pts, const char *coupon, int
 	    .last_sync_us = t->sync ? sync_client_last_success_us(t->sync) : 0,
 	    .terminal_offline_redeemed_pts = co->offline_redeemed_pts,
 	};
+	struct tsync_budget budget;
+	/* what is left of today's grant; past its day, the programme's own limits */
+	if (sync_client_budget(t->sync, &budget) && now_us >= budget.day_start_us &&
+	    now_us < budget.day_end_us) {
+		req.budget_granted = true;
+		req.budget_terminal_pts = budget.remaining_pts > 0 ? budget.remaining_pts : 0;
+		req.budget_member_cap_pts = budget.member_cap_pts;
+		req.budget_max_age_s = budget.max_offline_age_s;
+	}
 	int r = coupon_counts(t, now_us);
 	if (r < 0)
 		return r;

@@ -898,6 +898,14 @@ int64_t sync_client_last_success_us(struct sync_client *sc)
 	return sc ? sc->last_success_us : 0;
 }
 
+bool sync_client_budget(struct sync_client *sc, struct tsync_budget *ret)
+{
+	if (!sc || !sc->has_budget)
+		return false;
+	*ret = sc->budget;
+	return true;
+}
+
 cJSON *sync_client_status_json(struct sync_client *sc)
 {
 	char buf[PATH_LEN];

@@ -27,6 +27,7 @@
 
 #include "devkey.h"
 #include "ledger.h"
+#include "sync.h"
 
 #define SYNC_CLIENT_FDS_MAX	     8
 #define SYNC_CLIENT_INTERVAL_DEFAULT 30			   /* seconds between rounds */
@@ -94,3 +95,5 @@ cJSON *sync_client_status_json(struct sync_client *sc);
 
 /* The UTC time of the last round that went through whole; 0 when never. */
 int64_t sync_client_last_success_us(struct sync_client *sc);
+/* The offline budget the server granted at the last successful pull; false when none yet. */
+bool sync_client_budget(struct sync_client *sc, struct tsync_budget *ret);

@@ -499,6 +499,32 @@ static void test_offline_budgets(void **state)
 	req.last_sync_us = now - prog.offline_max_age_s * S - 1;
 	apply(&l, 1, &req, now);
 	assert_int_equal(res.refusal, RULES_REFUSED_OFFLINE_STALE);
+
+	/* the server's grant replaces the programme's limits: what is left of the day's budget,
+	 * its member cap, its longest time offline */
+	struct rules_request granted = {.redeem_pts = 300,
+					.offline = true,
+					.last_sync_us = now - 3600 * S,
+					.budget_granted = true,
+					.budget_terminal_pts = 400,
+					.budget_member_cap_pts = 300,
+					.budget_max_age_s = 1800};
+	apply(&l, 1, &granted, now);
+	assert_int_equal(res.refusal, RULES_REFUSED_OFFLINE_STALE); /* 1 h > its 30 min */
+	granted.last_sync_us = now - 600 * S;
+	apply(&l, 1, &granted, now);
+	assert_int_equal(res.refusal, RULES_OK);
+	granted.terminal_offline_redeemed_pts = 200; /* 200 + 300 > 400 left */
+	apply(&l, 1, &granted, now);
+	assert_int_equal(res.refusal, RULES_REFUSED_OFFLINE_BUDGET);
+	granted.terminal_offline_redeemed_pts = 0;
+	granted.redeem_pts = 400; /* over the member cap of 300 */
+	apply(&l, 1, &granted, now);
+	assert_int_equal(res.refusal, RULES_REFUSED_OFFLINE_MEMBER_CAP);
+	granted.budget_terminal_pts = 0; /* the day's budget used up: nothing, not the default */
+	granted.redeem_pts = 100;
+	apply(&l, 1, &granted, now);
+	assert_int_equal(res.refusal, RULES_REFUSED_OFFLINE_BUDGET);
 }
 
 /* ---- expiry ---- */
