@@ -5,7 +5,8 @@
 # server's balances equal the terminals' own, every event is stored once, and the outboxes are
 # empty. Then the fault case, three times: more sales, a sync in progress on all three, the
 # server killed with SIGKILL while a terminal is pushing, restarted, synced again: nothing lost,
-# nothing booked twice. Also: a terminal's sync settings refused with the field named.
+# nothing booked twice; then a terminal killed with SIGKILL mid-push, restarted and synced. Also:
+# a terminal's sync settings refused with the field named.
 set -euo pipefail
 src=$1
 build=$2
@@ -245,6 +246,33 @@ done
 for t in "${ids[@]}"; do
 	check_true "$t: no rejection recorded" test ! -e "$work/$t/sync-rejected.jsonl"
 done
+
+# ---- fault: a terminal killed with SIGKILL in the middle of its push. The server stands still
+# (SIGSTOP) so the push is surely in flight, then is killed too (not SIGCONT, as above) and
+# restarted; the terminal restarts from its ledger and syncs: nothing lost, nothing twice ----
+sales T2 12
+kill -STOP "$spid"
+ctl T2 sync now >"$work/T2.killed" 2>&1 &
+sync_job=$!
+seen=0
+for _ in $(seq 600); do pushing T2 && { seen=1; break; }; done
+check "T2 was pushing when it was killed" 1 "$seen"
+kill -9 "${pid_of[T2]}"
+wait "${pid_of[T2]}" 2>/dev/null || true
+wait "$sync_job" 2>/dev/null || true
+kill -9 "$spid" 2>/dev/null || true
+wait "$spid" 2>/dev/null || true
+spid=
+start_server "$port"
+start_daemon "$work/T2"
+pid_of[T2]=$daemon_pid
+daemon_pid=
+rc=0
+ctl T2 sync now >"$work/T2.sync" 2>&1 || rc=$?
+check "T2 syncs after its restart" 0 "$rc"
+check_true "T2: nothing rejected" grep -q " 0 rejected" "$work/T2.sync"
+check_true "T2: its ledger verifies" ctl T2 ledger verify
+check_server "after a terminal killed mid-sync"
 
 # ---- a terminal that trusts another CA refuses the server: nothing sent, nothing registered ----
 "$src/tools/dev-ca" "$work/ca2" >/dev/null
