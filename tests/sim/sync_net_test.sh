@@ -4,7 +4,8 @@
 # connections cut with a TCP reset at random points (each chunk from the server with a chance of
 # 15%: in the TLS handshake, or while an answer is under way after the server stored the batch). Sales go on meanwhile; the terminal
 # syncs again until its outbox is empty: the server's balances are the terminal's, every event
-# is stored once, nothing is rejected.
+# is stored once, nothing is rejected. Last, a member erased on the server reaches the terminal
+# as a tombstone.
 set -euo pipefail
 src=$1
 build=$2
@@ -97,6 +98,18 @@ for round in 1 2 3 4 5 6 7 8; do
 done
 check_true "the proxy did reset connections ($(grep -c 'reset a connection' "$work/proxy.log" || true))" \
 	grep -q "reset a connection" "$work/proxy.log"
+
+# ---- an erasure on the server (the card page's account deletion does the same) reaches the
+# terminal as a tombstone at its next sync: the member's card link and pseudonym are gone ----
+start_proxy
+card=$(q "SELECT card_code FROM members ORDER BY member_id LIMIT 1")
+"$server" erase --db "$db" --card "$card" >/dev/null
+ctl sync now >"$work/sync.out" 2>&1
+check_true "the erasure is pulled and applied" grep -q "1 erasures applied" "$work/sync.out"
+check "the terminal no longer knows the card" "0" \
+	"$(q "SELECT COUNT(*) FROM members WHERE card_code = '$card'")"
+check "the member is marked erased" "1" \
+	"$(q "SELECT COUNT(*) FROM members WHERE erased_us IS NOT NULL")"
 check_true "the terminal's ledger verifies" ctl ledger verify
 stop_daemon
 finish
