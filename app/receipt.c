@@ -435,13 +435,6 @@ static int discount_line(struct layout *l, const struct words *w, const char *la
 	return layout_pair(l, 0, label, value);
 }
 
-/* Steps of a trace that give no points but carry facts (the segment, "segment:<name>"). */
-static bool info_step(const struct rules_trace *s)
-{
-	return strchr(s->rule, ':') && strncmp(s->rule, "tier:", 5) != 0 && !s->points &&
-	       s->permille == 1000 && strcmp(s->rule, "base") != 0;
-}
-
 /* "x1,25" or "x1.25", the multiplier without trailing zeros. */
 static void permille_text(const struct words *w, int32_t permille, char *buf, size_t size)
 {
@@ -463,7 +456,7 @@ static int reason_line(struct layout *l, const struct words *w, const struct rec
 	size_t used = (size_t) snprintf(line, sizeof(line), "(%s", w->reason_base);
 	for (size_t i = 0; i < f->n_trace && used < sizeof(line); i++) {
 		const struct rules_trace *s = &f->trace[i];
-		if (!strcmp(s->rule, "base") || s->permille == 1000 || info_step(s))
+		if (!strcmp(s->rule, "base") || s->permille == 1000)
 			continue;
 		const char *colon = strchr(s->rule, ':');
 		permille_text(w, s->permille, mult, sizeof(mult));
@@ -485,8 +478,6 @@ static int trace_block(struct layout *l, const struct words *w, const struct rul
 	TRY(layout_text(l, LAYOUT_LEFT, LAYOUT_BOLD, w->how));
 	for (size_t i = 0; i < n; i++) {
 		const struct rules_trace *s = &trace[i];
-		if (info_step(s))
-			continue;
 		if (!strcmp(s->rule, "base")) {
 			money_text(w, s->base_gr, money, sizeof(money));
 			snprintf(label, sizeof(label), w->base_for, money);

@@ -124,8 +124,9 @@ struct receipt_facts {
 	 * paper width (a word longer than a line is cut). NULL or "": no message line.
 	 */
 	const char *message;
-	/* the award trace: its multipliers make the one-line reason under the points; with explain,
-	 * it is also printed as a "how the points were counted" block (a reprint with explanation) */
+	/* the award trace's points steps (the caller leaves out steps that carry facts only, as the
+	 * terminal's segment and standing): its multipliers make the one-line reason under the
+	 * points; with explain, it is also printed as a "how the points were counted" block */
 	const struct rules_trace *trace;
 	size_t n_trace;
 	bool explain;

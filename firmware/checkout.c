@@ -273,7 +273,7 @@ static void token_qr_url(struct terminal *t, struct token *tok, char *buf, size_
 		snprintf(buf, size, "%s%s", t->cfg.card_url_base, text);
 }
 
-static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
+void checkout_card_link(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
 			size_t size)
 {
 	struct token tok = {.type = TOKEN_CARD, .issued_s = time_us / 1000000};
@@ -283,12 +283,6 @@ static void card_qr_url(struct terminal *t, const char *card_code, int64_t time_
 	tok.expires_s = tok.issued_s + CARD_TOKEN_S;
 	memcpy(tok.card_code, card_code, TOKEN_CARD_CODE_LEN + 1);
 	token_qr_url(t, &tok, buf, size);
-}
-
-void checkout_card_link(struct terminal *t, const char *card_code, int64_t time_us, char *buf,
-			size_t size)
-{
-	card_qr_url(t, card_code, time_us, buf, size);
 }
 
 /* A receipt without a card may be claimed within 14 days (PRODUCT.md, the cashier's flow 2). */
@@ -617,7 +611,7 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	}
 	n_trace = points_steps(trace, n_trace);
 	char qr_url[LAYOUT_TEXT_MAX], coupon_url[LAYOUT_TEXT_MAX];
-	card_qr_url(t, rc->card_code, rc->time_us, qr_url, sizeof(qr_url));
+	checkout_card_link(t, rc->card_code, rc->time_us, qr_url, sizeof(qr_url));
 	struct receipt_store store;
 	receipt_store_of(t, &store);
 	struct receipt_facts facts = {
@@ -726,7 +720,7 @@ static int print_refund_slip(struct terminal *t, const char *receipt_no, bool sp
 	w.f.of_receipt_no = w.of;
 	w.f.card_code = w.card;
 	char qr_url[LAYOUT_TEXT_MAX];
-	card_qr_url(t, w.card, w.f.time_us, qr_url, sizeof(qr_url));
+	checkout_card_link(t, w.card, w.f.time_us, qr_url, sizeof(qr_url));
 	w.f.card_qr_url = qr_url;
 	struct receipt_store store;
 	receipt_store_of(t, &store);
@@ -778,7 +772,7 @@ static cJSON *receipt_json(struct terminal *t, const struct ledger_receipt *rc,
 	} else if (receipt_card_url(&store, rc->card_code, url, sizeof(url)) == 0) {
 		cJSON_AddStringToObject(o, "card_url", url);
 	}
-	card_qr_url(t, rc->card_code, rc->time_us, link, sizeof(link));
+	checkout_card_link(t, rc->card_code, rc->time_us, link, sizeof(link));
 	if (link[0])
 		cJSON_AddStringToObject(o, "card_link", link);
 	receipt_file_path(t, rc->receipt_no, file, sizeof(file));
