@@ -200,3 +200,6 @@ int ledger_fold_store_checkpoint(struct ledger *l, struct ledger_fold *f);
  */
 int ledger_receipt_read(struct ledger *ledger, const char *receipt_no, bool just_booked,
 			struct ledger_receipt *ret_receipt);
+
+/* Erase member_id (its pseudonym and card link, birthday) inside the caller's transaction. */
+int ledger_erase_member_in_tx(struct ledger *l, int64_t member_id, int64_t now_us);

@@ -317,6 +317,35 @@ static const struct migration {
      "DROP TABLE sales;"
      "ALTER TABLE sales_v6 RENAME TO sales;",
      NULL, NULL},
+    /* 6 -> 7: what the terminal keeps of the server's changes (ledger_sync.h): the pull
+     * cursor, the server's view of members, revoked cards, the other terminals' keys; and the
+     * mark of a member taken on from another terminal */
+    {"CREATE TABLE sync_cursor ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  cursor INTEGER NOT NULL CHECK (cursor >= 0),"
+     "  applied_us INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE server_members ("
+     "  card_code TEXT PRIMARY KEY,"
+     "  balance_pts INTEGER NOT NULL,"
+     "  tier TEXT NOT NULL,"
+     "  spend_gr INTEGER NOT NULL,"
+     "  updated_us INTEGER NOT NULL,"
+     "  as_of_seq INTEGER NOT NULL"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE TABLE revoked_cards ("
+     "  card_code TEXT PRIMARY KEY,"
+     "  revoked_us INTEGER NOT NULL"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE TABLE trusted_keys ("
+     "  public_key BLOB PRIMARY KEY CHECK (length(public_key) = 32),"
+     "  key_id INTEGER NOT NULL,"
+     "  terminal_id TEXT NOT NULL,"
+     "  added_us INTEGER NOT NULL,"
+     "  revoked_us INTEGER NOT NULL DEFAULT 0"
+     ") STRICT, WITHOUT ROWID;"
+     "ALTER TABLE members ADD COLUMN adopted_us INTEGER NOT NULL DEFAULT 0;",
+     NULL, NULL},
 };
 
 #define STRINGIFY_(x) #x

@@ -287,7 +287,7 @@ int ledger_member_state(struct ledger *ledger, int64_t member_id, const struct p
 		return r;
 	if (ledger_stmt(l,
 			"SELECT balance_pts, visits, last_visit_us, welcomed,"
-			" first_purchase_done, birth_month, birth_day, birthday_bonus_year,"
+			" first_purchase_done OR adopted_us > 0, birth_month, birth_day, birthday_bonus_year,"
 			" referrer_id, first_visit_us, monetary_gr, last_coupon_us,"
 			" offline_redeemed_pts FROM members WHERE member_id = ?1",
 			&st) < 0) {

@@ -846,19 +846,22 @@ int ledger_erase_member(struct ledger *ledger, int64_t member_id, int64_t now_us
 		r = -ENOENT;
 		goto rollback;
 	}
-	/* the card code is the public card link: replaced by a value no card code can take */
-	if ((r = ledger_run_ints(
-		 l,
-		 "UPDATE members SET pseudonym = NULL, card_code = '~' || member_id,"
-		 " birth_month = 0, birth_day = 0,"
-		 " erased_us = COALESCE(erased_us, ?2) WHERE member_id = ?1",
-		 2, args, NULL)) < 0 ||
-	    (r = run(l, "COMMIT")) < 0)
+	if ((r = ledger_erase_member_in_tx(l, member_id, now_us)) < 0 || (r = run(l, "COMMIT")) < 0)
 		goto rollback;
 	return 0;
 rollback:
 	(void) run(l, "ROLLBACK");
 	return r;
+}
+
+int ledger_erase_member_in_tx(struct ledger *l, int64_t member_id, int64_t now_us)
+{
+	/* the card code is the public card link: replaced by a value no card code can take */
+	return ledger_run_ints(l,
+			       "UPDATE members SET pseudonym = NULL, card_code = '~' || member_id,"
+			       " birth_month = 0, birth_day = 0,"
+			       " erased_us = COALESCE(erased_us, ?2) WHERE member_id = ?1",
+			       2, (int64_t[]){member_id, now_us}, NULL);
 }
 
 struct rebuild {

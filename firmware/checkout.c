@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "escpos.h"
+#include "ledger_sync.h"
 #include "log.h"
 #include "money.h"
 #include "random.h"
@@ -1455,6 +1456,12 @@ cJSON *checkout_json(struct terminal *t)
 	cJSON_AddNumberToObject(rfm, "frequency", co->seg.frequency);
 	cJSON_AddNumberToObject(rfm, "monetary", co->seg.monetary);
 	cJSON_AddNumberToObject(m, "balance_pts", (double) co->state.balance_pts);
+	int64_t chain;
+	bool from_server = false;
+	if (co->member.member_id &&
+	    ledger_member_view(t->ledger, co->member.member_id, &chain, &from_server) == 0 &&
+	    from_server)
+		cJSON_AddNumberToObject(m, "chain_balance_pts", (double) chain);
 	cJSON *cs = cJSON_AddArrayToObject(m, "coupons");
 	for (size_t i = 0; i < co->n_usable; i++) {
 		const struct rules_coupon *c = &co->state.coupons[co->usable[i]];

@@ -14,35 +14,50 @@
  * under the QR, is refused: anyone can read it off a receipt), a coupon token as the answer to
  * the offer, and clear messages for claim tokens, phone numbers and anything else.
  *
- * Keys trusted: this terminal's own device key. Other terminals' keys arrive with sync (issue of
- * the server's changes); until then their cards are taken by UID.
+ * Keys trusted: this terminal's own device key, and the keys of the chain's other terminals as
+ * the server published them (ledger_sync.h; a revoked key is never trusted). A card token signed
+ * by another terminal names a member enrolled there: the first time it is seen here the member
+ * is taken on with its card code (ledger_adopt_member), so that what it earns here reaches the
+ * server under the same card. A card the server revoked (lost, stolen) or erased is refused
+ * outright, whether it comes by its link or by its UID.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger_sync.h"
 #include "log.h"
 #include "ndef.h"
 #include "scan.h"
 #include "terminal-priv.h"
 #include "token.h"
 
-/* The keys this terminal verifies tokens with. */
+#define KEYS_MAX 64
+
+/* The keys this terminal verifies tokens with: its own first, then the chain's. */
 static size_t trusted_keys(struct terminal *t, struct token_key *keys, size_t max)
 {
+	struct ledger_trusted_key chain[KEYS_MAX];
+	size_t n = 0, got = 0;
 	if (!max)
 		return 0;
-	token_key_init(&keys[0], t->devkey.public_key, TOKEN_TYPES_ALL);
-	return 1;
+	token_key_init(&keys[n++], t->devkey.public_key, TOKEN_TYPES_ALL);
+	int r = ledger_trusted_keys(t->ledger, chain, KEYS_MAX < max - 1 ? KEYS_MAX : max - 1, &got);
+	if (r < 0)
+		log_errno(r, "reading the chain's terminal keys (only this terminal's own is used)");
+	for (size_t i = 0; r == 0 && i < got && n < max; i++)
+		if (memcmp(chain[i].public_key, t->devkey.public_key, TOKEN_PUBLIC_KEY_LEN) != 0)
+			token_key_init(&keys[n++], chain[i].public_key, TOKEN_TYPES_ALL);
+	return n;
 }
 
 int identify_token(struct terminal *t, const char *text, size_t len, enum token_type want,
 		   struct token *ret_token, const char **why)
 {
-	struct token_key keys[1];
+	struct token_key keys[1 + KEYS_MAX];
 	enum token_status st;
-	size_t n = trusted_keys(t, keys, 1);
+	size_t n = trusted_keys(t, keys, 1 + KEYS_MAX);
 	int r = token_verify(text, len, keys, n, hal_clock_now_us(t->clock) / 1000000, ret_token,
 			     &st);
 	if (r < 0 || st != TOKEN_OK) {
@@ -59,19 +74,62 @@ int identify_token(struct terminal *t, const char *text, size_t len, enum token_
 	return 0;
 }
 
+int identify_refused(struct terminal *t, const char *card_code, const char **why)
+{
+	int64_t revoked_us;
+	int r = ledger_card_revoked(t->ledger, card_code, &revoked_us);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		*why = "the ledger could not be read";
+		return r;
+	}
+	*why = "this card was blocked (reported lost or stolen, or its account deleted)";
+	return -EACCES;
+}
+
+/* The pseudonym a member taken on by its card link is kept under: the keyed hash of its code. */
+static int link_pseudonym(struct terminal *t, const char *card_code,
+			  uint8_t pseudonym[PSEUDONYM_LEN])
+{
+	uint8_t what[5 + LEDGER_CARD_CODE_LEN];
+	memcpy(what, "link:", 5);
+	memcpy(what + 5, card_code, LEDGER_CARD_CODE_LEN);
+	return pseudonym_of_uid(t->pseudonym_key, what, sizeof(what), pseudonym);
+}
+
 int identify_card_token(struct terminal *t, const char *text, size_t len,
 			uint8_t pseudonym[PSEUDONYM_LEN], const char **why)
 {
 	struct token tok;
+	int64_t member_id;
 	int r = identify_token(t, text, len, TOKEN_CARD, &tok, why);
 	if (r < 0)
 		return r;
+	if ((r = identify_refused(t, tok.card_code, why)) < 0)
+		return r;
 	r = ledger_member_pseudonym(t->ledger, tok.card_code, pseudonym);
-	if (r == -ENOENT)
-		*why = "the card is genuine but not a member on this terminal (not synced yet)";
-	else if (r < 0)
-		*why = "the ledger could not be read";
-	return r;
+	if (r != -ENOENT) {
+		if (r < 0)
+			*why = "the ledger could not be read";
+		return r;
+	}
+	/* a card of this terminal that is no member here any more (erased) stays unknown */
+	if (tok.key_id == token_key_id(t->devkey.public_key)) {
+		*why = "the card is genuine but no longer a member here";
+		return -ENOENT;
+	}
+	if ((r = link_pseudonym(t, tok.card_code, pseudonym)) < 0 ||
+	    (r = ledger_adopt_member(t->ledger, pseudonym, tok.card_code,
+				     hal_clock_now_us(t->clock), &member_id)) < 0) {
+		*why = "the card's member could not be taken on here";
+		log_errno(r, "taking on a member of another terminal");
+		return r;
+	}
+	log_info("card of another terminal of the chain: member %" PRId64 " taken on here with "
+		 "its card code",
+		 member_id);
+	return 0;
 }
 
 int identify_tap(struct terminal *t, const struct hal_nfc_event *ev,
@@ -97,6 +155,10 @@ int identify_tap(struct terminal *t, const struct hal_nfc_event *ev,
 	if (sr.kind != SCAN_CARD || sr.plain_code)
 		return 0;
 	int r = identify_card_token(t, sr.text, sr.text_len, pseudonym, &why);
+	if (r == -EACCES) {
+		*how = why;
+		return r;
+	}
 	if (r < 0) {
 		log_info("the card's link was not used (%s): the card counts by its UID", why);
 		return 0;

@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "ledger_sync.h"
 #include "log.h"
 #include "random.h"
 #include "sync.h"
@@ -77,6 +78,7 @@ struct sync_client {
 	unsigned failures;
 	struct {
 		int64_t pushed, accepted, duplicates, rejected, changes, tombstones, skipped;
+		int64_t members, revoked_cards, keys;
 	} round;
 
 	/* what status shows, kept in sync.json */
@@ -91,7 +93,7 @@ struct sync_client {
 	int64_t rejected_total;
 	struct tsync_result last_rejected;
 	char registered_id[LEDGER_TERMINAL_ID_MAX + 1];
-	int64_t members_seen; /* member changes pulled (not stored yet: docs/sync-client.md) */
+	struct ledger_change *applying; /* a pull page as the ledger takes it */
 };
 
 static int64_t mono_us(void)
@@ -228,7 +230,7 @@ static void load_state(struct sync_client *sc)
 	if (!file_exists(path))
 		return;
 	if (config_read_file(path, 64 * 1024, &text, &len, err, sizeof(err)) < 0) {
-		log_warn("sync: %s; starting from cursor 0", err);
+		log_warn("sync: %s; its status starts afresh", err);
 		return;
 	}
 	cJSON *o = cJSON_ParseWithLength(text, len);
@@ -236,12 +238,11 @@ static void load_state(struct sync_client *sc)
 	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(o, "terminal_id");
 	if (!cJSON_IsObject(o) || !cJSON_IsString(tid) ||
 	    strcmp(tid->valuestring, sc->terminal_id)) {
-		log_warn("sync: %s is not this terminal's sync state; starting from cursor 0",
+		log_warn("sync: %s is not this terminal's sync state; its status starts afresh",
 			 path);
 		cJSON_Delete(o);
 		return;
 	}
-	sc->cursor = json_get_i64(o, "cursor");
 	sc->last_success_us = json_get_i64(o, "last_success_us");
 	sc->rejected_total = json_get_i64(o, "rejected_total");
 	if (cJSON_GetObjectItemCaseSensitive(o, "skew_us")) {
@@ -261,8 +262,6 @@ static void load_state(struct sync_client *sc)
 		sc->budget.coupon_overdraw_gr = json_get_i64(b, "coupon_overdraw_gr");
 		sc->budget_received_us = json_get_i64(b, "received_us");
 	}
-	if (sc->cursor < 0)
-		sc->cursor = 0;
 	cJSON_Delete(o);
 }
 
@@ -478,6 +477,10 @@ static void answer_waiters(struct sync_client *sc, bool ok)
 		json_i64(s, "rejected", sc->round.rejected);
 		json_i64(s, "changes", sc->round.changes);
 		json_i64(s, "tombstones_applied", sc->round.tombstones);
+		json_i64(s, "members_updated", sc->round.members);
+		json_i64(s, "cards_revoked", sc->round.revoked_cards);
+		json_i64(s, "keys_updated", sc->round.keys);
+		json_i64(s, "changes_skipped", sc->round.skipped);
 		int64_t acked, pending;
 		if (ledger_outbox_state(sc->ledger, &acked, &pending) == 0) {
 			json_i64(s, "acked_seq", acked);
@@ -719,31 +722,64 @@ static void push_done(struct sync_client *sc, long status)
 	start_push(sc); /* the next batch, or the pull when the outbox is empty or stuck */
 }
 
-static void apply_change(struct sync_client *sc, const struct tsync_change *ch)
+/* The ledger's form of a change; false for one the ledger does not keep (counted as skipped). */
+static bool ledger_change_of(const struct tsync_change *ch, struct ledger_change *ret)
 {
-	struct ledger_member m;
+	static const enum ledger_change_type types[TSYNC_CHANGE_MAX] = {
+	    [TSYNC_CHANGE_MEMBER] = LEDGER_CHANGE_MEMBER,
+	    [TSYNC_CHANGE_TOMBSTONE] = LEDGER_CHANGE_TOMBSTONE,
+	    [TSYNC_CHANGE_REVOKED_CARD] = LEDGER_CHANGE_REVOKED_CARD,
+	    [TSYNC_CHANGE_TERMINAL_KEY] = LEDGER_CHANGE_TERMINAL_KEY,
+	    [TSYNC_CHANGE_REVOKED_KEY] = LEDGER_CHANGE_REVOKED_KEY,
+	};
 	switch (ch->type) {
-	case TSYNC_CHANGE_TOMBSTONE:
-		if (ledger_member_by_card_code(sc->ledger, ch->card_code, &m) == 0) {
-			int r = ledger_erase_member(sc->ledger, m.member_id, utc_us(sc));
-			if (r < 0)
-				log_errno(r, "sync: erasing member %" PRId64, m.member_id);
-			else
-				sc->round.tombstones++;
-		}
-		break;
 	case TSYNC_CHANGE_MEMBER:
-		sc->members_seen++;
-		break;
+	case TSYNC_CHANGE_TOMBSTONE:
 	case TSYNC_CHANGE_REVOKED_CARD:
 	case TSYNC_CHANGE_TERMINAL_KEY:
 	case TSYNC_CHANGE_REVOKED_KEY:
-	case TSYNC_CHANGE_CONFIG:
+		break;
+	case TSYNC_CHANGE_CONFIG: /* not applied yet: docs/sync-client.md */
 	case TSYNC_CHANGE_OTHER:
 	case TSYNC_CHANGE_MAX:
-		sc->round.skipped++; /* not applied yet: docs/sync-client.md */
-		break;
+		return false;
 	}
+	memset(ret, 0, sizeof(*ret));
+	ret->type = types[ch->type];
+	snprintf(ret->card_code, sizeof(ret->card_code), "%s", ch->card_code);
+	ret->balance_pts = ch->balance_pts;
+	snprintf(ret->tier, sizeof(ret->tier), "%s", ch->tier);
+	ret->spend_gr = ch->spend_gr;
+	ret->time_us = ch->time_us;
+	snprintf(ret->terminal_id, sizeof(ret->terminal_id), "%s", ch->terminal_id);
+	memcpy(ret->public_key, ch->public_key, sizeof(ret->public_key));
+	ret->key_id = ch->key_id;
+	return true;
+}
+
+/* Apply a pull page and its cursor in one ledger transaction. */
+static int apply_changes(struct sync_client *sc, const struct tsync_changes *c)
+{
+	struct ledger_sync_applied a;
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		if (ledger_change_of(&c->changes[i], &sc->applying[n]))
+			n++;
+		else
+			sc->round.skipped++;
+	}
+	int r = ledger_sync_apply(sc->ledger, sc->applying, n, c->cursor, utc_us(sc), &a);
+	if (r < 0)
+		return r;
+	sc->round.tombstones += a.tombstones;
+	sc->round.members += a.members;
+	sc->round.revoked_cards += a.revoked_cards;
+	sc->round.keys += a.keys + a.revoked_keys;
+	if (a.revoked_keys)
+		log_warn("sync: %" PRId64 " terminal key(s) revoked by the server: their codes are "
+			 "refused from now on",
+			 a.revoked_keys);
+	return 0;
 }
 
 static void pull_done(struct sync_client *sc, long status)
@@ -762,9 +798,13 @@ static void pull_done(struct sync_client *sc, long status)
 		return;
 	}
 	note_skew(sc, c->server_time_us);
-	/* erasures are idempotent: applied before the cursor that covers them is stored */
-	for (size_t i = 0; i < c->n; i++)
-		apply_change(sc, &c->changes[i]);
+	int r = apply_changes(sc, c);
+	if (r < 0) {
+		log_errno(r, "sync: applying the server's changes");
+		set_error(sc, "pull: the server's changes could not be stored in the ledger");
+		round_end(sc, false);
+		return;
+	}
 	sc->round.changes += (int64_t) c->n;
 	sc->cursor = c->cursor;
 	sc->budget = c->budget;
@@ -995,13 +1035,14 @@ int sync_client_open(const struct sync_client_config *cfg, struct ledger *ledger
 	sc->batch = calloc(TSYNC_BATCH_MAX, sizeof(*sc->batch));
 	sc->push = malloc(sizeof(*sc->push));
 	sc->changes = malloc(sizeof(*sc->changes));
+	sc->applying = calloc(TSYNC_PULL_MAX, sizeof(*sc->applying));
 	sc->multi = curl_multi_init();
 	sc->easy = curl_easy_init();
 	sc->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	/* the whole body at once: no "Expect: 100-continue" round trip before it */
 	if (sc->headers)
 		sc->headers = curl_slist_append(sc->headers, "Expect:");
-	if (!sc->batch || !sc->push || !sc->changes || !sc->multi || !sc->easy || !sc->headers)
+	if (!sc->batch || !sc->push || !sc->changes || !sc->applying || !sc->multi || !sc->easy || !sc->headers)
 		goto fail;
 	if ((r = key_pem(cfg->devkey, sc->key_pem, sizeof(sc->key_pem))) < 0)
 		goto fail;
@@ -1010,6 +1051,9 @@ int sync_client_open(const struct sync_client_config *cfg, struct ledger *ledger
 	curl_multi_setopt(sc->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(sc->multi, CURLMOPT_TIMERDATA, sc);
 	load_state(sc);
+	/* the cursor is the ledger's, stored with the changes it covers (sync.json's is only shown) */
+	if ((r = ledger_sync_cursor(ledger, &sc->cursor)) < 0)
+		goto fail;
 	char buf[PATH_LEN];
 	if (sc->ca_given[0] && !file_exists(sc->ca_given))
 		log_warn("sync: server_ca %s is not a file", sc->ca_given);
@@ -1042,6 +1086,7 @@ void sync_client_close(struct sync_client *sc)
 	free(sc->batch);
 	free(sc->push);
 	free(sc->changes);
+	free(sc->applying);
 	sodium_memzero(sc->key_pem, sizeof(sc->key_pem));
 	free(sc);
 }

@@ -127,12 +127,15 @@ cJSON *terminal_card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDON
 /* Verify a token of type want with the keys this terminal trusts. 0, or -EPERM and *why. */
 int identify_token(struct terminal *t, const char *text, size_t len, enum token_type want,
 		   struct token *ret_token, const char **why);
-/* A card token: 0 and the pseudonym its member was enrolled with; -EPERM (not genuine, expired,
- * unknown key) or -ENOENT (genuine, no member here) with *why; other negative errnos. */
+/* A card token: 0 and the pseudonym its member was enrolled with (a member of another terminal
+ * is taken on here); -EPERM (not genuine, expired, unknown key), -EACCES (revoked or erased) or
+ * -ENOENT (this terminal's own card, erased here) with *why; other negative errnos. */
 int identify_card_token(struct terminal *t, const char *text, size_t len,
 			uint8_t pseudonym[PSEUDONYM_LEN], const char **why);
+/* 0 when card_code may be used here; -EACCES and *why for a card the server revoked or erased. */
+int identify_refused(struct terminal *t, const char *card_code, const char **why);
 /* A tap: 1 and the pseudonym of the member its card link names, or 0 when the card counts by
- * its UID (*how says which). */
+ * its UID (*how says which); -EACCES for a card refused (*how says why). */
 int identify_tap(struct terminal *t, const struct hal_nfc_event *ev,
 		 uint8_t pseudonym[PSEUDONYM_LEN], const char **how);
 /* A sale enrolled the card on the reader: write its card link when it is a blank NTAG21x. */

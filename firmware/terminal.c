@@ -16,6 +16,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "ledger_sync.h"
 #include "log.h"
 #include "ndef.h"
 #include "money.h"
@@ -123,11 +124,21 @@ cJSON *terminal_card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDON
 	cJSON *c = cJSON_AddObjectToObject(o, "card");
 	int r = ledger_member_by_pseudonym(t->ledger, pseudonym, &m);
 	if (r == 0) {
-		char l1[48];
-		snprintf(l1, sizeof(l1), "Card balance: %lld pts", (long long) m.balance_pts);
+		char l1[64];
+		int64_t chain;
+		bool from_server = false;
+		if (ledger_member_view(t->ledger, m.member_id, &chain, &from_server) < 0)
+			from_server = false;
+		if (from_server && chain != m.balance_pts)
+			snprintf(l1, sizeof(l1), "Card balance: %lld pts (%lld booked here)",
+				 (long long) chain, (long long) m.balance_pts);
+		else
+			snprintf(l1, sizeof(l1), "Card balance: %lld pts", (long long) m.balance_pts);
 		terminal_show(t, l1, "Type an amount to start a sale", NULL);
 		cJSON_AddBoolToObject(c, "known", true);
 		cJSON_AddNumberToObject(c, "balance_pts", (double) m.balance_pts);
+		if (from_server)
+			cJSON_AddNumberToObject(c, "chain_balance_pts", (double) chain);
 	} else {
 		terminal_show(t, "New card (not enrolled yet)", "Type an amount to start a sale",
 			      NULL);
@@ -157,11 +168,25 @@ static cJSON *on_tap(struct terminal *t, const struct uid *uid, const struct hal
 	t->card.uid_len = ev->uid_len;
 	t->card.tag = ev->tag;
 	t->card.blank = ev->read == HAL_NFC_READ_OK && ev->ndef_len == 0;
-	if (identify_tap(t, ev, pseudonym, &how) == 0 &&
-	    pseudonym_of_uid(t->pseudonym_key, uid->bytes, uid->len, pseudonym) < 0) {
+	int linked = identify_tap(t, ev, pseudonym, &how);
+	if (linked == 0 && pseudonym_of_uid(t->pseudonym_key, uid->bytes, uid->len, pseudonym) < 0) {
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddBoolToObject(o, "ok", false);
 		cJSON_AddStringToObject(o, "error", "card could not be read");
+		return o;
+	}
+	/* a card the server blocked is refused however it was named (its link or its UID) */
+	struct ledger_member m;
+	const char *why = how;
+	if (linked == 0 && ledger_member_by_pseudonym(t->ledger, pseudonym, &m) == 0 &&
+	    m.card_code[0] && identify_refused(t, m.card_code, &why) < 0)
+		linked = -EACCES;
+	if (linked < 0) {
+		log_info("card refused: %s", why);
+		terminal_show(t, "Card refused:", why, NULL);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "ok", false);
+		cJSON_AddStringToObject(o, "error", why);
 		return o;
 	}
 	pseudonym_tag(pseudonym, tag);

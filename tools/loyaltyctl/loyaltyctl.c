@@ -324,6 +324,10 @@ static void print_sync_round(const cJSON *o)
 	       num(s, "pushed"), num(s, "accepted"), num(s, "duplicates"), num(s, "rejected"));
 	printf("  pulled    %lld changes (cursor %lld), %lld erasures applied\n", num(s, "changes"),
 	       num(s, "cursor"), num(s, "tombstones_applied"));
+	printf("  applied   %lld member balances, %lld cards revoked, %lld terminal keys,"
+	       " %lld not applied\n",
+	       num(s, "members_updated"), num(s, "cards_revoked"), num(s, "keys_updated"),
+	       num(s, "changes_skipped"));
 	printf("  queue     %lld events not yet acknowledged\n", num(s, "queue"));
 }
 
