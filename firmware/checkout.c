@@ -466,10 +466,34 @@ static void add_standing_step(struct rules_result *res)
 	s->dropped = res->next_expiry_us;
 }
 
+/*
+ * A member the server knows: its chain balance before this sale (base_pts) and the balance
+ * booked at this terminal then (base_gr), so the receipt prints the chain balance after it and
+ * a reprint prints the same.
+ */
+#define CHAIN_STEP "chain:"
+static void add_chain_step(struct terminal *t, struct rules_result *res)
+{
+	struct ledger_member m;
+	int64_t chain;
+	bool from_server = false;
+	if (res->n_trace >= RULES_TRACE_MAX || !res->member.member_id ||
+	    ledger_member_view(t->ledger, res->member.member_id, &chain, &from_server) < 0 ||
+	    !from_server || ledger_member_by_id(t->ledger, res->member.member_id, &m) < 0)
+		return;
+	struct rules_trace *s = &res->trace[res->n_trace++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->rule, sizeof(s->rule), CHAIN_STEP "1");
+	s->permille = 1000;
+	s->base_pts = chain;
+	s->base_gr = m.balance_pts;
+}
+
 static bool info_step(const struct rules_trace *s)
 {
 	return !strncmp(s->rule, SEGMENT_STEP, strlen(SEGMENT_STEP)) ||
-	       !strncmp(s->rule, STANDING_STEP, strlen(STANDING_STEP));
+	       !strncmp(s->rule, STANDING_STEP, strlen(STANDING_STEP)) ||
+	       !strncmp(s->rule, CHAIN_STEP, strlen(CHAIN_STEP));
 }
 
 /* The segment a sale's trace names; SEGMENT_MAX when none. */
@@ -605,6 +629,10 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	enum segment_kind seg = trace_segment(trace, n_trace);
 	const char *message =
 	    seg < SEGMENT_MAX ? segment_message(&t->programme, seg, t->cfg.receipt_lang) : NULL;
+	int64_t balance_pts = rc->balance_pts;
+	for (size_t i = 0; i < n_trace; i++)
+		if (!strncmp(trace[i].rule, CHAIN_STEP, strlen(CHAIN_STEP)))
+			balance_pts = trace[i].base_pts + (rc->balance_pts - trace[i].base_gr);
 	struct rules_trace standing_step, *standing = NULL;
 	if (standing_of(trace, n_trace)) {
 		standing_step = *standing_of(trace, n_trace);
@@ -620,7 +648,7 @@ static int print_receipt(struct terminal *t, const struct ledger_receipt *rc,
 	    .time_us = rc->time_us,
 	    .amount_gr = x->basket_gr ? x->basket_gr : rc->amount_gr,
 	    .earned_pts = rc->earned_pts,
-	    .balance_pts = rc->balance_pts,
+	    .balance_pts = balance_pts,
 	    .first_visit = rc->new_member,
 	    .greeting = greeting_of(seg),
 	    .card_code = rc->card_code,
@@ -1321,6 +1349,7 @@ cJSON *checkout_confirm(struct terminal *t)
 		if (segment_of(&t->programme, &co->state, now, &co->seg) == 0)
 			add_segment_step(&co->res, &co->seg);
 		add_standing_step(&co->res);
+		add_chain_step(t, &co->res);
 	}
 	step(t, SALE_EV_CONFIRM);
 	struct ledger_booking booking = {
@@ -1693,6 +1722,11 @@ static void trace_text(const struct rules_trace *s, char *buf, size_t size)
 	if (!strncmp(s->rule, SEGMENT_STEP, strlen(SEGMENT_STEP)))
 		snprintf(buf, size, "segment: %s (chooses the receipt's thank-you message)",
 			 s->rule + strlen(SEGMENT_STEP));
+	else if (!strncmp(s->rule, CHAIN_STEP, strlen(CHAIN_STEP)))
+		snprintf(buf, size,
+			 "chain balance before the sale: %" PRId64 " pts (the server's, with %" PRId64
+			 " pts booked here; for the receipt)",
+			 s->base_pts, s->base_gr);
 	else if (!strncmp(s->rule, STANDING_STEP, strlen(STANDING_STEP)))
 		snprintf(buf, size,
 			 "standing after the sale: %s zł spent in the tier window, %" PRId64

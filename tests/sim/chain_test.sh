@@ -126,7 +126,15 @@ ctl T2 sim remove >/dev/null
 jctl T2 sim tap --uid 04C1C2C3C4C5C6 --tag ntag215 --url "$link" >"$work/inq.json"
 check "T2 shows the chain balance (server + its own unsynced)" "$((t1_pts + t2_pts))" \
 	"$(jnum chain_balance_pts <"$work/inq.json")"
+receipt=$(jfield receipt <"$work/t2b.json")
+"$render" --text "$work/T2/printer/$receipt.escpos" >"$work/t2b.txt"
+check_true "T2's receipt prints the chain balance" \
+	grep -q "Saldo punktów: *$((t1_pts + t2_pts)) pkt" "$work/t2b.txt"
+cp "$work/T2/printer/$receipt.escpos" "$work/t2b.escpos"
 sync_ok T2 "T2 syncs its sale"
+ctl T2 reprint --receipt "$receipt" >/dev/null
+check_true "a reprint after the sync gives the same bytes" \
+	cmp -s "$work/t2b.escpos" "$work/T2/printer/$receipt.escpos"
 check "the server folds both terminals under one card" "$((t1_pts + t2_pts))" "$(server_balance "$card")"
 ctl T2 sim remove >/dev/null
 jctl T2 sim tap --uid 04C1C2C3C4C5C6 --tag ntag215 --url "$link" >"$work/inq2.json"
