@@ -101,7 +101,13 @@ check "expired token: 410, nothing leaked" eval '[ "$status" = 410 ] && leak_fre
 openssl genpkey -algorithm ED25519 -out "$work/X.key" 2>/dev/null
 page "/C/$("$tok" "$(seed X)" card $A)"
 check "token of a key the server does not know: 403, nothing leaked" eval '[ "$status" = 403 ] && leak_free'
+t3=$("$tok" "$S3" card $A)
+page "/C/$t3"
+check "token of terminal T3 before its revocation: 200" eval '[ "$status" = 200 ]'
 "$server" revoke --db "$db" --terminal T3
+page "/C/$t3"
+check "the same token once T3 is revoked (verified before): 403, nothing leaked" \
+	eval '[ "$status" = 403 ] && leak_free'
 page "/C/$("$tok" "$S3" card $A)"
 check "token of a revoked terminal: 403, nothing leaked" eval '[ "$status" = 403 ] && leak_free'
 page "/C/$("$tok" "$S1" coupon CPN0000001)"

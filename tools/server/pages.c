@@ -18,6 +18,7 @@
 
 #include "customer.h"
 #include "money.h"
+#include "pages_memo.h"
 #include "pages_parse.h"
 #include "rules.h"
 #include "wartime.h"
@@ -33,6 +34,9 @@
 #define PAGES_CSRF_TTL_S  3600
 #define PAGES_SURVEY_DAYS 30 /* a receipt can be rated this long */
 #define PAGES_EXPORT_MAX  10000
+#define PAGES_PAGE_START  (32 * 1024) /* a card page is about 17 KB: built without regrowing */
+#define PAGES_MEMO_TOKENS 1024	      /* verified token texts kept (pages_memo.h) */
+#define PAGES_MEMO_QRS	  256	      /* card link QR codes kept, up to 16 KiB each */
 
 static const char style[] =
     "body{margin:0;font:16px/1.45 system-ui,sans-serif;color:#1b1b1b;background:#f4f1ea}"
@@ -67,8 +71,8 @@ struct rate_slot {
 
 /*
  * Shared by the serving threads. cfg, csrf_key and csp are written before the daemon starts and
- * only read afterwards; the rate slots and the connection pool each have their mutex. Each
- * thread finds its store connection under key (set at its first request).
+ * only read afterwards; the rate slots, the connection pool and the memo each have their mutex.
+ * Each thread finds its store connection under key (set at its first request).
  */
 struct pages {
 	struct pages_config cfg;
@@ -76,6 +80,7 @@ struct pages {
 	unsigned threads;
 	uint8_t csrf_key[crypto_auth_hmacsha256_KEYBYTES];
 	char csp[256];
+	struct pages_memo *memo; /* verified tokens, drawn QR codes; its own mutex */
 	pthread_key_t key; /* the thread's struct store * */
 	pthread_mutex_t conns_lock;
 	struct store **conns; /* opened at start, one per thread; more if a thread is new */
@@ -148,6 +153,15 @@ struct page {
 };
 
 #define T(p, pl, en) ((p)->lang == PAGES_EN ? (en) : (pl))
+
+/* An empty page with room for a whole card page from the start (no regrowing and copying as
+ * it is built); without that room it grows as any buffer. */
+static void page_init_large(struct page *p)
+{
+	buf_init(&p->b, PAGES_PAGE_MAX);
+	if ((p->b.data = malloc(PAGES_PAGE_START)))
+		p->b.alloc = PAGES_PAGE_START;
+}
 
 static void raw(struct page *p, const char *s)
 {
@@ -337,8 +351,18 @@ static size_t put_uint(char *out, unsigned v)
 	return n;
 }
 
-static void qr_svg(struct page *p, const char *payload)
+/* The QR of payload as inline SVG; drawn once per payload while the memo keeps it (the drawing
+ * is a pure function of the payload: libqrencode's mask choice included). */
+static void qr_svg(struct pages *pg, struct page *p, const char *payload)
 {
+	if (p->fail)
+		return;
+	int r = pages_memo_qr_get(pg->memo, payload, &p->b);
+	if (r != 0) {
+		p->fail = r < 0;
+		return;
+	}
+	size_t start = p->b.len;
 	QRcode *q = QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (!q) {
 		p->fail = true;
@@ -379,6 +403,8 @@ static void qr_svg(struct page *p, const char *payload)
 	}
 	raw(p, "\"/></svg>");
 	QRcode_free(q);
+	if (!p->fail)
+		pages_memo_qr_put(pg->memo, payload, p->b.data + start, p->b.len - start);
 }
 
 /* ---- keys ---- */
@@ -420,6 +446,48 @@ static int load_keys(struct pages *pg, uint32_t key_id, struct keyset *ks)
 			ks->n++;
 		}
 	}
+	return 0;
+}
+
+/*
+ * token_verify against the keys trusted now, with the memo: a text whose signature was found
+ * good before by a key that is still in ks (same key, allowed the token's type) is not checked
+ * again (the signature of a given text by a given key does not change); its expiry is, each time.
+ * A text checked anew and good is remembered with its key when exactly one key of ks could have
+ * signed it (keys sharing an id: not remembered).
+ */
+static int token_check(struct pages *pg, const char *text, size_t len, const struct keyset *ks,
+		       int64_t now_s, struct token *ret_tok, enum token_status *ret_status)
+{
+	struct token tok;
+	uint8_t pk[TOKEN_PUBLIC_KEY_LEN];
+	if (pages_memo_token_get(pg->memo, text, len, &tok, pk)) {
+		for (size_t i = 0; i < ks->n; i++) {
+			const struct token_key *k = &ks->keys[i];
+			if (k->key_id != tok.key_id || !(k->types & TOKEN_TYPE_BIT(tok.type)) ||
+			    sodium_memcmp(k->public_key, pk, sizeof(pk)))
+				continue;
+			*ret_status = now_s >= tok.expires_s ? TOKEN_EXPIRED : TOKEN_OK;
+			if (*ret_status == TOKEN_OK)
+				*ret_tok = tok;
+			return 0;
+		}
+		/* its key is no longer trusted: the full check says why */
+	}
+	int r = token_verify(text, len, ks->keys, ks->n, now_s, &tok, ret_status);
+	if (r < 0 || *ret_status != TOKEN_OK)
+		return r;
+	const struct token_key *signer = NULL;
+	size_t candidates = 0;
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->keys[i].key_id == tok.key_id &&
+		    (ks->keys[i].types & TOKEN_TYPE_BIT(tok.type))) {
+			signer = &ks->keys[i];
+			candidates++;
+		}
+	if (candidates == 1)
+		pages_memo_token_put(pg->memo, text, len, &tok, signer->public_key);
+	*ret_tok = tok;
 	return 0;
 }
 
@@ -540,6 +608,10 @@ struct card_view {
 	/* the card's latest stamp event per stamp card (the till's count after it) */
 	struct ledger_event stamp[PROGRAMME_STAMPS_MAX];
 	size_t n_stamps;
+	/* the spend in (spend_from_us, spend_to_us] as the store's member_spend sums it: earn and
+	 * refund amounts and claimed amounts; whole when n_read < PAGES_EXPORT_MAX */
+	int64_t spend_from_us, spend_to_us, spend_gr;
+	size_t n_read;
 };
 
 static int add_lot(struct card_view *v, int64_t earned_us, int64_t pts)
@@ -562,6 +634,10 @@ static int add_lot(struct card_view *v, int64_t earned_us, int64_t pts)
 static int collect_event(void *userdata, const struct ledger_event *ev)
 {
 	struct card_view *v = userdata;
+	v->n_read++;
+	if ((!strcmp(ev->kind, "earn") || !strcmp(ev->kind, "refund")) &&
+	    ev->time_us > v->spend_from_us && ev->time_us <= v->spend_to_us)
+		v->spend_gr += ev->amount_gr;
 	if (v->n < PAGES_EVENTS_MAX)
 		v->ev[v->n++] = *ev;
 	if (!strcmp(ev->kind, "stamp") && ev->ref[0]) {
@@ -576,7 +652,10 @@ static int collect_event(void *userdata, const struct ledger_event *ev)
 
 static int collect_claim(void *userdata, const struct store_claim *c)
 {
-	return add_lot(userdata, c->claimed_us, c->points + c->bonus_pts);
+	struct card_view *v = userdata;
+	if (c->claimed_us > v->spend_from_us && c->claimed_us <= v->spend_to_us)
+		v->spend_gr += c->amount_gr;
+	return add_lot(v, c->claimed_us, c->points + c->bonus_pts);
 }
 
 static int collect_survey(void *userdata, const struct store_survey *sv)
@@ -626,7 +705,7 @@ static void section_qr(struct pages *pg, struct MHD_Connection *c, struct page *
 	card_url(pg, c, token_text, url, sizeof(url));
 	card_groups(card_code, groups);
 	raw(p, "<section>");
-	qr_svg(p, url);
+	qr_svg(pg, p, url);
 	raw(p, "<p class=\"code\" id=\"card-code\">");
 	esc(p, groups);
 	raw(p, "</p><p class=\"muted\">");
@@ -635,10 +714,11 @@ static void section_qr(struct pages *pg, struct MHD_Connection *c, struct page *
 	raw(p, "</p></section>");
 }
 
-static void section_balance(struct pages *pg, struct page *p, const struct store_member *m)
+static void section_balance(struct pages *pg, struct page *p, const struct store_member *m,
+			    const struct card_view *v)
 {
 	const struct programme *prog = pg->cfg.pol.prog;
-	int64_t window_us = (int64_t) prog->tier_window_days * SYNC_DAY_US, spend = 0, now = now_us();
+	int64_t spend = v->spend_gr;
 	char tmp[64];
 	raw(p, "<section><p class=\"muted\">");
 	raw(p, T(p, "Saldo punktów", "Points balance"));
@@ -652,7 +732,10 @@ static void section_balance(struct pages *pg, struct page *p, const struct store
 		esc(p, m->tier);
 		raw(p, "</strong>");
 		struct store *st = store_of(pg);
-		if (st->ops->member_spend(st, m->card_code, now - window_us, now, &spend) == 0) {
+		/* every event read: the sum is whole; else the store sums them */
+		if (v->n_read < PAGES_EXPORT_MAX ||
+		    st->ops->member_spend(st, m->card_code, v->spend_from_us, v->spend_to_us,
+					  &spend) == 0) {
 			size_t i = programme_tier_for(prog, spend);
 			if (i + 1 < prog->n_tiers) {
 				money_pln(prog->tiers[i + 1].threshold_gr - spend, tmp, sizeof(tmp));
@@ -1064,7 +1147,7 @@ static enum MHD_Result card_page_read(struct pages *pg, struct MHD_Connection *c
 	int r = st->ops->member_get(st, tok->card_code, &m);
 	if (r < 0 && r != -ENOENT)
 		goto unavailable;
-	buf_init(&p.b, PAGES_PAGE_MAX);
+	page_init_large(&p);
 	page_begin(pg, &p, T(&p, "Twoja karta", "Your card"));
 	if (notice) {
 		raw(&p, "<section class=\"");
@@ -1096,8 +1179,12 @@ static enum MHD_Result card_page_read(struct pages *pg, struct MHD_Connection *c
 		page_end(&p);
 		return send_page(pg, c, status, &p);
 	}
-	section_balance(pg, &p, &m);
-	if (!(v.ev = calloc(PAGES_EVENTS_MAX, sizeof(*v.ev))) ||
+	/* the tier window's spend is summed from the same rows */
+	v.spend_to_us = now_us();
+	v.spend_from_us =
+	    v.spend_to_us - (int64_t) pg->cfg.pol.prog->tier_window_days * SYNC_DAY_US;
+	/* collect_event writes each entry it counts: no need to clear them first */
+	if (!(v.ev = malloc(PAGES_EVENTS_MAX * sizeof(*v.ev))) ||
 	    st->ops->member_events(st, tok->card_code, PAGES_EXPORT_MAX, collect_event, &v) < 0 ||
 	    st->ops->member_claims(st, tok->card_code, collect_claim, &v) < 0 ||
 	    st->ops->member_surveys(st, tok->card_code, collect_survey, &v) < 0) {
@@ -1106,6 +1193,7 @@ static enum MHD_Result card_page_read(struct pages *pg, struct MHD_Connection *c
 		buf_free(&p.b);
 		goto unavailable;
 	}
+	section_balance(pg, &p, &m, &v);
 	section_expiry(pg, &p, &v, m.balance_pts);
 	section_stamps(pg, &p, &v);
 	section_coupons(pg, &p, &v);
@@ -1244,7 +1332,7 @@ static enum MHD_Result coupon_page(struct pages *pg, struct MHD_Connection *c,
 	page_begin(pg, &p, T(&p, "Twój kupon", "Your coupon"));
 	card_url(pg, c, token_text, url, sizeof(url));
 	raw(&p, "<section>");
-	qr_svg(&p, url);
+	qr_svg(pg, &p, url);
 	raw(&p, "<p class=\"code\" id=\"coupon-id\">");
 	esc(&p, tok->coupon_id);
 	raw(&p, "</p><p class=\"muted\">");
@@ -1579,6 +1667,10 @@ static enum MHD_Result token_refused(struct pages *pg, struct MHD_Connection *c,
 				    "bad");
 }
 
+static enum MHD_Result route_token(struct pages *pg, struct MHD_Connection *c,
+				   enum pages_lang lang, struct pages_path *pp, bool get,
+				   bool in_read, struct rq *rq);
+
 static enum MHD_Result route(struct pages *pg, struct MHD_Connection *c, const char *url,
 			     const char *method, struct rq *rq)
 {
@@ -1633,6 +1725,26 @@ static enum MHD_Result route(struct pages *pg, struct MHD_Connection *c, const c
 		MHD_destroy_response(resp);
 		return r;
 	}
+	if (!get)
+		return route_token(pg, c, lang, &path, false, false, rq);
+	/* a page: its token's keys and everything it shows from one read transaction (one
+	 * snapshot, one lock) */
+	struct store *st = store_of(pg);
+	bool rtx = st->ops->read_begin && st->ops->read_begin(st) == 0;
+	enum MHD_Result r = route_token(pg, c, lang, &path, true, rtx, rq);
+	if (rtx && st->ops->commit(st) < 0)
+		st->ops->rollback(st);
+	return r;
+}
+
+/* The token's request, once method and address are settled; in_read: within a read
+ * transaction already (a GET). */
+static enum MHD_Result route_token(struct pages *pg, struct MHD_Connection *c,
+				   enum pages_lang lang, struct pages_path *pp, bool get,
+				   bool in_read, struct rq *rq)
+{
+	struct page p = {.lang = lang};
+	struct pages_path path = *pp;
 
 	/* the token: layout, key, signature, expiry; nothing is read before it passes */
 	struct token tok;
@@ -1644,8 +1756,7 @@ static enum MHD_Result route(struct pages *pg, struct MHD_Connection *c, const c
 		return message_page(pg, c, MHD_HTTP_SERVICE_UNAVAILABLE, lang,
 				    T(&p, "Chwilowa przerwa", "Temporarily unavailable"),
 				    T(&p, "Spróbuj za chwilę.", "Please try again shortly."), "bad");
-	if (token_verify(path.token, path.token_len, ks.keys, ks.n, now_us() / 1000000, &tok,
-			 &ts) < 0 ||
+	if (token_check(pg, path.token, path.token_len, &ks, now_us() / 1000000, &tok, &ts) < 0 ||
 	    ts != TOKEN_OK)
 		return token_refused(pg, c, lang, ts);
 	const char *issuer = "";
@@ -1665,6 +1776,9 @@ static enum MHD_Result route(struct pages *pg, struct MHD_Connection *c, const c
 		return data_export(pg, c, lang, &tok);
 	}
 	if (get) {
+		if (tok.type == TOKEN_CARD && in_read)
+			return card_page_read(pg, c, lang, &tok, issuer, path.token, NULL, NULL,
+					      MHD_HTTP_OK);
 		if (tok.type == TOKEN_CARD)
 			return card_page(pg, c, lang, &tok, issuer, path.token, NULL, NULL,
 					 MHD_HTTP_OK);
@@ -1773,6 +1887,7 @@ static void pages_free(struct pages *pg)
 	for (size_t i = 0; i < pg->n_conns; i++)
 		store_close(pg->conns[i]);
 	free(pg->conns);
+	pages_memo_free(pg->memo);
 	pthread_key_delete(pg->key);
 	pthread_mutex_destroy(&pg->conns_lock);
 	pthread_mutex_destroy(&pg->rate_lock);
@@ -1825,6 +1940,10 @@ int pages_start(const struct pages_config *cfg, struct pages **ret, uint16_t *re
 			pages_free(pg);
 			return r == -ENOMEM ? r : -EIO;
 		}
+	}
+	if (pages_memo_new(PAGES_MEMO_TOKENS, PAGES_MEMO_QRS, &pg->memo) < 0) {
+		pages_free(pg);
+		return -ENOMEM;
 	}
 	if (!pg->cfg.store_name)
 		pg->cfg.store_name = "";
