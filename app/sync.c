@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "base32.h"
 
@@ -731,6 +732,8 @@ int tsync_parse_changes(const char *text, size_t len, int64_t since, size_t limi
 		return r;
 	struct reader rd = {root, "", err, err_size};
 	ret->n = 0;
+	ret->config_index = -1;
+	ret->programme_len = 0;
 	if ((r = check_ok(&rd)) || (r = get_int(&rd, "cursor", 0, TSYNC_INT_MAX, &ret->cursor)) ||
 	    (r = get_bool(&rd, "more", &ret->more)) ||
 	    (r = get_int(&rd, "server_time_us", 1, TSYNC_INT_MAX, &ret->server_time_us)))
@@ -759,6 +762,20 @@ int tsync_parse_changes(const char *text, size_t len, int64_t since, size_t limi
 			goto out;
 		}
 		last = ch->cursor;
+		/* the programme's bytes, decoded: the latest config of the page is the one kept */
+		if (ch->type == TSYNC_CHANGE_CONFIG) {
+			const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(o, "programme_b64");
+			if (sodium_base642bin(ret->programme, sizeof(ret->programme), b64->valuestring,
+					      ch->programme_b64_len, NULL, &ret->programme_len, NULL,
+					      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+			    ret->programme_len == 0) {
+				r = fail(err, err_size,
+					 "changes[%zu].programme_b64: not base64 of 1 to %d bytes",
+					 ret->n, PROGRAMME_TEXT_MAX);
+				goto out;
+			}
+			ret->config_index = (int64_t) ret->n;
+		}
 		ret->n++;
 	}
 	if (ret->cursor != last) {
@@ -773,6 +790,26 @@ int tsync_parse_changes(const char *text, size_t len, int64_t since, size_t limi
 out:
 	cJSON_Delete(root);
 	return r;
+}
+
+int tsync_config_check(const struct tsync_change *ch, const uint8_t *programme, size_t len,
+		       const uint8_t config_key[TSYNC_PUBLIC_KEY_LEN])
+{
+	if (!ch || ch->type != TSYNC_CHANGE_CONFIG || !programme || !len || !config_key)
+		return -EINVAL;
+	if (sodium_memcmp(ch->public_key, config_key, TSYNC_PUBLIC_KEY_LEN) != 0)
+		return -EKEYREJECTED;
+	size_t ctx = sizeof(TSYNC_CONFIG_CONTEXT) - 1, n = ctx + 8 + len;
+	uint8_t *msg = malloc(n);
+	if (!msg)
+		return -ENOMEM;
+	memcpy(msg, TSYNC_CONFIG_CONTEXT, ctx);
+	for (int i = 0; i < 8; i++)
+		msg[ctx + i] = (uint8_t) ((uint64_t) ch->time_us >> (56 - 8 * i));
+	memcpy(msg + ctx + 8, programme, len);
+	int ok = crypto_sign_verify_detached(ch->signature, msg, n, config_key) == 0;
+	free(msg);
+	return ok ? 0 : -EBADMSG;
 }
 
 /* ---- registration and errors ---- */

@@ -136,6 +136,18 @@ struct tsync_change {
 	size_t programme_b64_len;		      /* config: its base64 text's length */
 };
 
+/* What a config's signature covers first: then issued_us (8 bytes, big-endian), the programme. */
+#define TSYNC_CONFIG_CONTEXT "loyalty/config"
+
+/*
+ * Check a config change: its public key is config_key (the one registration gave) and its
+ * Ed25519 signature covers TSYNC_CONFIG_CONTEXT, issued_us and the programme's bytes. 0, or
+ * -EKEYREJECTED (another key), -EBADMSG (the signature does not hold), -EINVAL, -ENOMEM.
+ */
+__attribute__((warn_unused_result)) int
+tsync_config_check(const struct tsync_change *ch, const uint8_t *programme, size_t len,
+		   const uint8_t config_key[TSYNC_PUBLIC_KEY_LEN]);
+
 /* Today's offline budget as the server grants it. */
 struct tsync_budget {
 	int64_t day_start_us, day_end_us;
@@ -146,6 +158,10 @@ struct tsync_budget {
 struct tsync_changes {
 	size_t n;
 	struct tsync_change changes[TSYNC_PULL_MAX];
+	/* the page's latest config change (-1: none) and its programme's bytes, decoded */
+	int64_t config_index;
+	uint8_t programme[PROGRAMME_TEXT_MAX];
+	size_t programme_len;
 	int64_t cursor; /* where the next pull starts */
 	bool more;
 	int64_t server_time_us;

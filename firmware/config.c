@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -729,5 +731,43 @@ int config_listen_parse(const char *text, struct sockaddr_storage *ret_addr, boo
 	}
 	if (ret_addr)
 		*ret_addr = ss;
+	return 0;
+}
+
+/* Write a whole file through a temporary one, fsynced, renamed in place. */
+int config_write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	const char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int r = n < 0 ? -errno : -EIO;
+			close(fd);
+			unlink(tmp);
+			return r;
+		}
+		p += n;
+		left -= (size_t) n;
+	}
+	if (fsync(fd) < 0) {
+		int r = -errno;
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		int r = -errno;
+		unlink(tmp);
+		return r;
+	}
 	return 0;
 }

@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
@@ -95,6 +97,12 @@ int terminal_config_parse(const char *text, size_t len, struct terminal_config *
  */
 int config_read_file(const char *path, size_t max, char **ret_text, size_t *ret_len, char *err,
 		     size_t err_size);
+
+/*
+ * Write a whole file through a temporary one beside it (path.new), fsynced, renamed in place:
+ * a crash leaves the old file or the new one, never a part. 0 or a negative errno.
+ */
+int config_write_file(const char *path, const void *data, size_t len, mode_t mode);
 
 /* Read and parse a file (at most CONFIG_FILE_MAX bytes); err names the path and the problem. */
 int board_profile_load(const char *path, struct board_profile *ret_profile, char *err,

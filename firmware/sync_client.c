@@ -79,6 +79,7 @@ struct sync_client {
 	struct {
 		int64_t pushed, accepted, duplicates, rejected, changes, tombstones, skipped;
 		int64_t members, revoked_cards, keys;
+		const char *programme; /* what became of a config pulled: NULL when none */
 	} round;
 
 	/* what status shows, kept in sync.json */
@@ -126,42 +127,9 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Write a whole file through a temporary one, fsynced, renamed in place. */
 static int write_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-	char tmp[PATH_LEN + 8];
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	const char *p = data;
-	size_t left = len;
-	while (left) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int r = n < 0 ? -errno : -EIO;
-			close(fd);
-			unlink(tmp);
-			return r;
-		}
-		p += n;
-		left -= (size_t) n;
-	}
-	if (fsync(fd) < 0) {
-		int r = -errno;
-		close(fd);
-		unlink(tmp);
-		return r;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		int r = -errno;
-		unlink(tmp);
-		return r;
-	}
-	return 0;
+	return config_write_file(path, data, len, mode);
 }
 
 /* ---- the kept state ---- */
@@ -481,6 +449,8 @@ static void answer_waiters(struct sync_client *sc, bool ok)
 		json_i64(s, "cards_revoked", sc->round.revoked_cards);
 		json_i64(s, "keys_updated", sc->round.keys);
 		json_i64(s, "changes_skipped", sc->round.skipped);
+		if (sc->round.programme)
+			cJSON_AddStringToObject(s, "programme", sc->round.programme);
 		int64_t acked, pending;
 		if (ledger_outbox_state(sc->ledger, &acked, &pending) == 0) {
 			json_i64(s, "acked_seq", acked);
@@ -739,7 +709,7 @@ static bool ledger_change_of(const struct tsync_change *ch, struct ledger_change
 	case TSYNC_CHANGE_TERMINAL_KEY:
 	case TSYNC_CHANGE_REVOKED_KEY:
 		break;
-	case TSYNC_CHANGE_CONFIG: /* not applied yet: docs/sync-client.md */
+	case TSYNC_CHANGE_CONFIG: /* apply_config's, not the ledger's */
 	case TSYNC_CHANGE_OTHER:
 	case TSYNC_CHANGE_MAX:
 		return false;
@@ -757,15 +727,73 @@ static bool ledger_change_of(const struct tsync_change *ch, struct ledger_change
 	return true;
 }
 
+/* The config key registration stored; -ENOENT without one. */
+static int config_key(struct sync_client *sc, uint8_t key[TSYNC_PUBLIC_KEY_LEN])
+{
+	char path[PATH_LEN], err[256], *text;
+	size_t len;
+	path_of(sc, SYNC_CLIENT_CONFIG_KEY_FILE, path, sizeof(path));
+	if (!file_exists(path))
+		return -ENOENT;
+	if (config_read_file(path, 256, &text, &len, err, sizeof(err)) < 0)
+		return -EIO;
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	size_t got = 0;
+	int r = len == 2 * TSYNC_PUBLIC_KEY_LEN &&
+			sodium_hex2bin(key, TSYNC_PUBLIC_KEY_LEN, text, len, NULL, &got, NULL) == 0 &&
+			got == TSYNC_PUBLIC_KEY_LEN
+		    ? 0
+		    : -EBADMSG;
+	free(text);
+	return r;
+}
+
+/*
+ * The page's config, if any: checked, then handed to the terminal. Applied before the ledger
+ * stores the cursor past it; applying the same config again is refused as not newer, so a
+ * crash in between repeats nothing. A config that does not verify is refused and logged; the
+ * pull goes on (the owner must publish a good one).
+ */
+static void apply_config(struct sync_client *sc, const struct tsync_changes *c)
+{
+	uint8_t key[TSYNC_PUBLIC_KEY_LEN];
+	char err[256] = "";
+	if (c->config_index < 0)
+		return;
+	const struct tsync_change *ch = &c->changes[c->config_index];
+	int r = config_key(sc, key);
+	if (r < 0) {
+		sc->round.programme = "refused: no config key from registration";
+	} else if ((r = tsync_config_check(ch, c->programme, c->programme_len, key)) < 0) {
+		sc->round.programme = r == -EKEYREJECTED ? "refused: signed by another key"
+							 : "refused: the signature does not hold";
+	} else if (!sc->cfg.programme) {
+		sc->round.programme = "not applied (no programme hook)";
+		return;
+	} else if ((r = sc->cfg.programme(sc->cfg.programme_userdata, c->programme,
+					  c->programme_len, ch->time_us, err, sizeof(err))) < 0) {
+		sc->round.programme = "refused: the programme does not parse";
+	} else {
+		sc->round.programme = r == 0 ? "applied" : "unchanged (not newer)";
+		if (r == 0)
+			log_info("sync: the programme issued at %" PRId64 " us applied", ch->time_us);
+		return;
+	}
+	log_warn("sync: the server's programme (issued %" PRId64 " us) %s%s%s", ch->time_us,
+		 sc->round.programme, err[0] ? ": " : "", err);
+}
+
 /* Apply a pull page and its cursor in one ledger transaction. */
 static int apply_changes(struct sync_client *sc, const struct tsync_changes *c)
 {
 	struct ledger_sync_applied a;
 	size_t n = 0;
+	apply_config(sc, c);
 	for (size_t i = 0; i < c->n; i++) {
 		if (ledger_change_of(&c->changes[i], &sc->applying[n]))
 			n++;
-		else
+		else if (c->changes[i].type != TSYNC_CHANGE_CONFIG)
 			sc->round.skipped++;
 	}
 	int r = ledger_sync_apply(sc->ledger, sc->applying, n, c->cursor, utc_us(sc), &a);

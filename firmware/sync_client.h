@@ -60,6 +60,15 @@ struct sync_client_config {
 	void *clock_userdata;
 	sync_client_done_fn done;
 	void *done_userdata;
+	/*
+	 * A programme the server published, its signature checked against the config key from
+	 * registration: the terminal applies it and returns 0, returns 1 when it is not newer than
+	 * the one it has (issued_us), or a negative errno with err for one it refuses. NULL: configs
+	 * are not applied.
+	 */
+	int (*programme)(void *userdata, const uint8_t *bytes, size_t len, int64_t issued_us,
+			 char *err, size_t err_size);
+	void *programme_userdata;
 };
 
 struct sync_client;

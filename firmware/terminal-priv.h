@@ -74,6 +74,8 @@ struct terminal {
 	struct board_profile board;
 	struct terminal_config cfg;
 	struct programme programme;
+	int64_t programme_issued_us;	/* of the server's programme in use; 0: a local one */
+	struct programme *programme_next; /* the server's, waiting for the sale to end */
 	char state_dir[PATH_MAX];
 	char printer_dir[PATH_MAX];
 	bool headless;
@@ -121,6 +123,9 @@ void terminal_show(struct terminal *t, const char *l1, const char *l2, const cha
 void terminal_show_idle(struct terminal *t);
 /* A card shown with no sale in progress: who it is, on the display and in the answer. */
 cJSON *terminal_card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN]);
+
+/* Put the server's programme waiting (programme_next) in use, once no sale is in progress. */
+void terminal_programme_switch(struct terminal *t);
 
 /* ---- identify.c ---- */
 

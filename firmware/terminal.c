@@ -810,6 +810,57 @@ static void sync_done(void *userdata, unsigned waiter, cJSON *outcome)
 	(void) ctl_reply(t->ctl, waiter, outcome);
 }
 
+#define PROGRAMME_ISSUED_FILE "programme.issued"
+
+/*
+ * A programme the server signed (the sync client checked the signature): kept as
+ * <state>/programme.json and programme.issued (its issued time) for the next start, and used at
+ * once, or when the sale in progress ends. Not newer than the one in use: 1, nothing changes.
+ */
+static int sync_programme(void *userdata, const uint8_t *bytes, size_t len, int64_t issued_us,
+			  char *err, size_t err_size)
+{
+	struct terminal *t = userdata;
+	char path[PATH_MAX + 32], issued[24];
+	if (issued_us <= t->programme_issued_us)
+		return 1;
+	struct programme *p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	int r = programme_parse((const char *) bytes, len, p, err, err_size);
+	if (r < 0) {
+		free(p);
+		return r;
+	}
+	snprintf(path, sizeof(path), "%s/programme.json", t->state_dir);
+	if ((r = config_write_file(path, bytes, len, 0644)) == 0) {
+		snprintf(issued, sizeof(issued), "%lld\n", (long long) issued_us);
+		snprintf(path, sizeof(path), "%s/" PROGRAMME_ISSUED_FILE, t->state_dir);
+		r = config_write_file(path, issued, strlen(issued), 0644);
+	}
+	if (r < 0) {
+		snprintf(err, err_size, "cannot store it in %s: %s", t->state_dir, strerror(-r));
+		free(p);
+		return r;
+	}
+	t->programme_issued_us = issued_us;
+	free(t->programme_next);
+	t->programme_next = p;
+	terminal_programme_switch(t);
+	return 0;
+}
+
+void terminal_programme_switch(struct terminal *t)
+{
+	if (!t->programme_next || t->sale.state != SALE_IDLE)
+		return;
+	t->programme = *t->programme_next;
+	free(t->programme_next);
+	t->programme_next = NULL;
+	log_info("programme: the server's, issued at %lld us, in use",
+		 (long long) t->programme_issued_us);
+}
+
 /* The sync client of a terminal of a chain (server_url in terminal.json). */
 static int open_sync(struct terminal *t)
 {
@@ -828,6 +879,8 @@ static int open_sync(struct terminal *t)
 	    .clock_userdata = t->clock,
 	    .done = sync_done,
 	    .done_userdata = t,
+	    .programme = sync_programme,
+	    .programme_userdata = t,
 	};
 	int r = sync_client_open(&sc, t->ledger, &t->sync);
 	if (r < 0)
@@ -868,6 +921,17 @@ static int load_programme(struct terminal *t, const char *given)
 		return r;
 	}
 	log_info("programme: %s", path);
+	/* the server's, when it came by sync: its issued time, so an older one is not taken */
+	char issued[PATH_MAX + 32], *num;
+	size_t nlen;
+	snprintf(issued, sizeof(issued), "%s/" PROGRAMME_ISSUED_FILE, t->state_dir);
+	if (!given && access(issued, F_OK) == 0 &&
+	    config_read_file(issued, 32, &num, &nlen, err, sizeof(err)) == 0) {
+		t->programme_issued_us = strtoll(num, NULL, 10);
+		free(num);
+		log_info("programme: the server's, issued at %lld us",
+			 (long long) t->programme_issued_us);
+	}
 	return 0;
 }
 
@@ -1068,6 +1132,7 @@ void terminal_close(struct terminal *t)
 	spool_close(t->spool);
 	ctl_close(t->ctl);
 	checkout_free(t->co);
+	free(t->programme_next);
 	hal_printer_close(t->printer);
 	hal_nfc_close(t->nfc);
 	hal_scanner_close(t->scanner);
@@ -1150,6 +1215,7 @@ int terminal_run(struct terminal *t)
 			retention_purge(t);
 		reg_run(t->reg);
 		checkout_tick(t);
+		terminal_programme_switch(t);
 		checkout_drain_spool(t, false);
 	}
 	log_info("terminal %s stopped", t->cfg.terminal_id);

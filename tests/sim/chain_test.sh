@@ -165,4 +165,37 @@ ctl T1 cancel >/dev/null 2>&1 || true
 sale_tap T2 3,00 04D1D2D3D4D5D6 >"$work/other.json"
 check_true "another card still books at T2" grep -q '"receipt":"T2-' "$work/other.json"
 
+# ---- the owner publishes a programme: a welcome of 70 points ----
+sed 's/"welcome": { "points": 50 }/"welcome": { "points": 70 }/' "$src/board/programme.json" \
+	>"$work/programme70.json"
+check_true "the test's programme differs" grep -q '"points": 70' "$work/programme70.json"
+"$server" config --db "$db" --programme "$work/programme70.json" --sign-key "$work/ca/config.key"
+sync_ok T2 "T2 pulls the programme"
+check_true "T2 applied it" grep -q "programme applied" "$work/T2.sync"
+check_true "T2 keeps it for its next start" cmp -s "$work/programme70.json" "$work/T2/programme.json"
+sale_tap T2 4,00 04E1E2E3E4E5E6 >"$work/new70.json"
+check "a new card at T2 gets the new welcome" 70 \
+	"$(q T2 "SELECT points FROM events WHERE rule = 'welcome' ORDER BY seq DESC LIMIT 1")"
+sync_ok T2 "T2 syncs again"
+check_true "the programme is not applied twice" bash -c "! grep -q 'programme applied' '$work/T2.sync'"
+# signed by a key that is not the chain's config key: refused, the programme in use stays
+head -c 32 /dev/urandom >"$work/other.key"
+chmod 600 "$work/other.key"
+sed 's/"welcome": { "points": 50 }/"welcome": { "points": 5 }/' "$src/board/programme.json" \
+	>"$work/programme5.json"
+"$server" config --db "$db" --programme "$work/programme5.json" --sign-key "$work/other.key"
+sync_ok T2 "T2 syncs past a programme of another key"
+check_true "T2 refuses it" grep -q "programme refused: signed by another key" "$work/T2.sync"
+check_true "and its programme file stays" cmp -s "$work/programme70.json" "$work/T2/programme.json"
+# a restart keeps the server's programme
+daemon_pid=${pid_of[T2]}
+stop_daemon
+start_daemon "$work/T2"
+pid_of[T2]=$daemon_pid
+daemon_pid=
+check_true "T2 starts with the server's programme" grep -q "programme: the server's, issued at" "$work/T2/loyaltyd.log"
+sale_tap T2 4,00 04F1F2F3F4F5F6 >"$work/new70b.json"
+check "after the restart a new card still gets 70" 70 \
+	"$(q T2 "SELECT points FROM events WHERE rule = 'welcome' ORDER BY seq DESC LIMIT 1")"
+
 finish

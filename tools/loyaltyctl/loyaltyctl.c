@@ -328,6 +328,8 @@ static void print_sync_round(const cJSON *o)
 	       " %lld not applied\n",
 	       num(s, "members_updated"), num(s, "cards_revoked"), num(s, "keys_updated"),
 	       num(s, "changes_skipped"));
+	if (cJSON_GetObjectItem(s, "programme"))
+		printf("  programme %s\n", str(s, "programme"));
 	printf("  queue     %lld events not yet acknowledged\n", num(s, "queue"));
 }
 
