@@ -150,6 +150,7 @@ struct page {
 	struct buf b;
 	enum pages_lang lang;
 	bool fail;
+	char csrf[PAGES_CSRF_MAX + 1]; /* the forms' CSRF token, made at the first form; "" */
 };
 
 #define T(p, pl, en) ((p)->lang == PAGES_EN ? (en) : (pl))
@@ -284,18 +285,47 @@ static enum MHD_Result message_page(struct pages *pg, struct MHD_Connection *c, 
 
 /* ---- small formats ---- */
 
-static void fmt_date(int64_t us, char *out, size_t size)
+/* "DD.MM.YYYY" and, with time, " HH:MM" (a page has dozens: written without printf, which
+ * takes the years 1000 to 9999 only) */
+static void fmt_wartime(int64_t us, bool time, char *out, size_t size)
 {
 	struct wartime w;
 	wartime_from_utc(us / 1000000, &w);
-	snprintf(out, size, "%02d.%02d.%04d", w.day, w.month, w.year);
+	if (size < 17 || w.year < 1000 || w.year > 9999) {
+		if (time)
+			snprintf(out, size, "%02d.%02d.%04d %02d:%02d", w.day, w.month, w.year,
+				 w.hour, w.minute);
+		else
+			snprintf(out, size, "%02d.%02d.%04d", w.day, w.month, w.year);
+		return;
+	}
+	const int f[4] = {w.day, w.month, w.year / 100, w.year % 100};
+	char *o = out;
+	for (int i = 0; i < 4; i++) {
+		*o++ = (char) ('0' + f[i] / 10 % 10);
+		*o++ = (char) ('0' + f[i] % 10);
+		if (i < 2)
+			*o++ = '.';
+	}
+	if (time) {
+		*o++ = ' ';
+		*o++ = (char) ('0' + w.hour / 10 % 10);
+		*o++ = (char) ('0' + w.hour % 10);
+		*o++ = ':';
+		*o++ = (char) ('0' + w.minute / 10 % 10);
+		*o++ = (char) ('0' + w.minute % 10);
+	}
+	*o = '\0';
+}
+
+static void fmt_date(int64_t us, char *out, size_t size)
+{
+	fmt_wartime(us, false, out, size);
 }
 
 static void fmt_datetime(int64_t us, char *out, size_t size)
 {
-	struct wartime w;
-	wartime_from_utc(us / 1000000, &w);
-	snprintf(out, size, "%02d.%02d.%04d %02d:%02d", w.day, w.month, w.year, w.hour, w.minute);
+	fmt_wartime(us, true, out, size);
 }
 
 static void money_pln(int64_t gr, char *out, size_t size)
@@ -1015,12 +1045,13 @@ static void section_history(struct pages *pg, struct page *p, const struct card_
 	raw(p, "</tbody></table></section>");
 }
 
+/* The CSRF field; one token for all the forms of a page. */
 static void hidden_csrf(struct pages *pg, struct page *p, const char *token_text)
 {
-	char csrf[PAGES_CSRF_MAX + 1];
-	csrf_make(pg, token_text, csrf);
+	if (!p->csrf[0])
+		csrf_make(pg, token_text, p->csrf);
 	raw(p, "<input type=\"hidden\" name=\"csrf\" value=\"");
-	esc(p, csrf);
+	esc(p, p->csrf);
 	raw(p, "\">");
 }
 
@@ -1185,7 +1216,8 @@ static enum MHD_Result card_page_read(struct pages *pg, struct MHD_Connection *c
 	    v.spend_to_us - (int64_t) pg->cfg.pol.prog->tier_window_days * SYNC_DAY_US;
 	/* collect_event writes each entry it counts: no need to clear them first */
 	if (!(v.ev = malloc(PAGES_EVENTS_MAX * sizeof(*v.ev))) ||
-	    st->ops->member_events(st, tok->card_code, PAGES_EXPORT_MAX, collect_event, &v) < 0 ||
+	    store_sqlite_card_page_events(st, tok->card_code, PAGES_EXPORT_MAX, collect_event, &v) <
+		0 ||
 	    st->ops->member_claims(st, tok->card_code, collect_claim, &v) < 0 ||
 	    st->ops->member_surveys(st, tok->card_code, collect_survey, &v) < 0) {
 		free(v.ev);
@@ -1219,10 +1251,10 @@ static enum MHD_Result card_page(struct pages *pg, struct MHD_Connection *c, enu
 				 unsigned status)
 {
 	struct store *st = store_of(pg);
-	bool rtx = st->ops->read_begin && st->ops->read_begin(st) == 0;
+	bool rtx = store_sqlite_read_begin(st) == 0;
 	enum MHD_Result r =
 	    card_page_read(pg, c, lang, tok, issuer, token_text, notice, notice_cls, status);
-	if (rtx && st->ops->commit(st) < 0)
+	if (rtx && store_sqlite_read_end(st) < 0)
 		st->ops->rollback(st);
 	return r;
 }
@@ -1730,9 +1762,9 @@ static enum MHD_Result route(struct pages *pg, struct MHD_Connection *c, const c
 	/* a page: its token's keys and everything it shows from one read transaction (one
 	 * snapshot, one lock) */
 	struct store *st = store_of(pg);
-	bool rtx = st->ops->read_begin && st->ops->read_begin(st) == 0;
+	bool rtx = store_sqlite_read_begin(st) == 0;
 	enum MHD_Result r = route_token(pg, c, lang, &path, true, rtx, rq);
-	if (rtx && st->ops->commit(st) < 0)
+	if (rtx && store_sqlite_read_end(st) < 0)
 		st->ops->rollback(st);
 	return r;
 }

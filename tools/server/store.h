@@ -225,3 +225,21 @@ static inline void store_close(struct store *st)
 	if (st)
 		st->ops->close(st);
 }
+
+/*
+ * For the card pages (tools/server/pages.c), whose every view reads a member's whole history,
+ * on a store from store_sqlite_open only.
+ *
+ * store_sqlite_read_begin / store_sqlite_read_end: read_begin and commit with statements
+ * prepared once (the ops parse "BEGIN DEFERRED" and "COMMIT" each time). 0 or -EIO.
+ *
+ * store_sqlite_card_page_events: member_events with only the fields the page shows and counts
+ * (kind, points, amount_gr, receipt_no, time_us, rule, ref, lot_us, items, progress); the
+ * others are zero or "". The same rows in the same order (newest first, at most max); fn's
+ * non-zero return stops and is returned; -EIO.
+ */
+__attribute__((warn_unused_result)) int store_sqlite_read_begin(struct store *st);
+__attribute__((warn_unused_result)) int store_sqlite_read_end(struct store *st);
+__attribute__((warn_unused_result)) int
+store_sqlite_card_page_events(struct store *st, const char *card_code, size_t max,
+			      store_event_fn fn, void *userdata);

@@ -1012,3 +1012,53 @@ int store_sqlite_open(const char *path, struct store **ret, char *err, size_t er
 	*ret = &s->base;
 	return 0;
 }
+
+/* ---- for the card pages (store.h): the reads of every view, prepared once ---- */
+
+int store_sqlite_read_begin(struct store *st)
+{
+	static const char sql[] = "BEGIN DEFERRED";
+	sqlite3_stmt *q = prep(st, sql);
+	return q ? step_done(st, q) : -EIO;
+}
+
+int store_sqlite_read_end(struct store *st)
+{
+	static const char sql[] = "COMMIT";
+	sqlite3_stmt *q = prep(st, sql);
+	return q ? step_done(st, q) : -EIO;
+}
+
+int store_sqlite_card_page_events(struct store *st, const char *card_code, size_t max,
+				  store_event_fn fn, void *userdata)
+{
+	/* member_events' rows and order, fewer columns */
+	static const char sql[] =
+	    "SELECT kind, points, amount_gr, receipt_no, time_us, rule, ref, lot_us, items,"
+	    " progress FROM events WHERE card_code = ? AND card_code <> ''"
+	    " ORDER BY time_us DESC, rowid DESC LIMIT ?";
+	sqlite3_stmt *q = prep(st, sql);
+	int rc, r = 0;
+	if (!q)
+		return -EIO;
+	sqlite3_bind_text(q, 1, card_code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (int64_t) max);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct ledger_event ev;
+		memset(&ev, 0, sizeof(ev));
+		text(q, 0, ev.kind, sizeof(ev.kind));
+		ev.points = sqlite3_column_int64(q, 1);
+		ev.amount_gr = sqlite3_column_int64(q, 2);
+		text(q, 3, ev.receipt_no, sizeof(ev.receipt_no));
+		ev.time_us = sqlite3_column_int64(q, 4);
+		text(q, 5, ev.rule, sizeof(ev.rule));
+		text(q, 6, ev.ref, sizeof(ev.ref));
+		ev.lot_us = sqlite3_column_int64(q, 7);
+		ev.items = sqlite3_column_int64(q, 8);
+		ev.progress = sqlite3_column_int64(q, 9);
+		if ((r = fn(userdata, &ev)) != 0)
+			break;
+	}
+	done(st, q);
+	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
