@@ -22,6 +22,7 @@
  * ratio (card page / nginx) and the targets (ratio >= 0.3, card page p99 <= 10 ms).
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -52,9 +53,10 @@
 #define LOYALTY_SERVER "loyalty-server"
 #endif
 
-#define TERMINAL "BENCH1"
-#define CARD	 "7K3M9QZX2H4P"
-#define MEMBER	 4711
+#define TERMINAL   "BENCH1"
+#define CARD	   "7K3M9QZX2H4P"
+#define MEMBER	   4711
+#define TOKENS_MAX 20000 /* --tokens: card links of the member, issued an hour apart */
 
 static char dir[64];
 static pid_t server_pid, nginx_pid;
@@ -387,6 +389,69 @@ static int write_file(const char *path, const char *data, size_t len)
 	return fclose(f) == 0 && w == len ? 0 : -1;
 }
 
+/* ---- CPU time of the servers, from /proc ---- */
+
+/* utime + stime of pid in microseconds, 0 when unreadable */
+static int64_t proc_cpu_us(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	char *ok = fgets(line, sizeof(line), f);
+	fclose(f);
+	char *s = ok ? strrchr(line, ')') : NULL; /* after the command name, which may hold spaces */
+	unsigned long long ut = 0, st = 0;
+	if (!s || sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			 &st) != 2)
+		return 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	return (int64_t) ((ut + st) * 1000000ULL / (unsigned long long) (hz > 0 ? hz : 100));
+}
+
+static pid_t proc_ppid(pid_t pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char *ok = fgets(line, sizeof(line), f);
+	fclose(f);
+	char *s = ok ? strrchr(line, ')') : NULL;
+	int ppid;
+	return s && sscanf(s + 2, "%*c %d", &ppid) == 1 ? (pid_t) ppid : -1;
+}
+
+/* The CPU time of pid and of its children (nginx's workers) in microseconds. */
+static int64_t tree_cpu_us(pid_t pid)
+{
+	int64_t us = proc_cpu_us(pid);
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *end;
+		long child = strtol(e->d_name, &end, 10);
+		if (*end == '\0' && child > 0 && proc_ppid((pid_t) child) == pid)
+			us += proc_cpu_us((pid_t) child);
+	}
+	if (d)
+		closedir(d);
+	return us;
+}
+
+static void loadavg(double *ret_1min)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	*ret_1min = -1;
+	if (f) {
+		if (fscanf(f, "%lf", ret_1min) != 1)
+			*ret_1min = -1;
+		fclose(f);
+	}
+}
+
 /* ---- wrk ---- */
 
 struct wrk {
@@ -410,14 +475,20 @@ static double to_ms(const char *s)
 	return -1;
 }
 
-static int run_wrk(const char *url, int threads, int conns, int secs, const char *log,
-		   struct wrk *w)
+/* wrk on url for secs seconds; with script (a Lua file choosing the paths), through it. */
+static int run_wrk(const char *url, const char *script, int threads, int conns, int secs,
+		   const char *log, struct wrk *w)
 {
 	char t[16], c[16], d[16];
 	snprintf(t, sizeof(t), "-t%d", threads);
 	snprintf(c, sizeof(c), "-c%d", conns);
 	snprintf(d, sizeof(d), "-d%ds", secs);
-	const char *argv[] = {"wrk", t, c, d, "--latency", url, NULL};
+	const char *argv[] = {"wrk", t, c, d, "--latency", url, NULL, NULL, NULL};
+	if (script) {
+		argv[5] = "-s";
+		argv[6] = script;
+		argv[7] = url;
+	}
 	if (run(argv, log) != 0) {
 		say("wrk failed on %s (is the Debian package wrk installed?), see %s", url, log);
 		return -1;
@@ -459,6 +530,7 @@ static int run_wrk(const char *url, int threads, int conns, int secs, const char
 int main(int argc, char **argv)
 {
 	int secs = 10, threads = 2, conns = 16, workers = (int) sysconf(_SC_NPROCESSORS_ONLN);
+	int warmup = 2, n_tokens = 1;
 	if (workers < 1)
 		workers = 1;
 	for (int i = 1; i < argc; i++) {
@@ -470,15 +542,22 @@ int main(int argc, char **argv)
 			conns = atoi(argv[++i]);
 		else if (i + 1 < argc && !strcmp(argv[i], "--pages-threads"))
 			workers = atoi(argv[++i]);
+		else if (i + 1 < argc && !strcmp(argv[i], "--warmup"))
+			warmup = atoi(argv[++i]);
+		else if (i + 1 < argc && !strcmp(argv[i], "--tokens"))
+			n_tokens = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: page_bench [--duration S] [--threads N] "
-					"[--connections N] [--pages-threads N]\n");
+					"[--connections N] [--pages-threads N] [--warmup S] "
+					"[--tokens N]\n");
 			return 2;
 		}
 	}
-	if (secs < 1 || threads < 1 || conns < threads || workers < 1 || workers > 64) {
+	if (secs < 1 || threads < 1 || conns < threads || workers < 1 || workers > 64 ||
+	    warmup < 0 || n_tokens < 1 || n_tokens > TOKENS_MAX) {
 		fprintf(stderr, "page_bench: duration >= 1, threads >= 1, connections >= threads, "
-				"pages threads 1 to 64\n");
+				"pages threads 1 to 64, warm-up >= 0, tokens 1 to %d\n",
+			TOKENS_MAX);
 		return 2;
 	}
 	if (sodium_init() < 0)
@@ -507,16 +586,24 @@ int main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/server.sqlite", dir);
 	if (make_store(db, sk) < 0)
 		return 1;
-	struct token tok = {.type = TOKEN_CARD};
-	snprintf(tok.card_code, sizeof(tok.card_code), CARD);
-	tok.issued_s = wall_us() / 1000000;
-	tok.expires_s = tok.issued_s + 365 * 86400;
-	int tr = token_sign(&tok, sk, card, sizeof(card));
-	sodium_memzero(sk, sizeof(sk));
-	if (tr < 0) {
-		say("token_sign: %d", tr);
+	/* the card's links: one, or n_tokens issued an hour apart (so n_tokens texts, each
+	 * verified and its QR drawn anew unless the server keeps it) */
+	char(*tokens)[TOKEN_TEXT_MAX + 1] = calloc((size_t) n_tokens, sizeof(*tokens));
+	if (!tokens)
 		return 1;
+	for (int k = 0; k < n_tokens; k++) {
+		struct token tok = {.type = TOKEN_CARD};
+		snprintf(tok.card_code, sizeof(tok.card_code), CARD);
+		tok.issued_s = wall_us() / 1000000 - (int64_t) k * 3600;
+		tok.expires_s = wall_us() / 1000000 + 365 * 86400;
+		int tr = token_sign(&tok, sk, tokens[k], sizeof(tokens[k]));
+		if (tr < 0) {
+			say("token_sign: %d", tr);
+			return 1;
+		}
 	}
+	sodium_memzero(sk, sizeof(sk));
+	memcpy(card, tokens[0], sizeof(card));
 
 	/* loyalty-server */
 	char cert[160], key[160], cacert[160], portf[160], pportf[160];
@@ -634,30 +721,89 @@ int main(int argc, char **argv)
 	char url_card[TOKEN_TEXT_MAX + 64], url_nginx[64];
 	snprintf(url_card, sizeof(url_card), "http://127.0.0.1:%d%s", pport, page_path);
 	snprintf(url_nginx, sizeof(url_nginx), "http://127.0.0.1:%d/card.html", nport);
+	/* more than one link: wrk takes them in turn through a Lua script, and nginx's run goes
+	 * through the same script with its one path, so that wrk does the same work for both */
+	char lua_card[160], lua_nginx[160];
+	const char *script_card = NULL, *script_nginx = NULL;
+	if (n_tokens > 1) {
+		snprintf(lua_card, sizeof(lua_card), "%s/card.lua", dir);
+		snprintf(lua_nginx, sizeof(lua_nginx), "%s/nginx.lua", dir);
+		static const char tail[] = "}\nlocal i = 0\nrequest = function()\n"
+					   "  i = i % #paths + 1\n"
+					   "  return wrk.format(nil, paths[i])\nend\n";
+		FILE *fc = fopen(lua_card, "w"), *fn = fopen(lua_nginx, "w");
+		if (fc) {
+			fputs("local paths = {\n", fc);
+			for (int k = 0; k < n_tokens; k++)
+				fprintf(fc, "\"/C/%s\",\n", tokens[k]);
+			fputs(tail, fc);
+		}
+		if (fn)
+			fprintf(fn, "local paths = {\"/card.html\",\n%s", tail);
+		if (!fc || !fn || fclose(fc) != 0 || fclose(fn) != 0) {
+			say("cannot write the wrk scripts");
+			return 1;
+		}
+		script_card = lua_card;
+		script_nginx = lua_nginx;
+		/* the last link too answers with the card */
+		char last[TOKEN_TEXT_MAX + 8], *b = NULL;
+		size_t bl;
+		int s = 0;
+		snprintf(last, sizeof(last), "/C/%s", tokens[n_tokens - 1]);
+		if (http_get(pport, last, &b, &bl, &s) < 0 || s != 200 || !strstr(b, "data-points=")) {
+			say("the card page of the last link did not answer 200 (status %d)", s);
+			free(b);
+			return 1;
+		}
+		free(b);
+	}
+	free(tokens);
 	say("wrk -t%d -c%d -d%ds --latency: card page (%zu bytes, %d threads), then nginx (%d "
 	    "workers)",
 	    threads, conns, secs, body_len, workers, workers);
-	struct wrk wc, wn;
-	char log_card[160], log_nginx[160];
+	struct wrk wc, wn, warm;
+	char log_card[160], log_nginx[160], log_warm[160];
+	double load_start, load_end;
 	snprintf(log_card, sizeof(log_card), "%s/wrk-card.txt", dir);
 	snprintf(log_nginx, sizeof(log_nginx), "%s/wrk-nginx.txt", dir);
-	if (run_wrk(url_card, threads, conns, secs, log_card, &wc) < 0 ||
-	    run_wrk(url_nginx, threads, conns, secs, log_nginx, &wn) < 0)
+	snprintf(log_warm, sizeof(log_warm), "%s/wrk-warm-up.txt", dir);
+	loadavg(&load_start);
+	/* each: a warm-up run of the same kind (caches, connections, page cache), then the
+	 * measured run with the server's CPU time (all its threads; nginx's master and workers)
+	 * taken around it */
+	if (warmup > 0 && run_wrk(url_card, script_card, threads, conns, warmup, log_warm, &warm) < 0)
 		return 1;
+	int64_t cpu0 = proc_cpu_us(server_pid);
+	if (run_wrk(url_card, script_card, threads, conns, secs, log_card, &wc) < 0)
+		return 1;
+	int64_t cpu_card = proc_cpu_us(server_pid) - cpu0;
+	if (warmup > 0 &&
+	    run_wrk(url_nginx, script_nginx, threads, conns, warmup, log_warm, &warm) < 0)
+		return 1;
+	cpu0 = tree_cpu_us(nginx_pid);
+	if (run_wrk(url_nginx, script_nginx, threads, conns, secs, log_nginx, &wn) < 0)
+		return 1;
+	int64_t cpu_nginx = tree_cpu_us(nginx_pid) - cpu0;
+	loadavg(&load_end);
 	cleanup();
+	double cpu_card_req = wc.requests > 0 ? (double) cpu_card / (double) wc.requests : 0;
+	double cpu_nginx_req = wn.requests > 0 ? (double) cpu_nginx / (double) wn.requests : 0;
 
 	double ratio = wn.req_per_s > 0 ? wc.req_per_s / wn.req_per_s : 0;
-	printf("page_bench: wrk -t%d -c%d -d%ds --latency on 127.0.0.1, page %zu bytes, %d pages "
-	       "threads, %d nginx workers\n",
-	       threads, conns, secs, body_len, workers, workers);
-	printf("%-22s %10s %9s %9s %9s %9s %10s %8s %7s\n", "target", "req/s", "p50 ms", "p90 ms",
-	       "p99 ms", "max ms", "requests", "non-2xx", "errors");
-	printf("%-22s %10.1f %9.3f %9.3f %9.3f %9.3f %10lld %8lld %7lld\n", "card page (server)",
+	printf("page_bench: wrk -t%d -c%d -d%ds --latency on 127.0.0.1 after a %d s warm-up each, "
+	       "page %zu bytes, %d card link%s, %d pages threads, %d nginx workers, load average "
+	       "%.2f -> %.2f\n",
+	       threads, conns, secs, warmup, body_len, n_tokens, n_tokens > 1 ? "s" : "", workers,
+	       workers, load_start, load_end);
+	printf("%-20s %9s %8s %8s %8s %8s %9s %7s %6s %11s\n", "target", "req/s", "p50 ms",
+	       "p90 ms", "p99 ms", "max ms", "requests", "non-2xx", "errors", "CPU us/req");
+	printf("%-20s %9.1f %8.3f %8.3f %8.3f %8.3f %9lld %7lld %6lld %11.1f\n", "card page (server)",
 	       wc.req_per_s, wc.p50_ms, wc.p90_ms, wc.p99_ms, wc.max_ms, wc.requests, wc.non2xx,
-	       wc.socket_errors);
-	printf("%-22s %10.1f %9.3f %9.3f %9.3f %9.3f %10lld %8lld %7lld\n", "static file (nginx)",
+	       wc.socket_errors, cpu_card_req);
+	printf("%-20s %9.1f %8.3f %8.3f %8.3f %8.3f %9lld %7lld %6lld %11.1f\n", "static file (nginx)",
 	       wn.req_per_s, wn.p50_ms, wn.p90_ms, wn.p99_ms, wn.max_ms, wn.requests, wn.non2xx,
-	       wn.socket_errors);
+	       wn.socket_errors, cpu_nginx_req);
 	int ok = ratio >= 0.3 && wc.p99_ms <= 10 && !wc.non2xx && !wn.non2xx;
 	printf("ratio card/nginx %.3f (target >= 0.3), card p99 %.3f ms (target <= 10): %s\n",
 	       ratio, wc.p99_ms, ok ? "met" : "MISSED");
@@ -666,9 +812,12 @@ int main(int argc, char **argv)
 	printf("{\"bench\":\"page\",\"card_page_req_per_s\":%.1f,\"card_page_p99_ms\":%.3f,"
 	       "\"nginx_static_req_per_s\":%.1f,\"nginx_static_p99_ms\":%.3f,\"ratio\":%.3f,"
 	       "\"page_bytes\":%zu,\"card_page_non2xx\":%lld,\"threads\":%d,\"connections\":%d,"
-	       "\"duration_s\":%d,\"pages_threads\":%d,\"nginx_workers\":%d,"
-	       "\"target\":{\"ratio\":0.3,\"p99_ms\":10}}\n",
+	       "\"duration_s\":%d,\"warmup_s\":%d,\"card_links\":%d,\"pages_threads\":%d,"
+	       "\"nginx_workers\":%d,\"card_page_cpu_us_per_req\":%.1f,"
+	       "\"nginx_static_cpu_us_per_req\":%.1f,\"loadavg_1min_start\":%.2f,"
+	       "\"loadavg_1min_end\":%.2f,\"target\":{\"ratio\":0.3,\"p99_ms\":10}}\n",
 	       wc.req_per_s, wc.p99_ms, wn.req_per_s, wn.p99_ms, ratio, body_len, wc.non2xx,
-	       threads, conns, secs, workers, workers);
+	       threads, conns, secs, warmup, n_tokens, workers, workers, cpu_card_req, cpu_nginx_req,
+	       load_start, load_end);
 	return 0;
 }
