@@ -346,6 +346,13 @@ static const struct migration {
      ") STRICT, WITHOUT ROWID;"
      "ALTER TABLE members ADD COLUMN adopted_us INTEGER NOT NULL DEFAULT 0;",
      NULL, NULL},
+    /* 7 -> 8: the SUN message an NTAG 424 DNA card gave at the tap of a sale, kept with the
+     * sale's earn event for the server to check (the terminal holds no card keys) */
+    {"CREATE TABLE sun_taps ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 512)"
+     ") STRICT;",
+     NULL, NULL},
 };
 
 #define STRINGIFY_(x) #x

@@ -30,7 +30,7 @@
 #include "pseudonym.h"
 #include "rules.h"
 
-#define LEDGER_SCHEMA_VERSION  7
+#define LEDGER_SCHEMA_VERSION  8
 #define LEDGER_TERMINAL_ID_MAX 16 /* characters of [A-Z0-9], at least one */
 #define LEDGER_RECEIPT_NO_MAX  40
 #define LEDGER_CARD_CODE_LEN   12 /* Crockford base32, 60 random bits */
@@ -352,7 +352,22 @@ struct ledger_booking {
 	const struct programme *prog; /* the programme the result came from (stamp card ids) */
 	int64_t time_us;	      /* the now_us given to rules_apply() */
 	int64_t eligible_basket_gr;   /* gross value of the lines that earn (for refunds) */
+	/* the SUN URL the card gave at this sale's tap (an NTAG 424 DNA), kept with the earn event
+	 * for the server to check; NULL or "" when none. At most LEDGER_SUN_URL_MAX characters. */
+	const char *sun_url;
 };
+
+#define LEDGER_SUN_URL_MAX 512
+
+/* Called per SUN message kept, in seq order; a non-zero return stops the walk. */
+typedef int (*ledger_sun_fn)(void *userdata, int64_t seq, const char *url);
+
+/*
+ * The SUN messages kept with the events from_seq..to_seq (both included), in seq order.
+ * Returns the number passed to fn, fn's non-zero return, or a negative errno.
+ */
+int ledger_sun_taps(struct ledger *ledger, int64_t from_seq, int64_t to_seq, ledger_sun_fn fn,
+		    void *userdata);
 
 /*
  * Book a rules_apply() result for the card with this pseudonym in one durable transaction: a

@@ -526,6 +526,46 @@ static void new_event_of(const struct rules_event *e, int64_t member_id, const c
 	*ret = ev;
 }
 
+/* The SUN URL of the tap with the earn event seq. */
+static int keep_sun(struct ledger *l, int64_t seq, const char *url)
+{
+	sqlite3_stmt *st;
+	if (strlen(url) > LEDGER_SUN_URL_MAX)
+		return -EINVAL;
+	if (ledger_stmt(l, "INSERT INTO sun_taps (seq, url) VALUES (?1, ?2)", &st) < 0)
+		return ledger_sql_fail(l, "prepare SUN insert");
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st) == SQLITE_DONE ? 0 : ledger_sql_fail(l, "keep SUN message");
+	ledger_stmt_done(st);
+	return r;
+}
+
+int ledger_sun_taps(struct ledger *ledger, int64_t from_seq, int64_t to_seq, ledger_sun_fn fn,
+		    void *userdata)
+{
+	sqlite3_stmt *st;
+	if (!ledger || !fn)
+		return -EINVAL;
+	if (ledger_stmt(ledger, "SELECT seq, url FROM sun_taps WHERE seq BETWEEN ?1 AND ?2"
+				" ORDER BY seq",
+			&st) < 0)
+		return ledger_sql_fail(ledger, "prepare SUN read");
+	sqlite3_bind_int64(st, 1, from_seq);
+	sqlite3_bind_int64(st, 2, to_seq);
+	int s, r = 0, n = 0;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *url = sqlite3_column_text(st, 1);
+		if ((r = fn(userdata, sqlite3_column_int64(st, 0), url ? (const char *) url : "")))
+			break;
+		n++;
+	}
+	if (!r && s != SQLITE_DONE)
+		r = ledger_sql_fail(ledger, "read SUN messages");
+	ledger_stmt_done(st);
+	return r ? r : n;
+}
+
 int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 		const struct rules_result *res, const struct ledger_booking *booking,
 		struct ledger_receipt *ret_receipt)
@@ -582,8 +622,12 @@ int ledger_book(struct ledger *ledger, const uint8_t pseudonym[PSEUDONYM_LEN],
 			goto rollback;
 		if (whose == member_id)
 			points += e->points;
-		if (e->kind == RULES_EV_EARN)
+		if (e->kind == RULES_EV_EARN) {
 			sale = true;
+			if (booking->sun_url && booking->sun_url[0] &&
+			    (r = keep_sun(l, chain.seq, booking->sun_url)) < 0)
+				goto rollback;
+		}
 		if (e->kind == RULES_EV_COUPON_ISSUE) {
 			if (!res->coupon_issued || strcmp(res->coupon.id, e->ref) != 0) {
 				r = -EINVAL;

@@ -820,6 +820,7 @@ int ledger_purge(struct ledger *ledger, int64_t now_us, int retention_days,
 	if (r < 0)
 		goto rollback;
 	if ((r = ledger_run_ints(l, "DELETE FROM events WHERE seq <= ?1", 1, &upto, NULL)) < 0 ||
+	    (r = ledger_run_ints(l, "DELETE FROM sun_taps WHERE seq <= ?1", 1, &upto, NULL)) < 0 ||
 	    (r = run(l, "COMMIT")) < 0)
 		goto rollback;
 	rep.checkpoint_seq = upto;

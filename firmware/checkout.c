@@ -49,6 +49,7 @@ struct checkout {
 	/* the card */
 	bool no_card; /* the customer has none: the receipt's QR lets them claim the points */
 	uint8_t pseudonym[PSEUDONYM_LEN];
+	char sun_url[LEDGER_SUN_URL_MAX + 1]; /* the card's SUN message at this sale's tap, or "" */
 	struct ledger_member member; /* member_id 0: a new card */
 	struct rules_member state;
 	char new_coupon_id[11];
@@ -1203,7 +1204,8 @@ static cJSON *sale_answer_json(struct terminal *t)
 	return o;
 }
 
-cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
+cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN],
+		     const char *sun_url)
 {
 	struct checkout *co = t->co;
 	int64_t now = hal_clock_now_us(t->clock);
@@ -1211,6 +1213,7 @@ cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN])
 
 	step(t, SALE_EV_CARD);
 	memcpy(co->pseudonym, pseudonym, PSEUDONYM_LEN);
+	snprintf(co->sun_url, sizeof(co->sun_url), "%s", sun_url ? sun_url : "");
 	if ((r = load_member(t, now)) < 0) {
 		log_errno(r, "reading the card's member (%s)", ledger_errmsg(t->ledger));
 		return end_unbooked(t, "the ledger could not be read; nothing was booked");
@@ -1353,6 +1356,7 @@ cJSON *checkout_confirm(struct terminal *t)
 	}
 	step(t, SALE_EV_CONFIRM);
 	struct ledger_booking booking = {
+	    .sun_url = co->sun_url,
 	    .prog = &t->programme,
 	    .time_us = now,
 	    .eligible_basket_gr = co->eligible_basket_gr,

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "ndef.h"
 #include "scan.h"
+#include "sun.h"
 #include "terminal-priv.h"
 #include "token.h"
 
@@ -132,6 +133,23 @@ int identify_card_token(struct terminal *t, const char *text, size_t len,
 	return 0;
 }
 
+/*
+ * An NTAG 424 DNA's SUN URL (docs/sun.md): its PICC data and MAC are well formed; the card
+ * counts by its UID, and the URL is kept in t->card for the sale (the server checks it).
+ */
+static bool sun_message(struct terminal *t, const struct ndef_uri *uri)
+{
+	struct sun_url su;
+	enum sun_status st;
+	if (uri->len > LEDGER_SUN_URL_MAX ||
+	    sun_url_parse(uri->text, uri->len, &sun_url_format_default, &su, &st) < 0 ||
+	    st != SUN_OK)
+		return false;
+	memcpy(t->card.sun_url, uri->text, uri->len);
+	t->card.sun_url[uri->len] = '\0';
+	return true;
+}
+
 int identify_tap(struct terminal *t, const struct hal_nfc_event *ev,
 		 uint8_t pseudonym[PSEUDONYM_LEN], const char **how)
 {
@@ -141,10 +159,15 @@ int identify_tap(struct terminal *t, const struct hal_nfc_event *ev,
 	const char *why = NULL;
 
 	*how = "card UID";
+	t->card.sun_url[0] = '\0';
 	if (ev->read != HAL_NFC_READ_OK || !ev->ndef_len)
 		return 0;
 	if (ndef_message_uri(ev->ndef, ev->ndef_len, &uri, &st) < 0 || st != NDEF_OK)
 		return 0;
+	if (sun_message(t, &uri)) {
+		*how = "card UID, with its SUN message kept for the server";
+		return 0;
+	}
 	if (scan_route(uri.text, uri.len, t->cfg.card_url_base, &sr) < 0)
 		return 0;
 	if (sr.kind == SCAN_UNKNOWN && sr.reason == SCAN_BAD_TOKEN) {
@@ -226,7 +249,7 @@ static cJSON *scan_card(struct terminal *t, const struct scan_result *sr)
 	}
 	log_info("card identified by its scanned link");
 	if (t->sale.state == SALE_AMOUNT)
-		return checkout_card(t, pseudonym);
+		return checkout_card(t, pseudonym, NULL);
 	return terminal_card_inquiry(t, pseudonym);
 }
 

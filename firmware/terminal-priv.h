@@ -68,6 +68,9 @@ struct terminal_card {
 	size_t uid_len;
 	enum hal_nfc_tag tag;
 	bool blank; /* read, and holds no NDEF message */
+	/* the SUN URL an NTAG 424 DNA gave at this tap ("" when none): the terminal cannot check it
+	 * (no card keys), it keeps it with the sale for the server */
+	char sun_url[LEDGER_SUN_URL_MAX + 1];
 };
 
 struct terminal {
@@ -160,7 +163,8 @@ void checkout_free(struct checkout *co);
 const char *checkout_begin(struct terminal *t, const struct checkout_start *start);
 
 /* A card with this pseudonym was tapped while the sale waits for it. Returns the outcome. */
-cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN]);
+cJSON *checkout_card(struct terminal *t, const uint8_t pseudonym[PSEUDONYM_LEN],
+		     const char *sun_url);
 
 /*
  * The customer has no card: book the sale's points for no member and print a receipt whose

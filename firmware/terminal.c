@@ -192,7 +192,7 @@ static cJSON *on_tap(struct terminal *t, const struct uid *uid, const struct hal
 	pseudonym_tag(pseudonym, tag);
 	log_info("card %s tapped (by its %s)", tag, how);
 	if (t->sale.state == SALE_AMOUNT)
-		return checkout_card(t, pseudonym);
+		return checkout_card(t, pseudonym, t->card.sun_url);
 	return terminal_card_inquiry(t, pseudonym);
 }
 

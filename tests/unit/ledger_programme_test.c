@@ -236,7 +236,7 @@ static void test_migration_from_schema3(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
-	assert_int_equal(LEDGER_SCHEMA_VERSION, 7);
+	assert_int_equal(LEDGER_SCHEMA_VERSION, 8);
 	assert_verified(f);
 	/* and on to 5: the events so far keep encoding 2, new ones get 3 */
 	assert_int_equal(sql_int(f->path, "SELECT value FROM meta WHERE key = 'hash_v3_from_seq'"),
