@@ -375,6 +375,11 @@ int server_start(const struct server_config *cfg, struct server **ret, uint16_t 
 	if (!srv)
 		return -ENOMEM;
 	srv->cfg = *cfg;
+	/* the pushes' commits only append to the WAL; copying it back runs beside them (before
+	 * the daemon's thread uses the connection). Without it, SQLite's own checkpoints. */
+	if (store_sqlite_checkpoint_apart(cfg->st) < 0)
+		fprintf(stderr,
+			"loyalty-server: no checkpoint thread; checkpoints at the commit\n");
 	srv->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
 	    MHD_OPTION_HTTPS_MEM_KEY, cfg->key_pem, MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem,

@@ -243,3 +243,14 @@ __attribute__((warn_unused_result)) int store_sqlite_read_end(struct store *st);
 __attribute__((warn_unused_result)) int
 store_sqlite_card_page_events(struct store *st, const char *card_code, size_t max,
 			      store_event_fn fn, void *userdata);
+
+/*
+ * store_sqlite_checkpoint_apart: for the connection that takes the pushes. Copying the WAL back
+ * into the database file (a checkpoint) happens in a thread of its own with its own connection,
+ * woken when the WAL passes 1000 pages, instead of inside the commit that filled the WAL: the
+ * writer's commits only append to the WAL and sync it (durable as before, synchronous=FULL).
+ * Should the thread fall behind by 16384 pages (a reader holding the WAL), the writer
+ * checkpoints itself as SQLite would. Stopped by store_close(). 0, -EIO, -ENOMEM or -EAGAIN
+ * (then the connection keeps SQLite's checkpoints at the commit).
+ */
+__attribute__((warn_unused_result)) int store_sqlite_checkpoint_apart(struct store *st);

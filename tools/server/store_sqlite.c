@@ -4,6 +4,8 @@
  * id as its PRIMARY KEY, kept for good. Statements are prepared once and cached.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,22 @@
 
 #define STMT_CACHE 64
 
+/* The WAL's length (in pages) past which the checkpointer is woken (SQLite's own default), and
+ * past which the writer copies the WAL back itself, as SQLite would, because the checkpointer
+ * cannot keep up or a reader holds it back (at most 64 MiB of WAL). */
+#define CHECKPOINT_FRAMES	 1000
+#define CHECKPOINT_FRAMES_WRITER 16384
+
+/* A thread with a connection of its own that copies the WAL back into the database file while
+ * the writer goes on (store_sqlite_checkpoint_apart). */
+struct checkpointer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	sqlite3 *db;
+	bool due, stop;
+};
+
 struct store_sqlite {
 	struct store base;
 	sqlite3 *db;
@@ -21,6 +39,7 @@ struct store_sqlite {
 		const char *sql;
 		sqlite3_stmt *stmt;
 	} cache[STMT_CACHE];
+	struct checkpointer *ckpt; /* NULL: SQLite checkpoints at the commit that fills the WAL */
 };
 
 static const char schema[] =
@@ -145,9 +164,30 @@ static void blob(sqlite3_stmt *q, int col, uint8_t *out, size_t n)
 		memset(out, 0, n);
 }
 
+static void checkpointer_stop(struct store_sqlite *s)
+{
+	struct checkpointer *c = s->ckpt;
+	if (!c)
+		return;
+	sqlite3_wal_hook(s->db, NULL, NULL);
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL);
+	sqlite3_close(c->db);
+	pthread_cond_destroy(&c->wake);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	s->ckpt = NULL;
+	/* back to SQLite's own checkpoints for whatever this connection still writes */
+	(void) sqlite3_wal_autocheckpoint(s->db, CHECKPOINT_FRAMES);
+}
+
 static void op_close(struct store *st)
 {
 	struct store_sqlite *s = S(st);
+	checkpointer_stop(s);
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].stmt);
 	sqlite3_close(s->db);
@@ -490,9 +530,12 @@ static int op_member_get(struct store *st, const char *card_code, struct store_m
 
 static int op_member_put(struct store *st, const struct store_member *m)
 {
+	/* an update in place (OR REPLACE would delete the row and insert it again) */
 	static const char sql[] =
-	    "INSERT OR REPLACE INTO members(card_code, balance_pts, events, tier, updated_us)"
-	    " VALUES(?,?,?,?,?)";
+	    "INSERT INTO members(card_code, balance_pts, events, tier, updated_us)"
+	    " VALUES(?,?,?,?,?) ON CONFLICT(card_code) DO UPDATE SET"
+	    " balance_pts = excluded.balance_pts, events = excluded.events, tier = excluded.tier,"
+	    " updated_us = excluded.updated_us";
 	sqlite3_stmt *q = prep(st, sql);
 	if (!q)
 		return -EIO;
@@ -1061,4 +1104,76 @@ int store_sqlite_card_page_events(struct store *st, const char *card_code, size_
 	}
 	done(st, q);
 	return r ? r : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* ---- checkpoints apart from the writer (store.h) ---- */
+
+static void *checkpointer_run(void *arg)
+{
+	struct checkpointer *c = arg;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->due && !c->stop)
+			pthread_cond_wait(&c->wake, &c->lock);
+		if (c->stop)
+			break;
+		c->due = false;
+		pthread_mutex_unlock(&c->lock);
+		/* PASSIVE: copies what no reader needs, never waits for the writer; what it
+		 * leaves is copied at the next wake-up */
+		(void) sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+						 NULL);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* After each commit of the writer's connection, with the WAL's length in pages. */
+static int checkpointer_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct checkpointer *c = arg;
+	if (frames >= CHECKPOINT_FRAMES_WRITER) {
+		(void) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (frames >= CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&c->lock);
+		c->due = true;
+		pthread_cond_signal(&c->wake);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return SQLITE_OK;
+}
+
+int store_sqlite_checkpoint_apart(struct store *st)
+{
+	struct store_sqlite *s = S(st);
+	const char *path = sqlite3_db_filename(s->db, "main");
+	if (s->ckpt)
+		return 0;
+	if (!path || !path[0])
+		return -EINVAL;
+	struct checkpointer *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	/* synchronous=FULL here too: the database file is synced before the WAL is reused */
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_exec(c->db, "PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(c->db);
+		free(c);
+		return -EIO;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	if (pthread_create(&c->thread, NULL, checkpointer_run, c) != 0) {
+		pthread_cond_destroy(&c->wake);
+		pthread_mutex_destroy(&c->lock);
+		sqlite3_close(c->db);
+		free(c);
+		return -EAGAIN;
+	}
+	s->ckpt = c;
+	/* replaces SQLite's own checkpoint at the commit (sqlite3_wal_autocheckpoint) */
+	sqlite3_wal_hook(s->db, checkpointer_hook, c);
+	return 0;
 }
