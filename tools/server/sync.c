@@ -96,7 +96,17 @@ struct push_ctx {
 	cJSON *flags;		      /* of the current event */
 	struct store_member *members; /* touched by the batch, one entry per event at most */
 	size_t n_members;
+	uint32_t *slots; /* open addressing over members by card code: index + 1, 0 empty */
+	size_t n_slots;	 /* a power of two, at least twice the batch */
 };
+
+static uint32_t card_hash(const char *card_code)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *card_code; card_code++)
+		h = (h ^ (uint8_t) *card_code) * 16777619u;
+	return h;
+}
 
 static int raise_flag(struct push_ctx *c, const struct ledger_event *ev, const char *code,
 		      int64_t amount, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -120,9 +130,11 @@ static int raise_flag(struct push_ctx *c, const struct ledger_event *ev, const c
 /* The batch's member, read from the store the first time the batch touches it. */
 static int batch_member(struct push_ctx *c, const char *card_code, struct store_member **ret)
 {
-	for (size_t i = 0; i < c->n_members; i++) {
-		if (!strcmp(c->members[i].card_code, card_code)) {
-			*ret = &c->members[i];
+	size_t slot = card_hash(card_code) & (c->n_slots - 1);
+	for (; c->slots[slot]; slot = (slot + 1) & (c->n_slots - 1)) {
+		struct store_member *m = &c->members[c->slots[slot] - 1];
+		if (!strcmp(m->card_code, card_code)) {
+			*ret = m;
 			return 0;
 		}
 	}
@@ -134,7 +146,7 @@ static int batch_member(struct push_ctx *c, const char *card_code, struct store_
 	} else if (r < 0) {
 		return r;
 	}
-	c->n_members++;
+	c->slots[slot] = (uint32_t) ++c->n_members;
 	*ret = m;
 	return 0;
 }
@@ -306,7 +318,10 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 		cJSON_Delete(results);
 		return fail(err, -ENOMEM, "internal", "out of memory");
 	}
-	if (!(c.members = calloc(push->n_events, sizeof(*c.members)))) {
+	for (c.n_slots = 16; c.n_slots < 2 * push->n_events; c.n_slots *= 2)
+		;
+	if (!(c.members = malloc((push->n_events ? push->n_events : 1) * sizeof(*c.members))) ||
+	    !(c.slots = calloc(c.n_slots, sizeof(*c.slots)))) {
 		r = -ENOMEM;
 		goto storage;
 	}
@@ -417,6 +432,7 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 	    (r = st->ops->commit(st)) < 0)
 		goto rollback;
 	free(c.members);
+	free(c.slots);
 
 	cJSON_AddBoolToObject(resp, "ok", true);
 	cJSON_AddStringToObject(resp, "terminal_id", auth_id);
@@ -432,6 +448,7 @@ rollback:
 	st->ops->rollback(st);
 storage:
 	free(c.members);
+	free(c.slots);
 	cJSON_Delete(resp);
 	cJSON_Delete(results);
 	return storage_failed(st, err, r);

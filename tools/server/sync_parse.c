@@ -1,6 +1,7 @@
 /* sync_parse: the sync protocol's request bodies (cJSON), checked field by field. */
 #include "sync_parse.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -133,33 +134,43 @@ static int parse_json(const char *text, size_t len, cJSON **ret, struct sync_err
 	return 0;
 }
 
-/* obj has exactly the keys listed, each once. */
+/*
+ * obj has exactly the keys listed (at most 32), each once; with found, found[i] is the member
+ * named keys[i]. Members in the order listed (as terminals send them) are matched at once.
+ */
 static int exact_keys(const cJSON *obj, const char *where, const char *const *keys,
-		      struct sync_error *err)
+		      const cJSON **found, struct sync_error *err)
 {
-	for (const cJSON *it = obj->child; it; it = it->next) {
-		bool ok = false;
-		for (const char *const *k = keys; *k && !ok; k++)
-			ok = !strcmp(it->string, *k);
-		if (!ok)
+	uint32_t seen = 0;
+	size_t n_keys = 0, i = 0;
+	while (keys[n_keys])
+		n_keys++;
+	assert(n_keys <= 32);
+	for (const cJSON *it = obj->child; it; it = it->next, i++) {
+		size_t k = i < n_keys && !strcmp(it->string, keys[i]) ? i : n_keys;
+		for (size_t j = 0; k == n_keys && j < n_keys; j++)
+			if (!strcmp(it->string, keys[j]))
+				k = j;
+		if (k == n_keys)
 			return fail(err, -EINVAL, "bad_field", "%s%s%.40s: unknown field", where,
 				    where[0] ? "." : "", it->string);
-		for (const cJSON *p = obj->child; p != it; p = p->next)
-			if (!strcmp(p->string, it->string))
-				return fail(err, -EINVAL, "bad_field", "%s%s%.40s: repeated field",
-					    where, where[0] ? "." : "", it->string);
+		if (seen & (1u << k))
+			return fail(err, -EINVAL, "bad_field", "%s%s%.40s: repeated field", where,
+				    where[0] ? "." : "", it->string);
+		seen |= 1u << k;
+		if (found)
+			found[k] = it;
 	}
-	for (const char *const *k = keys; *k; k++)
-		if (!cJSON_GetObjectItemCaseSensitive(obj, *k))
+	for (size_t k = 0; k < n_keys; k++)
+		if (!(seen & (1u << k)))
 			return fail(err, -EINVAL, "bad_field", "%s%s%s: missing", where,
-				    where[0] ? "." : "", *k);
+				    where[0] ? "." : "", keys[k]);
 	return 0;
 }
 
-static int get_int(const cJSON *obj, const char *where, const char *key, int64_t min, int64_t max,
+static int get_int(const cJSON *v, const char *where, const char *key, int64_t min, int64_t max,
 		   int64_t *ret, struct sync_error *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsNumber(v) || v->valuedouble < (double) min || v->valuedouble > (double) max ||
 	    v->valuedouble != (double) (int64_t) v->valuedouble)
 		return fail(err, -EINVAL, "bad_field",
@@ -170,10 +181,9 @@ static int get_int(const cJSON *obj, const char *where, const char *key, int64_t
 }
 
 /* A string of min..max printable ASCII characters (no space) copied into out[max + 1]. */
-static int get_text(const cJSON *obj, const char *where, const char *key, size_t min, size_t max,
+static int get_text(const cJSON *v, const char *where, const char *key, size_t min, size_t max,
 		    char *out, struct sync_error *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
 	bool ok = cJSON_IsString(v) && n >= min && n <= max;
 	for (size_t i = 0; ok && i < n; i++)
@@ -213,10 +223,9 @@ static size_t utf8_seq(const unsigned char *t)
  * programme allows for its ids (rule ids, stamp cards, causes: "Złoty", "Schronisko dla psów"),
  * copied into out[max + 1]. Empty is allowed.
  */
-static int get_utf8(const cJSON *obj, const char *where, const char *key, size_t max, char *out,
+static int get_utf8(const cJSON *v, const char *where, const char *key, size_t max, char *out,
 		    struct sync_error *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
 	bool ok = cJSON_IsString(v) && n <= max;
 	const unsigned char *t = ok ? (const unsigned char *) v->valuestring : NULL;
@@ -254,10 +263,9 @@ static bool crockford(const char *s, size_t n)
 	return true;
 }
 
-static int get_hex(const cJSON *obj, const char *where, const char *key, uint8_t *out, size_t n,
+static int get_hex(const cJSON *v, const char *where, const char *key, uint8_t *out, size_t n,
 		   struct sync_error *err)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsString(v) || !sync_hex_decode(v->valuestring, out, n))
 		return fail(err, -EINVAL, "bad_field", "%s.%s: must be %zu lowercase hex digits",
 			    where, key, 2 * n);
@@ -272,50 +280,75 @@ static int parse_event(const cJSON *o, const char *where, struct ledger_event *e
 	    "points", "amount_gr", "receipt_no",  "time_us",  "rule",	   "ref",
 	    "lot_us", "items",	   "progress",	  "encoding", "hash",	   NULL,
 	};
+	enum {
+		SEQ,
+		EVENT_ID,
+		TERMINAL_ID,
+		KIND,
+		MEMBER_ID,
+		CARD_CODE,
+		POINTS,
+		AMOUNT_GR,
+		RECEIPT_NO,
+		TIME_US,
+		RULE,
+		REF,
+		LOT_US,
+		ITEMS,
+		PROGRESS,
+		ENCODING,
+		HASH,
+		KEYS_MAX
+	};
+	const cJSON *f[KEYS_MAX];
 	int64_t v;
 	int r;
 	memset(ev, 0, sizeof(*ev));
 	if (!cJSON_IsObject(o))
 		return fail(err, -EINVAL, "bad_field", "%s: must be an object", where);
-	if ((r = exact_keys(o, where, keys, err)) < 0 ||
-	    (r = get_int(o, where, "seq", 1, SYNC_INT_MAX, &ev->seq, err)) < 0 ||
-	    (r = get_hex(o, where, "event_id", ev->event_id, LEDGER_EVENT_ID_LEN, err)) < 0 ||
-	    (r = get_text(o, where, "terminal_id", 1, LEDGER_TERMINAL_ID_MAX, ev->terminal_id,
-			  err)) < 0)
+	if ((r = exact_keys(o, where, keys, f, err)) < 0 ||
+	    (r = get_int(f[SEQ], where, "seq", 1, SYNC_INT_MAX, &ev->seq, err)) < 0 ||
+	    (r = get_hex(f[EVENT_ID], where, "event_id", ev->event_id, LEDGER_EVENT_ID_LEN, err)) <
+		0 ||
+	    (r = get_text(f[TERMINAL_ID], where, "terminal_id", 1, LEDGER_TERMINAL_ID_MAX,
+			  ev->terminal_id, err)) < 0)
 		return r;
 	if (!terminal_id_valid(ev->terminal_id))
 		return fail(err, -EINVAL, "bad_field", "%s.terminal_id: must be 1 to %d of A-Z 0-9",
 			    where, LEDGER_TERMINAL_ID_MAX);
-	if ((r = get_text(o, where, "kind", 1, LEDGER_KIND_MAX, ev->kind, err)) < 0)
+	if ((r = get_text(f[KIND], where, "kind", 1, LEDGER_KIND_MAX, ev->kind, err)) < 0)
 		return r;
 	if (!sync_kind_valid(ev->kind))
 		return fail(err, -EINVAL, "bad_field", "%s.kind: not an event kind", where);
-	if ((r = get_int(o, where, "member_id", 0, SYNC_INT_MAX, &ev->member_id, err)) < 0)
+	if ((r = get_int(f[MEMBER_ID], where, "member_id", 0, SYNC_INT_MAX, &ev->member_id, err)) <
+	    0)
 		return r;
-	const cJSON *cc = cJSON_GetObjectItemCaseSensitive(o, "card_code");
+	const cJSON *cc = f[CARD_CODE];
 	if (!cJSON_IsString(cc) ||
 	    (cc->valuestring[0] && !crockford(cc->valuestring, LEDGER_CARD_CODE_LEN)))
 		return fail(err, -EINVAL, "bad_field",
 			    "%s.card_code: must be \"\" or %d Crockford base32 characters", where,
 			    LEDGER_CARD_CODE_LEN);
 	memcpy(ev->card_code, cc->valuestring, strlen(cc->valuestring) + 1);
-	if ((r = get_int(o, where, "points", -SYNC_INT_MAX, SYNC_INT_MAX, &ev->points, err)) < 0 ||
-	    (r = get_int(o, where, "amount_gr", -SYNC_INT_MAX, SYNC_INT_MAX, &ev->amount_gr, err)) <
-		0)
+	if ((r = get_int(f[POINTS], where, "points", -SYNC_INT_MAX, SYNC_INT_MAX, &ev->points,
+			 err)) < 0 ||
+	    (r = get_int(f[AMOUNT_GR], where, "amount_gr", -SYNC_INT_MAX, SYNC_INT_MAX,
+			 &ev->amount_gr, err)) < 0)
 		return r;
 	if (ev->amount_gr < 0 && strcmp(ev->kind, "refund"))
 		return fail(err, -EINVAL, "bad_field",
 			    "%s.amount_gr: only a refund may be negative", where);
-	if ((r = get_text(o, where, "receipt_no", 1, LEDGER_RECEIPT_NO_MAX, ev->receipt_no, err)) <
+	if ((r = get_text(f[RECEIPT_NO], where, "receipt_no", 1, LEDGER_RECEIPT_NO_MAX,
+			  ev->receipt_no, err)) < 0 ||
+	    (r = get_int(f[TIME_US], where, "time_us", 1, SYNC_INT_MAX, &ev->time_us, err)) < 0 ||
+	    (r = get_utf8(f[RULE], where, "rule", PROGRAMME_ID_MAX, ev->rule, err)) < 0 ||
+	    (r = get_utf8(f[REF], where, "ref", LEDGER_REF_MAX, ev->ref, err)) < 0 ||
+	    (r = get_int(f[LOT_US], where, "lot_us", 0, SYNC_INT_MAX, &ev->lot_us, err)) < 0 ||
+	    (r = get_int(f[ITEMS], where, "items", 0, SYNC_INT_MAX, &ev->items, err)) < 0 ||
+	    (r = get_int(f[PROGRESS], where, "progress", 0, SYNC_INT_MAX, &ev->progress, err)) <
 		0 ||
-	    (r = get_int(o, where, "time_us", 1, SYNC_INT_MAX, &ev->time_us, err)) < 0 ||
-	    (r = get_utf8(o, where, "rule", PROGRAMME_ID_MAX, ev->rule, err)) < 0 ||
-	    (r = get_utf8(o, where, "ref", LEDGER_REF_MAX, ev->ref, err)) < 0 ||
-	    (r = get_int(o, where, "lot_us", 0, SYNC_INT_MAX, &ev->lot_us, err)) < 0 ||
-	    (r = get_int(o, where, "items", 0, SYNC_INT_MAX, &ev->items, err)) < 0 ||
-	    (r = get_int(o, where, "progress", 0, SYNC_INT_MAX, &ev->progress, err)) < 0 ||
-	    (r = get_int(o, where, "encoding", 2, 3, &v, err)) < 0 ||
-	    (r = get_hex(o, where, "hash", ev->hash, LEDGER_HASH_BYTES, err)) < 0)
+	    (r = get_int(f[ENCODING], where, "encoding", 2, 3, &v, err)) < 0 ||
+	    (r = get_hex(f[HASH], where, "hash", ev->hash, LEDGER_HASH_BYTES, err)) < 0)
 		return r;
 	ev->encoding = (uint8_t) v;
 	return 0;
@@ -329,8 +362,9 @@ int sync_parse_push(const char *text, size_t len, struct sync_push *ret, struct 
 	int r;
 	if ((r = parse_json(text, len, &root, err)) < 0)
 		return r;
-	if ((r = exact_keys(root, "", keys, err)) < 0 ||
-	    (r = get_text(root, "body", "terminal_id", 1, LEDGER_TERMINAL_ID_MAX, p.terminal_id,
+	const cJSON *f[2];
+	if ((r = exact_keys(root, "", keys, f, err)) < 0 ||
+	    (r = get_text(f[0], "body", "terminal_id", 1, LEDGER_TERMINAL_ID_MAX, p.terminal_id,
 			  err)) < 0)
 		goto out;
 	if (!terminal_id_valid(p.terminal_id)) {
@@ -338,7 +372,7 @@ int sync_parse_push(const char *text, size_t len, struct sync_push *ret, struct 
 			 LEDGER_TERMINAL_ID_MAX);
 		goto out;
 	}
-	const cJSON *evs = cJSON_GetObjectItemCaseSensitive(root, "events");
+	const cJSON *evs = f[1];
 	if (!cJSON_IsArray(evs)) {
 		r = fail(err, -EINVAL, "bad_field", "events: must be an array");
 		goto out;
@@ -389,9 +423,10 @@ int sync_parse_register(const char *text, size_t len, struct sync_register *ret,
 	int r;
 	if ((r = parse_json(text, len, &root, err)) < 0)
 		return r;
-	if ((r = exact_keys(root, "", keys, err)) < 0)
+	const cJSON *f[3];
+	if ((r = exact_keys(root, "", keys, f, err)) < 0)
 		goto out;
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "enrolment_code");
+	const cJSON *c = f[0];
 	bool ok = cJSON_IsString(c) && strlen(c->valuestring) == SYNC_ENROL_CODE_LEN;
 	for (size_t i = 0; ok && i < SYNC_ENROL_CODE_LEN; i++)
 		ok = i % 6 == 5 ? c->valuestring[i] == '-'
@@ -402,9 +437,9 @@ int sync_parse_register(const char *text, size_t len, struct sync_register *ret,
 		goto out;
 	}
 	memcpy(reg.enrolment_code, c->valuestring, SYNC_ENROL_CODE_LEN + 1);
-	if ((r = get_hex(root, "body", "public_key", reg.public_key, SYNC_PUBLIC_KEY_LEN, err)) <
+	if ((r = get_hex(f[1], "body", "public_key", reg.public_key, SYNC_PUBLIC_KEY_LEN, err)) <
 		0 ||
-	    (r = get_hex(root, "body", "signature", reg.signature, SYNC_SIGNATURE_LEN, err)) < 0)
+	    (r = get_hex(f[2], "body", "signature", reg.signature, SYNC_SIGNATURE_LEN, err)) < 0)
 		goto out;
 	*ret = reg;
 out:
