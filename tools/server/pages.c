@@ -186,6 +186,22 @@ static void rawf(struct page *p, const char *fmt, ...)
 		raw(p, tmp);
 }
 
+/* A number in decimal (the hot lines of a page: no printf). */
+static void raw_i64(struct page *p, int64_t v)
+{
+	char tmp[24];
+	size_t n = sizeof(tmp);
+	uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+	do {
+		tmp[--n] = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--n] = '-';
+	if (!p->fail && buf_append(&p->b, tmp + n, sizeof(tmp) - n) < 0)
+		p->fail = true;
+}
+
 static void esc(struct page *p, const char *s)
 {
 	if (!p->fail && pages_html(&p->b, s) < 0)
@@ -328,11 +344,18 @@ static void fmt_datetime(int64_t us, char *out, size_t size)
 	fmt_wartime(us, true, out, size);
 }
 
+/* "1 234,50 zł" (cut at size, as snprintf) */
 static void money_pln(int64_t gr, char *out, size_t size)
 {
-	char m[32];
-	money_format(gr, 1, m, sizeof(m));
-	snprintf(out, size, "%s zł", m);
+	static const char unit[] = " zł";
+	int n = money_format(gr, 1, out, size);
+	if (n < 0 || (size_t) n >= size)
+		return;
+	size_t k = sizeof(unit) - 1, room = size - (size_t) n - 1;
+	if (k > room)
+		k = room;
+	memcpy(out + n, unit, k);
+	out[(size_t) n + k] = '\0';
 }
 
 /* A card code in groups of four: 7K3M 9QZX 2H4P. */
@@ -954,10 +977,8 @@ static void why_line(struct pages *pg, struct page *p, const struct ledger_event
 	if (!strcmp(e->kind, "earn") && prog->earn_gr_per_point > 0) {
 		int64_t gpp = prog->earn_gr_per_point, base = e->amount_gr / gpp;
 		money_pln(gpp, tmp, sizeof(tmp));
-		rawf(p,
-		     T(p, "%" PRId64 " pkt: 1 pkt za każde pełne ",
-		       "%" PRId64 " points: 1 point per full "),
-		     base);
+		raw_i64(p, base);
+		raw(p, T(p, " pkt: 1 pkt za każde pełne ", " points: 1 point per full "));
 		esc(p, tmp);
 		if (base > 0 && e->points > base) {
 			fmt_times(e->points * 1000 / base, tmp, sizeof(tmp));
@@ -1039,8 +1060,9 @@ static void section_history(struct pages *pg, struct page *p, const struct card_
 		}
 		if (e->rule[0])
 			why_line(pg, p, e);
-		rawf(p, "</td><td class=\"n\">%s%" PRId64 "</td></tr>", e->points > 0 ? "+" : "",
-		     e->points);
+		raw(p, e->points > 0 ? "</td><td class=\"n\">+" : "</td><td class=\"n\">");
+		raw_i64(p, e->points);
+		raw(p, "</td></tr>");
 	}
 	raw(p, "</tbody></table></section>");
 }
@@ -1084,9 +1106,13 @@ static void section_survey(struct pages *pg, struct page *p, const struct card_v
 			 "How likely are you to recommend us to a friend? (receipt "));
 		esc(p, e->receipt_no);
 		raw(p, ")</p><div class=\"scale\">");
-		for (int k = 0; k <= 10; k++)
-			rawf(p, "<label><input type=\"radio\" name=\"score\" value=\"%d\" required>%d</label>",
-			     k, k);
+		for (int k = 0; k <= 10; k++) {
+			raw(p, "<label><input type=\"radio\" name=\"score\" value=\"");
+			raw_i64(p, k);
+			raw(p, "\" required>");
+			raw_i64(p, k);
+			raw(p, "</label>");
+		}
 		raw(p, "</div><label>");
 		raw(p, T(p, "Komentarz (nieobowiązkowy)", "Comment (optional)"));
 		rawf(p, "<textarea name=\"comment\" rows=\"3\" maxlength=\"%d\"></textarea></label>",
