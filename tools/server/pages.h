@@ -7,8 +7,9 @@
  * It is served by a pool of threads (libmicrohttpd's, one event loop each); each thread has a
  * store connection of its own, opened from the database path (the sync API's thread has another),
  * so a connection serves one request at a time and SQLite (WAL, BEGIN IMMEDIATE, a busy timeout)
- * orders the writes of all of them. What the threads share (the rate limits) is under a mutex;
- * the rest of struct pages is written before the threads start and only read after.
+ * orders the writes of all of them. What the threads share (the rate limits; the memo of
+ * verified tokens and drawn QR codes, pages_memo.h) is under a mutex; the rest of struct pages
+ * is written before the threads start and only read after.
  */
 #pragma once
 

@@ -1,8 +1,8 @@
 /*
  * pages_memo: what the customer's pages remember between requests, so that the costly parts of
  * a page are done once per token rather than once per view: which public key a token text's
- * signature was checked against (Ed25519, about 50 µs a check) and the inline SVG of a QR
- * payload (libqrencode tries all 8 masks, about 100 µs a card link).
+ * signature was checked against (Ed25519) and the inline SVG of a QR payload (libqrencode tries
+ * all 8 masks); the two were half of a card page view's CPU (docs/card-page.md).
  *
  * Both are pure functions of their exact key text, so an entry found gives what the work would
  * give. Not for anything that changes: the token's expiry and whether the key that signed it is
