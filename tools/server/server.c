@@ -14,7 +14,8 @@
 #include <sodium.h>
 
 #define SERVER_CONNECTIONS  64
-#define SERVER_IDLE_TIMEOUT 30 /* seconds a silent connection is kept */
+#define SERVER_IDLE_TIMEOUT 30		/* seconds a silent connection is kept */
+#define SERVER_BODY_FIRST   (64 * 1024) /* bytes of a request body allocated at its headers */
 #define SERVER_TLS_PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 struct server {
@@ -24,7 +25,7 @@ struct server {
 
 struct rq {
 	char *body;
-	size_t len;
+	size_t len, size; /* size: allocated, from the announced length, grown by doubling */
 	bool too_big;
 };
 
@@ -313,24 +314,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!(rq = calloc(1, sizeof(*rq))))
 			return MHD_NO;
 		*con_cls = rq;
-		if (cl && strtoull(cl, NULL, 10) > SYNC_BODY_MAX) {
+		unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+		if (announced > SYNC_BODY_MAX) {
 			rq->too_big = true;
 			/* answer at once; libmicrohttpd then closes without reading the body */
 			return respond_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "body_too_large",
 					     "the request body is larger than %d bytes",
 					     SYNC_BODY_MAX);
 		}
+		/* room for the announced body up to 64 KiB, doubled while it comes (a push of
+		 * 400 KB arrives in chunks of a few KB); a client that announces more than it sends
+		 * holds no more than that */
+		rq->size = announced < SERVER_BODY_FIRST ? (size_t) announced : SERVER_BODY_FIRST;
+		if (rq->size && !(rq->body = malloc(rq->size + 1)))
+			return MHD_NO;
 		return MHD_YES;
 	}
 	if (*upload_size) {
 		if (!rq->too_big && rq->len + *upload_size <= SYNC_BODY_MAX) {
-			char *b = realloc(rq->body, rq->len + *upload_size + 1);
-			if (!b)
-				return MHD_NO;
-			memcpy(b + rq->len, upload, *upload_size);
-			rq->body = b;
+			if (rq->len + *upload_size > rq->size) {
+				size_t size = rq->size ? rq->size : 4096;
+				while (size < rq->len + *upload_size)
+					size *= 2;
+				char *b = realloc(rq->body, size + 1);
+				if (!b)
+					return MHD_NO;
+				rq->body = b;
+				rq->size = size;
+			}
+			memcpy(rq->body + rq->len, upload, *upload_size);
 			rq->len += *upload_size;
-			b[rq->len] = '\0';
+			rq->body[rq->len] = '\0';
 		} else {
 			rq->too_big = true;
 		}
