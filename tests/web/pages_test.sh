@@ -221,6 +221,21 @@ page -H 'Accept-Language: en' "/C/$("$tok" "$S1" card $C)"
 check "stamps, expiry and why in English" \
 	eval 'has "3 of 10" && has "points expire on" && has "20 points: 1 point per full 1,00 zł"'
 
+# --- a new card's first purchase: its receipt number names the enrol event, the earn follows
+D=DDDDEEEEFFFF
+first=$(($(cut -d' ' -f1 "$work/T2.chain") + 1))
+"$bin/tests/web/web_events" "$work/T2.chain" T2 enrol:$D:0:0:-:-:0:0:1 \
+	earn:$D:15:1500:earn:-:0:0:1 bonus:$D:50:0:welcome:-:0:0:1 >"$work/d.json"
+push T2 "$work/d.json"
+dcard=$("$tok" "$S1" card $D)
+page "/C/$dcard"
+receipt_d=T2-$(printf '%06d' "$first")
+check "card page: the survey for a new card's first purchase" eval 'has "name=\"receipt\" value=\"$receipt_d\""'
+c=$(csrf)
+post "/C/$dcard" "csrf=$c&action=survey&receipt=$receipt_d&score=10"
+check "survey of a new card's first purchase: 200, the bonus booked" \
+	eval '[ "$status" = 200 ] && [ "$(balance $D)" = 85 ]'
+
 # --- rate limit: form posts per client address
 for _ in $(seq 45); do
 	post "/C/$claim" "csrf=$c&action=claim&card=$B"

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "base32.h"
+#include "rules.h"
 
 /* A card code no member, tombstone or revoked card has: 60 random bits. */
 static int new_card_code(struct store *st, char code[LEDGER_CARD_CODE_LEN + 1])
@@ -131,13 +132,26 @@ int customer_survey(struct store *st, const struct sync_policy *pol, const char 
 	}
 	if (r != -ENOENT)
 		goto fail;
-	/* the card's sale: booked to it by the terminal, or claimed for it */
+	/* the card's sale: booked to it by the terminal, or claimed for it. The receipt's number
+	 * names its first event (a new card's enrol), and its earn event follows among the
+	 * receipt's own events */
 	bool yours = false;
-	r = st->ops->event_at(st, terminal_id, seq, &ev);
-	if (r == 0)
-		yours = !strcmp(ev.card_code, card_code) && !strcmp(ev.kind, "earn");
-	else if (r != -ENOENT)
-		goto fail;
+	char receipt_no[LEDGER_RECEIPT_NO_MAX + 1] = "";
+	for (int64_t at = seq; at <= seq + RULES_EVENTS_MAX; at++) {
+		r = st->ops->event_at(st, terminal_id, at, &ev);
+		if (r == -ENOENT)
+			break;
+		if (r < 0)
+			goto fail;
+		if (at == seq)
+			snprintf(receipt_no, sizeof(receipt_no), "%s", ev.receipt_no);
+		else if (strcmp(ev.receipt_no, receipt_no) != 0)
+			break;
+		if (!strcmp(ev.kind, "earn")) {
+			yours = !strcmp(ev.card_code, card_code);
+			break;
+		}
+	}
 	if (!yours) {
 		r = st->ops->claim_get(st, terminal_id, seq, &c);
 		if (r == 0)

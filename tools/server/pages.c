@@ -39,7 +39,8 @@
 #define PAGES_MEMO_QRS	  256	      /* card link QR codes kept, up to 16 KiB each */
 
 static const char style[] =
-    "body{margin:0;font:16px/1.45 system-ui,sans-serif;color:#1b1b1b;background:#f4f1ea}"
+    "body{margin:0;font:16px/1.45 system-ui,sans-serif;color:#1b1b1b;background:#f4f1ea;"
+    "overflow-wrap:anywhere}"
     "main{max-width:34rem;margin:0 auto;padding:1rem}"
     "header .store{margin:0;color:#6b5b3e;font-weight:600}"
     "h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.4rem 0 .5rem}"
