@@ -35,6 +35,7 @@
 #define LEDGER_RECEIPT_NO_MAX  40
 #define LEDGER_CARD_CODE_LEN   12 /* Crockford base32, 60 random bits */
 #define LEDGER_EVENT_ID_LEN    16
+#define LEDGER_SUN_URL_MAX     512 /* characters of an NTAG 424 DNA's SUN URL kept with a sale */
 
 struct ledger;
 
@@ -256,6 +257,9 @@ struct ledger_event {
 	int64_t items;			 /* schema 5, a stamp event: items counted on the card */
 	int64_t progress;		 /* schema 5, a stamp event: the card's count after them */
 	uint8_t encoding; /* the hash encoding version of this event (2 or 3, docs/ledger.md) */
+	/* schema 8, an earn event: the card's SUN URL at the sale's tap, "" when none; not hashed
+	 * (the server checks its MAC with the card keys); filled by ledger_outbox_read() */
+	char sun_url[LEDGER_SUN_URL_MAX + 1];
 };
 
 /* Called per event; a non-zero return stops the walk and is returned. */
@@ -357,7 +361,6 @@ struct ledger_booking {
 	const char *sun_url;
 };
 
-#define LEDGER_SUN_URL_MAX 512
 
 /* Called per SUN message kept, in seq order; a non-zero return stops the walk. */
 typedef int (*ledger_sun_fn)(void *userdata, int64_t seq, const char *url);

@@ -107,7 +107,20 @@ struct batch {
 static int batch_add(void *userdata, const struct ledger_event *ev)
 {
 	struct batch *b = userdata;
-	b->events[b->n++] = *ev;
+	b->events[b->n] = *ev;
+	b->events[b->n++].sun_url[0] = '\0';
+	return 0;
+}
+
+/* The SUN URL kept with event seq, into the batch's event of that seq. */
+static int batch_sun(void *userdata, int64_t seq, const char *url)
+{
+	struct batch *b = userdata;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->events[i].seq == seq) {
+			snprintf(b->events[i].sun_url, sizeof(b->events[i].sun_url), "%s", url);
+			break;
+		}
 	return 0;
 }
 
@@ -123,6 +136,9 @@ int ledger_outbox_read(struct ledger *ledger, size_t max, struct ledger_event *r
 		return r;
 	r = ledger_for_each_event(ledger, acked + 1, (int64_t) max, batch_add, &b);
 	if (r < 0)
+		return r;
+	if (b.n && (r = ledger_sun_taps(ledger, ret_events[0].seq, ret_events[b.n - 1].seq,
+					batch_sun, &b)) < 0)
 		return r;
 	*ret_n = b.n;
 	return 0;

@@ -119,6 +119,15 @@ static int put_event(struct buf *b, const struct ledger_event *ev)
 			       ",\"lot_us\":%" PRId64 ",\"items\":%" PRId64 ",\"progress\":%" PRId64
 			       ",\"encoding\":%u,\"hash\":\"%s\"}",
 			       ev->lot_us, ev->items, ev->progress, (unsigned) ev->encoding, hash);
+	/* the card's SUN message, outside the hash: the server checks it with the card keys */
+	if (!r && ev->sun_url[0]) {
+		b->len--; /* reopen the object */
+		r = buf_append_str(b, ",\"sun_url\":");
+		if (!r)
+			r = put_string(b, ev->sun_url);
+		if (!r)
+			r = buf_append_byte(b, '}');
+	}
 	return r;
 }
 
@@ -134,7 +143,7 @@ int tsync_push_body(const char *terminal_id, const struct ledger_event *evs, siz
 		const struct ledger_event *ev = &evs[i];
 		if (strcmp(ev->terminal_id, terminal_id) || !text_ok(ev->kind) ||
 		    !text_ok(ev->card_code) || !text_ok(ev->receipt_no) || !text_ok(ev->rule) ||
-		    !text_ok(ev->ref))
+		    !text_ok(ev->ref) || !text_ok(ev->sun_url))
 			return -EINVAL;
 	}
 	/* a local buffer over the cap, so that the last event that does not fit is cut off */

@@ -39,6 +39,10 @@ static const char usage[] =
     "            --member-cap-pts N     of which one member at most per day\n"
     "            --sign-key FILE        the config key (32-byte Ed25519 seed), named at "
     "registration\n"
+    "            --sun-keys FILE        the chain's NTAG 424 DNA keys: two lines of 32 hex "
+    "digits,\n"
+    "                                   SDMMetaReadKey then SDMFileReadKey (checks the SUN "
+    "messages sales carry)\n"
     "            --exit-after S         stop by itself after S seconds (tests)\n"
     "            --pages-listen ADDR:PORT  also serve the customer's card pages over plain HTTP\n"
     "                                   there (behind the chain's TLS reverse proxy; port 0:\n"
@@ -63,7 +67,8 @@ static const char usage[] =
 
 struct opts {
 	const char *db, *cert, *key, *ca, *ca_key, *listen, *port_file, *programme, *terminal,
-	    *card, *sign_key, *pages_listen, *pages_port_file, *store_name, *pages_url_base;
+	    *card, *sign_key, *pages_listen, *pages_port_file, *store_name, *pages_url_base,
+	    *sun_keys;
 	long port, exit_after, valid_hours, pages_rate, pages_threads;
 	int64_t budget_pts, member_cap_pts;
 	bool budget_set, cap_set;
@@ -212,6 +217,34 @@ static int publish_config(struct store *st, const struct opts *o)
 	return 0;
 }
 
+/* --sun-keys FILE: SDMMetaReadKey and SDMFileReadKey, a line of 32 hex digits each. */
+static int read_sun_keys(const char *path, struct sync_policy *pol)
+{
+	size_t len, got1 = 0, got2 = 0;
+	char *text = slurp(path, 256, &len);
+	if (!text) {
+		fprintf(stderr, "loyalty-server: cannot read %s: %m\n", path);
+		return -1;
+	}
+	/* "<32 hex>\n<32 hex>", a final newline allowed */
+	int ok = (len == 65 || (len == 66 && text[65] == '\n')) && text[32] == '\n' &&
+		 sodium_hex2bin(pol->sun_meta_key, 16, text, 32, NULL, &got1, NULL) == 0 &&
+		 got1 == 16 &&
+		 sodium_hex2bin(pol->sun_file_key, 16, text + 33, 32, NULL, &got2, NULL) == 0 &&
+		 got2 == 16;
+	sodium_memzero(text, len);
+	free(text);
+	if (!ok) {
+		fprintf(stderr,
+			"loyalty-server: %s: must be two lines of 32 hex digits (SDMMetaReadKey, "
+			"SDMFileReadKey)\n",
+			path);
+		return -1;
+	}
+	pol->has_sun_keys = true;
+	return 0;
+}
+
 static int write_port_file(const char *path, uint16_t port)
 {
 	char tmp[4096];
@@ -320,6 +353,8 @@ static int serve(struct store *st, const struct opts *o)
 	    .member_cap_pts = o->cap_set ? o->member_cap_pts : prog.offline_member_cap_pts,
 	    .max_offline_age_s = prog.offline_max_age_s,
 	};
+	if (o->sun_keys && read_sun_keys(o->sun_keys, &cfg.pol) < 0)
+		return 2;
 	if (!o->cert || !o->key || !o->ca) {
 		fprintf(stderr, "loyalty-server: serve needs --cert, --key and --ca\n");
 		return 2;
@@ -403,6 +438,7 @@ int main(int argc, char **argv)
 	    {"card", required_argument, NULL, 'C'},
 	    {"valid-hours", required_argument, NULL, 'v'},
 	    {"sign-key", required_argument, NULL, 's'},
+	    {"sun-keys", required_argument, NULL, 'S'},
 	    {"pages-listen", required_argument, NULL, 'L'},
 	    {"pages-port-file", required_argument, NULL, 'F'},
 	    {"store-name", required_argument, NULL, 'N'},
@@ -456,6 +492,9 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			o.sign_key = optarg;
+			break;
+		case 'S':
+			o.sun_keys = optarg;
 			break;
 		case 'L':
 			o.pages_listen = optarg;

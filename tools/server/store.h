@@ -166,6 +166,14 @@ struct store_ops {
 	int (*card_revoke)(struct store *st, const char *card_code, int64_t now_us);
 	int (*card_revoked)(struct store *st, const char *card_code);
 
+	/*
+	 * An NTAG 424 DNA's read counter seen in a checked SUN message, for the card whose UID has
+	 * this hash: 1 and stored when it is above every counter seen of that card, 0 (a replay)
+	 * otherwise, with *ret_last the highest seen before (-1: none).
+	 */
+	int (*sun_counter)(struct store *st, const uint8_t uid_hash[32], int64_t read_ctr,
+			   int64_t *ret_last);
+
 	int (*member_get)(struct store *st, const char *card_code, struct store_member *ret);
 	int (*member_put)(struct store *st, const struct store_member *m); /* upsert */
 	/* Erasure: the member row, its links and consents go, its events, claims and survey

@@ -69,6 +69,8 @@ static const char schema[] =
     " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS revoked_cards(card_code TEXT PRIMARY KEY NOT NULL,"
     " revoked_us INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS sun_counters(uid_hash BLOB PRIMARY KEY NOT NULL,"
+    " read_ctr INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS members(card_code TEXT PRIMARY KEY NOT NULL,"
     " balance_pts INTEGER NOT NULL, events INTEGER NOT NULL, tier TEXT NOT NULL,"
     " updated_us INTEGER NOT NULL);"
@@ -501,6 +503,31 @@ static int op_card_revoked(struct store *st, const char *card_code)
 	int rc = sqlite3_step(q);
 	done(st, q);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int op_sun_counter(struct store *st, const uint8_t uid_hash[32], int64_t read_ctr,
+			  int64_t *ret_last)
+{
+	static const char get[] = "SELECT read_ctr FROM sun_counters WHERE uid_hash = ?";
+	static const char put[] = "INSERT INTO sun_counters(uid_hash, read_ctr) VALUES(?,?)"
+				  " ON CONFLICT(uid_hash) DO UPDATE SET read_ctr = excluded.read_ctr";
+	sqlite3_stmt *q = prep(st, get);
+	if (!q)
+		return -EIO;
+	sqlite3_bind_blob(q, 1, uid_hash, 32, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	*ret_last = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+	done(st, q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -EIO;
+	if (read_ctr <= *ret_last)
+		return 0;
+	if (!(q = prep(st, put)))
+		return -EIO;
+	sqlite3_bind_blob(q, 1, uid_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, read_ctr);
+	int r = step_done(st, q);
+	return r < 0 ? r : 1;
 }
 
 static void member_row(sqlite3_stmt *q, struct store_member *m)
@@ -1009,6 +1036,7 @@ static const struct store_ops sqlite_ops = {
     .link_put = op_link_put,
     .card_revoke = op_card_revoke,
     .card_revoked = op_card_revoked,
+    .sun_counter = op_sun_counter,
     .member_get = op_member_get,
     .member_put = op_member_put,
     .member_erase = op_member_erase,

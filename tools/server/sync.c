@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "ledger_hash.h"
+#include "sun.h"
 #include "token.h"
 
 static int fail(struct sync_error *err, int r, const char *code, const char *fmt, ...)
@@ -223,6 +224,44 @@ int sync_member_credit(struct store *st, const struct sync_policy *pol, const ch
 	return put_member(st, pol, &m, now_us);
 }
 
+/*
+ * The SUN message of a sale's tap (an NTAG 424 DNA), with the chain's keys: a message that does
+ * not verify is flagged sun_invalid, a read counter not above the card's last one sun_replayed
+ * (a copied URL). The sale is booked either way: it happened at the counter.
+ */
+static int check_sun(struct push_ctx *c, const struct ledger_event *ev)
+{
+	struct sun_url url;
+	struct sun_tap tap;
+	enum sun_status st;
+	uint8_t uid_hash[crypto_hash_sha256_BYTES];
+	int64_t last;
+	if (!ev->sun_url[0] || !c->pol->has_sun_keys)
+		return 0;
+	int r = sun_url_parse(ev->sun_url, strlen(ev->sun_url), &sun_url_format_default, &url, &st);
+	if (r == 0 && st == SUN_OK)
+		r = sun_verify(c->pol->sun_meta_key, c->pol->sun_file_key, &url, &tap, &st);
+	if (r < 0)
+		return r;
+	if (st != SUN_OK)
+		return raise_flag(c, ev, "sun_invalid", 0, "the card's SUN message of %s does not verify: %s",
+				  ev->receipt_no, sun_status_str(st));
+	/* the UID only as a hash, under a context of its own */
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	crypto_hash_sha256_update(&h, (const uint8_t *) "loyalty/sun-uid", 15);
+	crypto_hash_sha256_update(&h, tap.uid, SUN_UID_LEN);
+	crypto_hash_sha256_final(&h, uid_hash);
+	if ((r = c->st->ops->sun_counter(c->st, uid_hash, tap.read_ctr, &last)) < 0)
+		return r;
+	if (r == 0)
+		return raise_flag(c, ev, "sun_replayed", 0,
+				  "the card's SUN message of %s repeats read counter %u (seen up to %"
+				  PRId64 "): a copied card or URL",
+				  ev->receipt_no, (unsigned) tap.read_ctr, last);
+	return 0;
+}
+
 /* Conflicts and budgets of an event about to be stored (coupon) or just stored (redeem). */
 static int check_coupon(struct push_ctx *c, const struct ledger_event *ev)
 {
@@ -414,7 +453,7 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 		c.flags = cJSON_CreateArray();
 		if ((r = check_coupon(&c, ev)) < 0 ||
 		    (r = st->ops->event_put(st, ev, now_us)) < 0 ||
-		    (r = check_budget(&c, ev)) < 0 ||
+		    (r = check_budget(&c, ev)) < 0 || (r = check_sun(&c, ev)) < 0 ||
 		    (ev->card_code[0] && (r = fold_member(&c, ev)) < 0)) {
 			cJSON_Delete(c.flags);
 			goto rollback;

@@ -26,6 +26,10 @@ struct sync_policy {
 	int64_t terminal_budget_pts;  /* points a terminal may redeem offline per UTC day */
 	int64_t member_cap_pts;	      /* of which one member at most, per UTC day */
 	int64_t max_offline_age_s;    /* how old the terminal's last sync may be to redeem */
+	/* the chain's NTAG 424 DNA keys (SDMMetaReadKey, SDMFileReadKey), to check the SUN message
+	 * a sale carries; without them the message is stored unchecked */
+	bool has_sun_keys;
+	uint8_t sun_meta_key[16], sun_file_key[16];
 };
 
 /*

@@ -134,10 +134,18 @@ static int parse_json(const char *text, size_t len, cJSON **ret, struct sync_err
 	return 0;
 }
 
+/* A key of a list: "?name" is an optional field named name. */
+static bool key_is(const char *given, const char *key)
+{
+	return !strcmp(given, key[0] == '?' ? key + 1 : key);
+}
+
 /*
- * obj has exactly the keys listed (at most 32), each once; with found, found[i] is the member
- * named keys[i]. Members in the order listed (as terminals send them) are matched at once.
+ * obj has exactly the keys listed (at most 32), each once, "?name" ones optional; with found,
+ * found[i] is the member named keys[i] (NULL for an optional one absent). Members in the order
+ * listed (as terminals send them) are matched at once.
  */
+
 static int exact_keys(const cJSON *obj, const char *where, const char *const *keys,
 		      const cJSON **found, struct sync_error *err)
 {
@@ -146,10 +154,13 @@ static int exact_keys(const cJSON *obj, const char *where, const char *const *ke
 	while (keys[n_keys])
 		n_keys++;
 	assert(n_keys <= 32);
+	if (found)
+		for (size_t k = 0; k < n_keys; k++)
+			found[k] = NULL;
 	for (const cJSON *it = obj->child; it; it = it->next, i++) {
-		size_t k = i < n_keys && !strcmp(it->string, keys[i]) ? i : n_keys;
+		size_t k = i < n_keys && key_is(it->string, keys[i]) ? i : n_keys;
 		for (size_t j = 0; k == n_keys && j < n_keys; j++)
-			if (!strcmp(it->string, keys[j]))
+			if (key_is(it->string, keys[j]))
 				k = j;
 		if (k == n_keys)
 			return fail(err, -EINVAL, "bad_field", "%s%s%.40s: unknown field", where,
@@ -162,7 +173,7 @@ static int exact_keys(const cJSON *obj, const char *where, const char *const *ke
 			found[k] = it;
 	}
 	for (size_t k = 0; k < n_keys; k++)
-		if (!(seen & (1u << k)))
+		if (!(seen & (1u << k)) && keys[k][0] != '?')
 			return fail(err, -EINVAL, "bad_field", "%s%s%s: missing", where,
 				    where[0] ? "." : "", keys[k]);
 	return 0;
@@ -278,7 +289,7 @@ static int parse_event(const cJSON *o, const char *where, struct ledger_event *e
 	static const char *const keys[] = {
 	    "seq",    "event_id",  "terminal_id", "kind",     "member_id", "card_code",
 	    "points", "amount_gr", "receipt_no",  "time_us",  "rule",	   "ref",
-	    "lot_us", "items",	   "progress",	  "encoding", "hash",	   NULL,
+	    "lot_us", "items",	   "progress",	  "encoding", "hash",	   "?sun_url", NULL,
 	};
 	enum {
 		SEQ,
@@ -298,6 +309,7 @@ static int parse_event(const cJSON *o, const char *where, struct ledger_event *e
 		PROGRESS,
 		ENCODING,
 		HASH,
+		SUN_URL, /* optional: an NTAG 424 DNA's SUN message of the sale's tap (not hashed) */
 		KEYS_MAX
 	};
 	const cJSON *f[KEYS_MAX];
@@ -348,8 +360,13 @@ static int parse_event(const cJSON *o, const char *where, struct ledger_event *e
 	    (r = get_int(f[PROGRESS], where, "progress", 0, SYNC_INT_MAX, &ev->progress, err)) <
 		0 ||
 	    (r = get_int(f[ENCODING], where, "encoding", 2, 3, &v, err)) < 0 ||
-	    (r = get_hex(f[HASH], where, "hash", ev->hash, LEDGER_HASH_BYTES, err)) < 0)
+	    (r = get_hex(f[HASH], where, "hash", ev->hash, LEDGER_HASH_BYTES, err)) < 0 ||
+	    (f[SUN_URL] && (r = get_text(f[SUN_URL], where, "sun_url", 1, LEDGER_SUN_URL_MAX,
+					 ev->sun_url, err)) < 0))
 		return r;
+	if (f[SUN_URL] && strcmp(ev->kind, "earn"))
+		return fail(err, -EINVAL, "bad_field", "%s.sun_url: only an earn event carries one",
+			    where);
 	ev->encoding = (uint8_t) v;
 	return 0;
 }
