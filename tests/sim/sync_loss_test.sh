@@ -72,6 +72,9 @@ for ns in "$ns_s" "$ns_t"; do
 	ip netns add "$ns" 2>"$work/netns.err" ||
 		skip "cannot make network namespaces (root needed): $(cat "$work/netns.err")"
 	ns_made="$ns_made $ns"
+	# a chroot or container may make the namespace but not enter it (ip netns exec remounts /)
+	ip netns exec "$ns" true 2>"$work/netns.err" ||
+		skip "cannot run programs in a network namespace here: $(cat "$work/netns.err")"
 done
 
 echo "lossy_link seed $seed ($loss_pct% loss; SYNC_LOSS_SEED=$seed repeats the draws)"
