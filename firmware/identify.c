@@ -34,7 +34,7 @@
 #include "terminal-priv.h"
 #include "token.h"
 
-#define KEYS_MAX 64
+#define KEYS_MAX LEDGER_TRUSTED_KEYS_MAX
 
 /* The keys this terminal verifies tokens with: its own first, then the chain's. */
 static size_t trusted_keys(struct terminal *t, struct token_key *keys, size_t max)
