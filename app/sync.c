@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "base32.h"
+#include "programme_sig.h"
 
 static int fail(char *err, size_t err_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -808,14 +809,10 @@ int tsync_config_check(const struct tsync_change *ch, const uint8_t *programme, 
 		return -EINVAL;
 	if (sodium_memcmp(ch->public_key, config_key, TSYNC_PUBLIC_KEY_LEN) != 0)
 		return -EKEYREJECTED;
-	size_t ctx = sizeof(TSYNC_CONFIG_CONTEXT) - 1, n = ctx + 8 + len;
-	uint8_t *msg = malloc(n);
+	size_t n;
+	uint8_t *msg = programme_sig_message(ch->time_us, programme, len, &n);
 	if (!msg)
 		return -ENOMEM;
-	memcpy(msg, TSYNC_CONFIG_CONTEXT, ctx);
-	for (int i = 0; i < 8; i++)
-		msg[ctx + i] = (uint8_t) ((uint64_t) ch->time_us >> (56 - 8 * i));
-	memcpy(msg + ctx + 8, programme, len);
 	int ok = crypto_sign_verify_detached(ch->signature, msg, n, config_key) == 0;
 	free(msg);
 	return ok ? 0 : -EBADMSG;

@@ -136,12 +136,9 @@ struct tsync_change {
 	size_t programme_b64_len;		      /* config: its base64 text's length */
 };
 
-/* What a config's signature covers first: then issued_us (8 bytes, big-endian), the programme. */
-#define TSYNC_CONFIG_CONTEXT "loyalty/config"
-
 /*
  * Check a config change: its public key is config_key (the one registration gave) and its
- * Ed25519 signature covers TSYNC_CONFIG_CONTEXT, issued_us and the programme's bytes. 0, or
+ * Ed25519 signature covers programme_sig_message() of issued_us and the programme. 0, or
  * -EKEYREJECTED (another key), -EBADMSG (the signature does not hold), -EINVAL, -ENOMEM.
  */
 __attribute__((warn_unused_result)) int

@@ -127,11 +127,6 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	return config_write_file(path, data, len, mode);
-}
-
 /* ---- the kept state ---- */
 
 static void json_i64(cJSON *o, const char *name, int64_t v)
@@ -182,7 +177,7 @@ static int save_state(struct sync_client *sc)
 	if (!text)
 		return -ENOMEM;
 	path_of(sc, SYNC_CLIENT_STATE_FILE, path, sizeof(path));
-	int r = write_file(path, text, strlen(text), 0600);
+	int r = config_write_file(path, text, strlen(text), 0600);
 	free(text);
 	if (r < 0)
 		log_errno(r, "sync: writing %s", path);
@@ -614,18 +609,18 @@ static void register_done(struct sync_client *sc, long status)
 			r = -errno;
 		path_of(sc, SYNC_CLIENT_CA_FILE, path, sizeof(path));
 		if (r == 0)
-			r = write_file(path, a->ca_certificate, strlen(a->ca_certificate), 0644);
+			r = config_write_file(path, a->ca_certificate, strlen(a->ca_certificate), 0644);
 		if (r == 0 && a->has_config_key) {
 			char hex[2 * TSYNC_PUBLIC_KEY_LEN + 2];
 			tsync_hex(a->config_key, TSYNC_PUBLIC_KEY_LEN, hex);
 			strcat(hex, "\n");
 			path_of(sc, SYNC_CLIENT_CONFIG_KEY_FILE, path, sizeof(path));
-			r = write_file(path, hex, strlen(hex), 0644);
+			r = config_write_file(path, hex, strlen(hex), 0644);
 		}
 		/* the certificate last: its presence says the terminal is registered */
 		path_of(sc, SYNC_CLIENT_CERT_FILE, path, sizeof(path));
 		if (r == 0)
-			r = write_file(path, a->certificate, strlen(a->certificate), 0644);
+			r = config_write_file(path, a->certificate, strlen(a->certificate), 0644);
 		if (r < 0)
 			set_error(sc, "registration: storing the certificate in %s: %s", dir,
 				  strerror(-r));

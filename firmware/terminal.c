@@ -927,10 +927,19 @@ static int load_programme(struct terminal *t, const char *given)
 	snprintf(issued, sizeof(issued), "%s/" PROGRAMME_ISSUED_FILE, t->state_dir);
 	if (!given && access(issued, F_OK) == 0 &&
 	    config_read_file(issued, 32, &num, &nlen, err, sizeof(err)) == 0) {
-		t->programme_issued_us = strtoll(num, NULL, 10);
+		char *end;
+		errno = 0;
+		long long v = strtoll(num, &end, 10);
+		if (errno || end == num || (*end && *end != '\n') || v <= 0)
+			log_warn("programme: %s is not a time in microseconds: the next programme "
+				 "the server sends is taken",
+				 issued);
+		else
+			t->programme_issued_us = v;
 		free(num);
-		log_info("programme: the server's, issued at %lld us",
-			 (long long) t->programme_issued_us);
+		if (t->programme_issued_us)
+			log_info("programme: the server's, issued at %lld us",
+				 (long long) t->programme_issued_us);
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "programme_sig.h"
 #include "sync.h"
 
 static const char programme[] = "{\"earn\":{\"gr_per_point\":100}}";
@@ -18,12 +19,12 @@ static void signed_change(struct tsync_change *ch, const uint8_t pk[32], const u
 			  int64_t issued_us)
 {
 	uint8_t msg[64 + sizeof(programme)];
-	size_t ctx = strlen(TSYNC_CONFIG_CONTEXT), n = 0;
+	size_t ctx = strlen(PROGRAMME_SIG_CONTEXT), n = 0;
 	memset(ch, 0, sizeof(*ch));
 	ch->type = TSYNC_CHANGE_CONFIG;
 	ch->time_us = issued_us;
 	memcpy(ch->public_key, pk, 32);
-	memcpy(msg, TSYNC_CONFIG_CONTEXT, ctx);
+	memcpy(msg, PROGRAMME_SIG_CONTEXT, ctx);
 	n = ctx;
 	for (int i = 7; i >= 0; i--)
 		msg[n++] = (uint8_t) ((uint64_t) issued_us >> (8 * i));

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "ledger_hash.h"
+#include "programme_sig.h"
 #include "sun.h"
 #include "token.h"
 
@@ -751,19 +752,15 @@ out:
 int sync_publish_config(struct store *st, const uint8_t seed[SYNC_SEED_LEN], const char *text,
 			size_t len, int64_t now_us)
 {
-	static const char ctx[] = SYNC_CONFIG_CONTEXT;
 	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
 	uint8_t sig[crypto_sign_BYTES];
 	char sig_hex[2 * crypto_sign_BYTES + 1], pk_hex[2 * crypto_sign_PUBLICKEYBYTES + 1], id[9];
-	uint8_t be[8];
+	size_t n;
 	int r;
 
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t) ((uint64_t) now_us >> (56 - 8 * i));
 	crypto_sign_seed_keypair(pk, sk, seed);
 	/* plain Ed25519 (not the pre-hashed Ed25519ph) over the concatenation */
-	size_t n = sizeof(ctx) - 1 + sizeof(be) + len;
-	uint8_t *msg = malloc(n);
+	uint8_t *msg = programme_sig_message(now_us, text, len, &n);
 	size_t b64_size = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
 	char *b64 = malloc(b64_size);
 	if (!msg || !b64) {
@@ -772,9 +769,6 @@ int sync_publish_config(struct store *st, const uint8_t seed[SYNC_SEED_LEN], con
 		sodium_memzero(sk, sizeof(sk));
 		return -ENOMEM;
 	}
-	memcpy(msg, ctx, sizeof(ctx) - 1);
-	memcpy(msg + sizeof(ctx) - 1, be, sizeof(be));
-	memcpy(msg + sizeof(ctx) - 1 + sizeof(be), text, len);
 	crypto_sign_detached(sig, NULL, msg, n, sk);
 	sodium_memzero(sk, sizeof(sk));
 	free(msg);

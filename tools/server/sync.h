@@ -99,13 +99,12 @@ __attribute__((warn_unused_result)) int sync_revoke_card(struct store *st, const
 __attribute__((warn_unused_result)) int sync_erase(struct store *st, const char *card_code,
 						   int64_t now_us);
 
-#define SYNC_CONFIG_CONTEXT "loyalty/config"
 #define SYNC_SEED_LEN	    32
 
 /*
  * Publish the programme text (len bytes, already validated) as the "config" change: its bytes
  * in base64, issued_us = now_us, and an Ed25519 signature by the server's config key (from
- * seed) over SYNC_CONFIG_CONTEXT, issued_us as 8 big-endian bytes, and the bytes. Replaces the
+ * seed) over programme_sig_message() (app/programme_sig.h) of issued_us and the bytes. Replaces the
  * config published before. 0 or a negative errno.
  */
 __attribute__((warn_unused_result)) int sync_publish_config(struct store *st,
