@@ -1,6 +1,15 @@
 /*
  * qr: a QR code drawn as a 1-bit raster for the printer head, with libqrencode doing the
  * encoding. Only drawing lives here; sending the raster is app/escpos's job.
+ *
+ * The data mask is chosen by app/qr_mask rather than by libqrencode: libqrencode applies and
+ * scores each of the eight masks module by module, which is most of its time (about 200 us of
+ * a 230 us card URL on fresh data, its branches mispredicting on every new symbol); qr_mask
+ * scores them a row per word from one symbol. libqrencode is asked for the symbol with mask 0
+ * through QRcode_encodeMask and for the split into segments through Split_splitStringToQRinput,
+ * the two steps of its own QRcode_encodeString: both are exported by libqrencode 4 (Debian's
+ * libqrencode4) but not declared in qrencode.h, so the build checks that they link and falls
+ * back to QRcode_encodeString (libqrencode's own mask choice) where they do not.
  */
 #include "qr.h"
 
@@ -8,6 +17,36 @@
 #include <qrencode.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "qr_mask.h"
+
+#ifdef QR_OWN_MASK
+extern QRcode *QRcode_encodeMask(QRinput *input, int mask);
+extern int Split_splitStringToQRinput(const char *string, QRinput *input, QRencodeMode hint,
+				      int casesensitive);
+
+/* QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1) with the mask chosen by qr_mask */
+static QRcode *encode_string(const char *payload)
+{
+	QRinput *input = QRinput_new2(0, QR_ECLEVEL_M);
+	if (!input)
+		return NULL;
+	QRcode *code = NULL;
+	if (Split_splitStringToQRinput(payload, input, QR_MODE_8, 1) == 0)
+		code = QRcode_encodeMask(input, 0);
+	int saved = errno;
+	QRinput_free(input);
+	errno = saved;
+	if (code)
+		qr_mask_choose(code->data, code->width, 0, QR_ECC_BITS_M, NULL);
+	return code;
+}
+#else
+static QRcode *encode_string(const char *payload)
+{
+	return QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+}
+#endif
 
 /* The symbol for payload (checked non-empty by the caller), or a negative errno. */
 static int qr_encode(const char *payload, QRcode **ret_code)
@@ -21,7 +60,7 @@ static int qr_encode(const char *payload, QRcode **ret_code)
 	 * URL is one alphanumeric segment, 5.5 bits a character instead of 8). QR_MODE_8 only
 	 * says that no Kanji mode is wanted.
 	 */
-	QRcode *code = QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	QRcode *code = encode_string(payload);
 	if (!code) {
 		/* libqrencode says ERANGE for data too large for any version */
 		if (errno == ERANGE)
