@@ -353,6 +353,11 @@ static const struct migration {
      "  url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 512)"
      ") STRICT;",
      NULL, NULL},
+    /* 8 -> 9: the first name a member allows the tills to show, as the server's member
+     * change carries it (none without that consent) */
+    {"ALTER TABLE server_members ADD COLUMN first_name TEXT"
+     "  CHECK (first_name IS NULL OR length(first_name) BETWEEN 1 AND 96);",
+     NULL, NULL},
 };
 
 #define STRINGIFY_(x) #x

@@ -30,7 +30,7 @@
 #include "pseudonym.h"
 #include "rules.h"
 
-#define LEDGER_SCHEMA_VERSION  8
+#define LEDGER_SCHEMA_VERSION  9
 #define LEDGER_TERMINAL_ID_MAX 16 /* characters of [A-Z0-9], at least one */
 #define LEDGER_RECEIPT_NO_MAX  40
 #define LEDGER_CARD_CODE_LEN   12 /* Crockford base32, 60 random bits */

@@ -33,9 +33,9 @@ static int apply_member(struct ledger *l, const struct ledger_change *c, int64_t
 {
 	sqlite3_stmt *st;
 	const char *sql = "INSERT INTO server_members (card_code, balance_pts, tier, spend_gr,"
-			  " updated_us, as_of_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+			  " updated_us, as_of_seq, first_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 			  " ON CONFLICT (card_code) DO UPDATE SET balance_pts = ?2, tier = ?3,"
-			  " spend_gr = ?4, updated_us = ?5, as_of_seq = ?6";
+			  " spend_gr = ?4, updated_us = ?5, as_of_seq = ?6, first_name = ?7";
 	if (ledger_stmt(l, sql, &st) < 0)
 		return ledger_sql_fail(l, "prepare server member");
 	sqlite3_bind_text(st, 1, c->card_code, -1, SQLITE_STATIC);
@@ -44,6 +44,10 @@ static int apply_member(struct ledger *l, const struct ledger_change *c, int64_t
 	sqlite3_bind_int64(st, 4, c->spend_gr);
 	sqlite3_bind_int64(st, 5, c->time_us);
 	sqlite3_bind_int64(st, 6, as_of_seq);
+	if (c->first_name[0])
+		sqlite3_bind_text(st, 7, c->first_name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 7); /* none given, or the consent withdrawn: none kept */
 	int s = sqlite3_step(st);
 	int r = s == SQLITE_DONE ? 0 : ledger_sql_fail(l, "store server member");
 	ledger_stmt_done(st);
@@ -196,8 +200,8 @@ int ledger_server_member(struct ledger *ledger, const char *card_code,
 	if (!ledger || !card_code_ok(card_code) || !ret_member)
 		return -EINVAL;
 	if (ledger_stmt(ledger,
-			"SELECT balance_pts, tier, spend_gr, updated_us, as_of_seq FROM server_members"
-			" WHERE card_code = ?1",
+			"SELECT balance_pts, tier, spend_gr, updated_us, as_of_seq, first_name"
+			" FROM server_members WHERE card_code = ?1",
 			&st) < 0)
 		return ledger_sql_fail(ledger, "prepare server member read");
 	sqlite3_bind_text(st, 1, card_code, -1, SQLITE_STATIC);
@@ -212,6 +216,9 @@ int ledger_server_member(struct ledger *ledger, const char *card_code,
 		m->spend_gr = sqlite3_column_int64(st, 2);
 		m->updated_us = sqlite3_column_int64(st, 3);
 		m->as_of_seq = sqlite3_column_int64(st, 4);
+		const unsigned char *name = sqlite3_column_text(st, 5);
+		snprintf(m->first_name, sizeof(m->first_name), "%s",
+			 name ? (const char *) name : "");
 		r = 0;
 	} else {
 		r = s == SQLITE_DONE ? -ENOENT : ledger_sql_fail(ledger, "read server member");
@@ -244,6 +251,24 @@ int ledger_member_view(struct ledger *ledger, int64_t member_id, int64_t *ret_ba
 		return r;
 	*ret_balance_pts = sm.balance_pts + local;
 	*ret_from_server = true;
+	return 0;
+}
+
+int ledger_member_first_name(struct ledger *ledger, int64_t member_id, char out[FIRST_NAME_MAX])
+{
+	struct ledger_member m;
+	struct ledger_server_member sm;
+	if (!ledger || !out)
+		return -EINVAL;
+	out[0] = '\0';
+	int r = ledger_member_by_id(ledger, member_id, &m);
+	if (r < 0)
+		return r;
+	if (!m.card_code[0] || (r = ledger_server_member(ledger, m.card_code, &sm)) == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	memcpy(out, sm.first_name, sizeof(sm.first_name));
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  * A pull page (docs/sync-protocol.md, "Pull") is applied in one transaction together with the
  * cursor that covers it, so a crash between the two cannot skip a change or store a cursor past
  * one not applied:
- *   - member: the server's balance, tier and tier spend of a card code, with this terminal's
+ *   - member: the server's balance, tier and tier spend of a card code, the first name the
+ *     member allows the tills to show (schema 9; none without that consent), with this terminal's
  *     acknowledgement mark at that moment (as_of_seq). The terminal's view of the balance is the
  *     server's balance plus its own events of the member after as_of_seq (PRODUCT.md: "last
  *     server balance + its own unsynced events");
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "first_name.h"
 #include "ledger.h"
 
 #define LEDGER_TIER_MAX	      32 /* bytes with the NUL */
@@ -45,6 +47,7 @@ struct ledger_change {
 	int64_t balance_pts;			  /* member */
 	char tier[LEDGER_TIER_MAX];		  /* member */
 	int64_t spend_gr;			  /* member */
+	char first_name[FIRST_NAME_MAX]; /* member: the one it allows the tills to show, or "" */
 	int64_t time_us; /* member: updated; tombstone: erased; revoked_card: revoked */
 	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1]; /* keys */
 	uint8_t public_key[LEDGER_PUBLIC_KEY_LEN];     /* keys */
@@ -78,6 +81,7 @@ struct ledger_server_member {
 	int64_t balance_pts;
 	char tier[LEDGER_TIER_MAX];
 	int64_t spend_gr;
+	char first_name[FIRST_NAME_MAX]; /* the one it allows the tills to show, or "" */
 	int64_t updated_us;
 	int64_t as_of_seq; /* this terminal's acknowledgement mark when it was pulled */
 };
@@ -96,6 +100,15 @@ __attribute__((warn_unused_result)) int ledger_member_view(struct ledger *ledger
 							   int64_t member_id,
 							   int64_t *ret_balance_pts,
 							   bool *ret_from_server);
+
+/*
+ * The first name the member allows the tills to show (the greeting at the counter), from the
+ * server's last member change; "" when it gave none (no consent, or a member the server has
+ * not told of). Storage errors as ledger_book().
+ */
+__attribute__((warn_unused_result)) int ledger_member_first_name(struct ledger *ledger,
+								 int64_t member_id,
+								 char out[FIRST_NAME_MAX]);
 
 /* 0 and *ret_revoked_us when card_code was revoked by the server; -ENOENT when it was not. */
 __attribute__((warn_unused_result)) int ledger_card_revoked(struct ledger *ledger,

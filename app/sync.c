@@ -669,6 +669,18 @@ static int parse_change(const cJSON *o, size_t i, struct tsync_change *ch, char 
 			return r;
 		if (!text_ok(ch->tier))
 			return fail(err, err_size, "%s.tier: a control character", where);
+		if ((r = get_str(&rd, "first_name", false, false, ch->first_name,
+				 sizeof(ch->first_name))))
+			return r;
+		if (ch->first_name[0]) {
+			char clean[FIRST_NAME_MAX];
+			const char *why;
+			if (first_name_clean(ch->first_name, strlen(ch->first_name), clean, &why) < 0)
+				return fail(err, err_size, "%s.first_name: %s", where, why);
+			if (strcmp(clean, ch->first_name))
+				return fail(err, err_size,
+					    "%s.first_name: not in its clean form (spaces)", where);
+		}
 		return 0;
 	case TSYNC_CHANGE_TOMBSTONE:
 		if ((r = get_card(&rd, "card_code", ch->card_code)))

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "first_name.h"
 #include "ledger.h"
 
 #define TSYNC_BODY_MAX	       (1024 * 1024) /* the server's cap on a request body */
@@ -127,6 +128,7 @@ struct tsync_change {
 	int64_t balance_pts;			  /* member */
 	char tier[TSYNC_TIER_MAX];		  /* member */
 	int64_t spend_gr;			  /* member */
+	char first_name[FIRST_NAME_MAX]; /* member: the one it allows the tills to show, or "" */
 	int64_t time_us; /* member: updated_us; tombstone: erased_us; revoked_card: revoked_us;
 			    config: issued_us */
 	char terminal_id[LEDGER_TERMINAL_ID_MAX + 1]; /* terminal_key, revoked_key */

@@ -1495,6 +1495,10 @@ cJSON *checkout_json(struct terminal *t)
 	    ledger_member_view(t->ledger, co->member.member_id, &chain, &from_server) == 0 &&
 	    from_server)
 		cJSON_AddNumberToObject(m, "chain_balance_pts", (double) chain);
+	char name[FIRST_NAME_MAX];
+	if (co->member.member_id &&
+	    ledger_member_first_name(t->ledger, co->member.member_id, name) == 0 && name[0])
+		cJSON_AddStringToObject(m, "first_name", name);
 	cJSON *cs = cJSON_AddArrayToObject(m, "coupons");
 	for (size_t i = 0; i < co->n_usable; i++) {
 		const struct rules_coupon *c = &co->state.coupons[co->usable[i]];
@@ -1532,7 +1536,7 @@ cJSON *checkout_json(struct terminal *t)
 void checkout_show(struct terminal *t)
 {
 	struct checkout *co = t->co;
-	char l1[96], l2[96], l3[96], a[MONEY_TEXT], b[MONEY_TEXT];
+	char l1[96 + FIRST_NAME_MAX], l2[96], l3[96], a[MONEY_TEXT], b[MONEY_TEXT];
 	const char *tier;
 
 	switch (t->sale.state) {
@@ -1541,11 +1545,16 @@ void checkout_show(struct terminal *t)
 		terminal_show(t, l1, "Tap the customer's card (b = no card: claim QR)",
 			      "Esc or c = cancel");
 		return;
-	case SALE_OFFER:
+	case SALE_OFFER: {
+		char name[FIRST_NAME_MAX] = "";
 		tier_of(t, &co->state, &tier);
-		snprintf(l1, sizeof(l1), "%s card, %s, %s, %" PRId64 " pts",
-			 co->member.member_id ? "Member" : "New", segment_name(co->seg.kind), tier,
-			 co->state.balance_pts);
+		/* the greeting first, where the member allowed it (PRODUCT.md, "Cashier") */
+		if (co->member.member_id &&
+		    ledger_member_first_name(t->ledger, co->member.member_id, name) < 0)
+			name[0] = '\0';
+		snprintf(l1, sizeof(l1), "%s%s%s card, %s, %s, %" PRId64 " pts", name,
+			 name[0] ? ": " : "", co->member.member_id ? "Member" : "New",
+			 segment_name(co->seg.kind), tier, co->state.balance_pts);
 		if (co->offer_max_pts)
 			snprintf(l2, sizeof(l2), "Points: up to %" PRId64 " pts = %s zł%s",
 				 co->offer_max_pts,
@@ -1559,6 +1568,7 @@ void checkout_show(struct terminal *t)
 		snprintf(l3, sizeof(l3), "r [pts]: points  k [code]: coupon  Enter: neither");
 		terminal_show(t, l1, l2, l3);
 		return;
+	}
 	case SALE_CONFIRM:
 		snprintf(l1, sizeof(l1), "To pay %s zł (of %s zł)", gr_text(co->res.to_pay_gr, a),
 			 gr_text(co->res.basket_gr, b));

@@ -715,6 +715,7 @@ static bool ledger_change_of(const struct tsync_change *ch, struct ledger_change
 	ret->balance_pts = ch->balance_pts;
 	snprintf(ret->tier, sizeof(ret->tier), "%s", ch->tier);
 	ret->spend_gr = ch->spend_gr;
+	snprintf(ret->first_name, sizeof(ret->first_name), "%s", ch->first_name);
 	ret->time_us = ch->time_us;
 	snprintf(ret->terminal_id, sizeof(ret->terminal_id), "%s", ch->terminal_id);
 	memcpy(ret->public_key, ch->public_key, sizeof(ret->public_key));

@@ -124,18 +124,23 @@ cJSON *terminal_card_inquiry(struct terminal *t, const uint8_t pseudonym[PSEUDON
 	cJSON *c = cJSON_AddObjectToObject(o, "card");
 	int r = ledger_member_by_pseudonym(t->ledger, pseudonym, &m);
 	if (r == 0) {
-		char l1[64];
+		char l1[64 + FIRST_NAME_MAX], name[FIRST_NAME_MAX];
 		int64_t chain;
 		bool from_server = false;
 		if (ledger_member_view(t->ledger, m.member_id, &chain, &from_server) < 0)
 			from_server = false;
+		if (ledger_member_first_name(t->ledger, m.member_id, name) < 0)
+			name[0] = '\0';
 		if (from_server && chain != m.balance_pts)
-			snprintf(l1, sizeof(l1), "Card balance: %lld pts (%lld booked here)",
-				 (long long) chain, (long long) m.balance_pts);
+			snprintf(l1, sizeof(l1), "%s%sCard balance: %lld pts (%lld booked here)", name,
+				 name[0] ? ": " : "", (long long) chain, (long long) m.balance_pts);
 		else
-			snprintf(l1, sizeof(l1), "Card balance: %lld pts", (long long) m.balance_pts);
+			snprintf(l1, sizeof(l1), "%s%sCard balance: %lld pts", name,
+				 name[0] ? ": " : "", (long long) m.balance_pts);
 		terminal_show(t, l1, "Type an amount to start a sale", NULL);
 		cJSON_AddBoolToObject(c, "known", true);
+		if (name[0])
+			cJSON_AddStringToObject(c, "first_name", name);
 		cJSON_AddNumberToObject(c, "balance_pts", (double) m.balance_pts);
 		if (from_server)
 			cJSON_AddNumberToObject(c, "chain_balance_pts", (double) chain);

@@ -236,8 +236,12 @@ static void test_migration_from_schema3(void **state)
 {
 	struct fixture *f = *state;
 	assert_int_equal(sql_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
-	assert_int_equal(LEDGER_SCHEMA_VERSION, 8);
+	assert_int_equal(LEDGER_SCHEMA_VERSION, 9);
 	assert_verified(f);
+	/* 8 -> 9: the server's members keep the first name a member allows the tills to show */
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM pragma_table_info('server_members')"
+					  " WHERE name = 'first_name'"),
+			 1);
 	/* and on to 5: the events so far keep encoding 2, new ones get 3 */
 	assert_int_equal(sql_int(f->path, "SELECT value FROM meta WHERE key = 'hash_v3_from_seq'"),
 			 6);

@@ -177,6 +177,34 @@ check "NPS: one promoter, one detractor" \
 # --- consents, the data export, erasure
 post "/C/$card" "csrf=$c&action=consent&marketing=on"
 check "consents saved" eval '[ "$status" = 200 ] && has "name=\"marketing\" checked"'
+# the first name the tills may show: kept only with that consent, pulled by the terminals
+as T1 '/v1/changes?since=0'
+cursor=$(field cursor)
+post "/C/$card" "csrf=$c&action=consent&marketing=on&first_name=on&name="
+check "first name consent without a name: 400, not saved" \
+	eval '[ "$status" = 400 ] && ! has "name=\"first_name\" checked"'
+post "/C/$card" "csrf=$c&action=consent&marketing=on&first_name=on&name=Anna%E2%80%AEx"
+check "a name with a bidirectional control: 400, not saved" \
+	eval '[ "$status" = 400 ] && ! has "name=\"first_name\" checked"'
+post "/C/$card" "csrf=$c&action=consent&marketing=on&first_name=on&name=+%C5%81ucja++Maria+"
+check "first name saved in its clean form, shown in the form" \
+	eval '[ "$status" = 200 ] && has "name=\"first_name\" checked" && has "name=\"name\" maxlength=\"24\" autocomplete=\"given-name\" value=\"Łucja Maria\""'
+as T1 "/v1/changes?since=$cursor"
+check "a terminal's next pull has the member with the first name" \
+	eval 'grep -q "\"type\":\"member\",\"card_code\":\"$A\".*\"first_name\":\"Łucja Maria\"" <<<"$body"'
+cursor=$(field cursor)
+page "/C/$card/data.json"
+check "data export: the first name with its consent" has '"first_name":true,"name":"Łucja Maria"'
+post "/C/$card" "csrf=$c&action=consent&marketing=on&name=Anna"
+check "first name consent withdrawn: the name is not kept" \
+	eval '[ "$status" = 200 ] && ! has "name=\"first_name\" checked" && ! has "Anna\"" && ! has "Łucja"'
+as T1 "/v1/changes?since=$cursor"
+check "a terminal's next pull has the member without a first name" \
+	eval 'grep -q "\"type\":\"member\",\"card_code\":\"$A\"" <<<"$body" && ! grep -q first_name <<<"$body"'
+check "the server's database holds no first name any more" \
+	eval '! sqlite3 "$db" "SELECT * FROM consents; SELECT * FROM members; SELECT json FROM changes" | grep -q -e Łucja -e Anna'
+post "/C/$card" "csrf=$c&action=consent&marketing=on&first_name=on&name=%C5%81ucja"
+check "first name given again" eval '[ "$status" = 200 ] && has "value=\"Łucja\""'
 page "/C/$card/data.json"
 check "data export: JSON attachment with the member's events, claims, surveys, consents" \
 	eval '[ "$status" = 200 ] && header Content-Type | grep -q application/json && header Content-Disposition | grep -q attachment && has "\"card_code\":\"$A\"" && has T1-000002 && has "\"marketing\":true" && has "Pyszne <b>chleby</b>" && ! has $B'
@@ -189,6 +217,8 @@ check "erasure: 200, the member is gone from the server" eval '[ "$status" = 200
 as T1 "/v1/changes?since=$cursor"
 check "erasure: a terminal's next pull has the tombstone" \
 	eval 'grep -q "\"type\":\"tombstone\",\"card_code\":\"$A\"" <<<"$body"'
+check "erasure: the first name is gone from the server's database" \
+	eval '! sqlite3 "$db" "SELECT * FROM consents; SELECT * FROM members; SELECT json FROM changes" | grep -q Łucja'
 page "/C/$card"
 check "the erased card's page: 410, nothing of it" eval '[ "$status" = 410 ] && ! has data-points && ! has T1-000001'
 

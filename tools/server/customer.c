@@ -187,16 +187,22 @@ fail:
 	return r == -EEXIST || r == -ENOENT ? -EIO : r;
 }
 
-int customer_consent(struct store *st, const char *card_code, bool marketing, bool first_name,
-		     int64_t now_us)
+int customer_consent(struct store *st, const struct sync_policy *pol, const char *card_code,
+		     bool marketing, bool first_name, const char *name, int64_t now_us)
 {
 	struct store_consent c = {.marketing = marketing, .first_name = first_name,
 				  .updated_us = now_us};
 	int r;
+	if (first_name && (!name || !name[0]))
+		return -EINVAL;
 	snprintf(c.card_code, sizeof(c.card_code), "%s", card_code);
+	if (first_name)
+		snprintf(c.name, sizeof(c.name), "%s", name);
 	if ((r = st->ops->begin(st)) < 0)
 		return r;
-	if ((r = st->ops->consent_put(st, &c)) < 0 || (r = st->ops->commit(st)) < 0) {
+	if ((r = st->ops->consent_put(st, &c)) < 0 ||
+	    (r = sync_member_name(st, pol, card_code, c.name, now_us)) < 0 ||
+	    (r = st->ops->commit(st)) < 0) {
 		st->ops->rollback(st);
 		return r;
 	}

@@ -45,9 +45,15 @@ customer_survey(struct store *st, const struct sync_policy *pol, const char *car
 		const char *terminal_id, int64_t seq, int score, const char *comment,
 		int64_t now_us, struct store_survey *ret, enum customer_result *ret_result);
 
-__attribute__((warn_unused_result)) int customer_consent(struct store *st, const char *card_code,
-							 bool marketing, bool first_name,
-							 int64_t now_us);
+/*
+ * The card page's consents. With first_name, name (checked by first_name_clean, not empty) is
+ * the first name the tills may show; without it no name is kept, and a name given before is
+ * dropped. The member change goes out again when the name the tills may show changes.
+ * -EINVAL for first_name without a name.
+ */
+__attribute__((warn_unused_result)) int
+customer_consent(struct store *st, const struct sync_policy *pol, const char *card_code,
+		 bool marketing, bool first_name, const char *name, int64_t now_us);
 
 /* NPS from the stored answers: (promoters - detractors) * 100 / answers, rounded half away from
  * zero, into *ret_nps; *ret_n the number of answers (0: no score). */

@@ -1,4 +1,5 @@
 /* pages: the customer's pages on libmicrohttpd, plain HTTP (docs/card-page.md). */
+#include "first_name.h"
 #include "pages.h"
 
 #include <arpa/inet.h>
@@ -1145,6 +1146,11 @@ static void section_privacy(struct pages *pg, struct page *p, const char *card_c
 	rawf(p, "<label><input type=\"checkbox\" name=\"first_name\"%s> %s</label>",
 	     cs.first_name ? " checked" : "",
 	     T(p, "Kasa może pokazywać moje imię", "The till may show my first name"));
+	rawf(p, "<label>%s <input type=\"text\" name=\"name\" maxlength=\"%d\""
+		" autocomplete=\"given-name\" value=\"",
+	     T(p, "Imię:", "First name:"), FIRST_NAME_CHARS);
+	esc(p, cs.first_name ? cs.name : "");
+	raw(p, "\"></label>");
 	raw(p, "<button type=\"submit\">");
 	raw(p, T(p, "Zapisz zgody", "Save my choices"));
 	raw(p, "</button></form><p><a href=\"");
@@ -1488,6 +1494,8 @@ static enum MHD_Result data_export(struct pages *pg, struct MHD_Connection *c,
 		goto fail;
 	cJSON_AddBoolToObject(mo, "marketing", r == 0 && cs.marketing);
 	cJSON_AddBoolToObject(mo, "first_name", r == 0 && cs.first_name);
+	if (r == 0 && cs.first_name && cs.name[0])
+		cJSON_AddStringToObject(mo, "name", cs.name);
 	if (r == 0)
 		json_i64(mo, "updated_us", cs.updated_us);
 	list = cJSON_AddArrayToObject(o, "events");
@@ -1663,7 +1671,18 @@ static enum MHD_Result post_card(struct pages *pg, struct MHD_Connection *c, enu
 		return card_page(pg, c, lang, tok, issuer, token_text, msg, "good", MHD_HTTP_OK);
 	}
 	if (!strcmp(f->action, "consent")) {
-		if (customer_consent(st, tok->card_code, f->marketing, f->first_name, now_us()) < 0)
+		char name[FIRST_NAME_MAX] = "";
+		const char *why;
+		if (f->first_name && first_name_clean(f->name, strlen(f->name), name, &why) < 0)
+			return card_page(pg, c, lang, tok, issuer, token_text,
+					 T(&p,
+					   "Wpisz imię, które kasa może pokazywać: litery, spacje, "
+					   "„-”, „'” i „.”, do 24 znaków.",
+					   "Type the first name the till may show: letters, spaces, "
+					   "'-', ' and '.', up to 24 characters."),
+					 "bad", MHD_HTTP_BAD_REQUEST);
+		if (customer_consent(st, &pg->cfg.pol, tok->card_code, f->marketing, f->first_name,
+				     name, now_us()) < 0)
 			goto unavailable;
 		return card_page(pg, c, lang, tok, issuer, token_text,
 				 T(&p, "Zapisaliśmy Twoje zgody.", "Your choices were saved."), "good",

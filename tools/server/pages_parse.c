@@ -223,7 +223,7 @@ static const char *const field_names[PAGES_F_MAX] = {
     [PAGES_F_CARD] = "card",	       [PAGES_F_SCORE] = "score",
     [PAGES_F_COMMENT] = "comment",     [PAGES_F_RECEIPT] = "receipt",
     [PAGES_F_MARKETING] = "marketing", [PAGES_F_FIRST_NAME] = "first_name",
-    [PAGES_F_CONFIRM] = "confirm",
+    [PAGES_F_CONFIRM] = "confirm",     [PAGES_F_NAME] = "name",
 };
 
 int pages_parse_form(const char *body, size_t len, struct pages_form *ret, char *why,
@@ -282,16 +282,19 @@ int pages_parse_form(const char *body, size_t len, struct pages_form *ret, char 
 		case PAGES_F_ACTION:
 		case PAGES_F_CARD:
 		case PAGES_F_RECEIPT:
+		case PAGES_F_NAME:
 		case PAGES_F_COMMENT: {
 			char *dst = k == PAGES_F_CSRF	   ? f.csrf
 				    : k == PAGES_F_ACTION  ? f.action
 				    : k == PAGES_F_CARD	   ? f.card
 				    : k == PAGES_F_RECEIPT ? f.receipt
+				    : k == PAGES_F_NAME	   ? f.name
 							   : f.comment;
 			size_t size = k == PAGES_F_CSRF	     ? sizeof(f.csrf)
 				      : k == PAGES_F_ACTION  ? sizeof(f.action)
 				      : k == PAGES_F_CARD    ? sizeof(f.card)
 				      : k == PAGES_F_RECEIPT ? sizeof(f.receipt)
+				      : k == PAGES_F_NAME    ? sizeof(f.name)
 							     : sizeof(f.comment);
 			if (vl >= size)
 				return refuse(why, why_size, "%s: too long", field_names[k]);

@@ -19,6 +19,7 @@
 #define PAGES_CSRF_MAX	     80
 #define PAGES_COMMENT_MAX    500 /* bytes of UTF-8 */
 #define PAGES_FORM_MAX	     4096
+#define PAGES_NAME_MAX	     160 /* bytes of a first name as typed (spaces and all) */
 
 enum pages_lang { PAGES_PL, PAGES_EN };
 
@@ -60,6 +61,7 @@ struct pages_form {
 	char comment[PAGES_COMMENT_MAX + 1];
 	char receipt[LEDGER_RECEIPT_NO_MAX + 1];
 	bool marketing, first_name, confirm; /* checkboxes: present means on */
+	char name[PAGES_NAME_MAX + 1];	     /* the first name as typed (first_name_clean checks) */
 	bool has[16];			     /* which fields came, by enum pages_field */
 };
 
@@ -73,6 +75,7 @@ enum pages_field {
 	PAGES_F_MARKETING,
 	PAGES_F_FIRST_NAME,
 	PAGES_F_CONFIRM,
+	PAGES_F_NAME,
 	PAGES_F_MAX
 };
 

@@ -11,6 +11,7 @@
  */
 #pragma once
 
+#include "first_name.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,8 @@ struct store_member {
 	int64_t events;
 	char tier[STORE_TIER_MAX + 1];
 	int64_t updated_us;
+	/* the first name the member allows the tills to show ("" without that consent) */
+	char first_name[FIRST_NAME_MAX];
 };
 
 /* Something for the store owner to review (docs/server.md, "Flags"). */
@@ -96,6 +99,7 @@ struct store_consent {
 	char card_code[LEDGER_CARD_CODE_LEN + 1];
 	bool marketing;	 /* marketing messages */
 	bool first_name; /* the first name may be shown at the till */
+	char name[FIRST_NAME_MAX]; /* that first name, kept only with that consent, else "" */
 	int64_t updated_us;
 };
 

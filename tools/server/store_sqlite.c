@@ -73,7 +73,7 @@ static const char schema[] =
     " read_ctr INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS members(card_code TEXT PRIMARY KEY NOT NULL,"
     " balance_pts INTEGER NOT NULL, events INTEGER NOT NULL, tier TEXT NOT NULL,"
-    " updated_us INTEGER NOT NULL);"
+    " updated_us INTEGER NOT NULL, first_name TEXT);"
     "CREATE TABLE IF NOT EXISTS flags(id INTEGER PRIMARY KEY, code TEXT NOT NULL,"
     " event_id BLOB NOT NULL, terminal_id TEXT NOT NULL, card_code TEXT NOT NULL,"
     " amount INTEGER NOT NULL, detail TEXT NOT NULL, time_us INTEGER NOT NULL);"
@@ -92,9 +92,52 @@ static const char schema[] =
     " PRIMARY KEY(terminal_id, seq)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS surveys_card ON surveys(card_code, time_us);"
     "CREATE TABLE IF NOT EXISTS consents(card_code TEXT PRIMARY KEY NOT NULL,"
-    " marketing INTEGER NOT NULL, first_name INTEGER NOT NULL, updated_us INTEGER NOT NULL)"
-    " WITHOUT ROWID;"
-    "PRAGMA user_version=1;";
+    " marketing INTEGER NOT NULL, first_name INTEGER NOT NULL, updated_us INTEGER NOT NULL,"
+    " name TEXT) WITHOUT ROWID;";
+
+/*
+ * The schema version (PRAGMA user_version) and the steps from each older one: 1 -> 2 adds the
+ * first name a member allows the tills to show (consents.name, its copy members.first_name).
+ */
+#define SCHEMA_VERSION 2
+static const char *const upgrades[SCHEMA_VERSION] = {
+    [1] = "ALTER TABLE members ADD COLUMN first_name TEXT;"
+	  "ALTER TABLE consents ADD COLUMN name TEXT;",
+};
+
+/* Create the tables of a new file, or bring an older one up to SCHEMA_VERSION. */
+static int schema_apply(sqlite3 *db)
+{
+	sqlite3_stmt *q;
+	int version = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (version < 0 || version > SCHEMA_VERSION)
+		return -EPROTO; /* a newer server's file */
+	if (sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	if (version == SCHEMA_VERSION)
+		return 0;
+	char pragma[40];
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d;", SCHEMA_VERSION);
+	/* a new file got the tables of this version; an older one takes the steps from its own */
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
+	for (int v = version ? version : SCHEMA_VERSION; v < SCHEMA_VERSION; v++) {
+		if (sqlite3_exec(db, upgrades[v], NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+	}
+	if (sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -EIO;
+}
 
 static struct store_sqlite *S(struct store *st)
 {
@@ -538,12 +581,13 @@ static void member_row(sqlite3_stmt *q, struct store_member *m)
 	m->events = sqlite3_column_int64(q, 2);
 	text(q, 3, m->tier, sizeof(m->tier));
 	m->updated_us = sqlite3_column_int64(q, 4);
+	text(q, 5, m->first_name, sizeof(m->first_name));
 }
 
 static int op_member_get(struct store *st, const char *card_code, struct store_member *ret)
 {
-	static const char sql[] = "SELECT card_code, balance_pts, events, tier, updated_us"
-				  " FROM members WHERE card_code = ?";
+	static const char sql[] = "SELECT card_code, balance_pts, events, tier, updated_us,"
+				  " first_name FROM members WHERE card_code = ?";
 	sqlite3_stmt *q = prep(st, sql);
 	if (!q)
 		return -EIO;
@@ -559,10 +603,10 @@ static int op_member_put(struct store *st, const struct store_member *m)
 {
 	/* an update in place (OR REPLACE would delete the row and insert it again) */
 	static const char sql[] =
-	    "INSERT INTO members(card_code, balance_pts, events, tier, updated_us)"
-	    " VALUES(?,?,?,?,?) ON CONFLICT(card_code) DO UPDATE SET"
+	    "INSERT INTO members(card_code, balance_pts, events, tier, updated_us, first_name)"
+	    " VALUES(?,?,?,?,?,?) ON CONFLICT(card_code) DO UPDATE SET"
 	    " balance_pts = excluded.balance_pts, events = excluded.events, tier = excluded.tier,"
-	    " updated_us = excluded.updated_us";
+	    " updated_us = excluded.updated_us, first_name = excluded.first_name";
 	sqlite3_stmt *q = prep(st, sql);
 	if (!q)
 		return -EIO;
@@ -571,6 +615,10 @@ static int op_member_put(struct store *st, const struct store_member *m)
 	sqlite3_bind_int64(q, 3, m->events);
 	sqlite3_bind_text(q, 4, m->tier, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 5, m->updated_us);
+	if (m->first_name[0])
+		sqlite3_bind_text(q, 6, m->first_name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 6);
 	return step_done(st, q);
 }
 
@@ -685,8 +733,8 @@ static int op_flags_read(struct store *st, store_flag_fn fn, void *userdata)
 
 static int op_members_read(struct store *st, store_member_fn fn, void *userdata)
 {
-	static const char sql[] = "SELECT card_code, balance_pts, events, tier, updated_us"
-				  " FROM members ORDER BY card_code";
+	static const char sql[] = "SELECT card_code, balance_pts, events, tier, updated_us,"
+				  " first_name FROM members ORDER BY card_code";
 	sqlite3_stmt *q = prep(st, sql);
 	int rc, r = 0;
 	if (!q)
@@ -928,7 +976,7 @@ static int op_survey_counts(struct store *st, struct store_nps *ret)
 
 static int op_consent_get(struct store *st, const char *card_code, struct store_consent *ret)
 {
-	static const char sql[] = "SELECT marketing, first_name, updated_us FROM consents"
+	static const char sql[] = "SELECT marketing, first_name, updated_us, name FROM consents"
 				  " WHERE card_code = ?";
 	sqlite3_stmt *q = prep(st, sql);
 	if (!q)
@@ -941,6 +989,7 @@ static int op_consent_get(struct store *st, const char *card_code, struct store_
 		ret->marketing = sqlite3_column_int(q, 0) != 0;
 		ret->first_name = sqlite3_column_int(q, 1) != 0;
 		ret->updated_us = sqlite3_column_int64(q, 2);
+		text(q, 3, ret->name, sizeof(ret->name));
 	}
 	done(st, q);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : -EIO;
@@ -949,7 +998,7 @@ static int op_consent_get(struct store *st, const char *card_code, struct store_
 static int op_consent_put(struct store *st, const struct store_consent *c)
 {
 	static const char sql[] = "INSERT OR REPLACE INTO consents(card_code, marketing,"
-				  " first_name, updated_us) VALUES(?,?,?,?)";
+				  " first_name, updated_us, name) VALUES(?,?,?,?,?)";
 	sqlite3_stmt *q = prep(st, sql);
 	if (!q)
 		return -EIO;
@@ -957,6 +1006,11 @@ static int op_consent_put(struct store *st, const struct store_consent *c)
 	sqlite3_bind_int(q, 2, c->marketing);
 	sqlite3_bind_int(q, 3, c->first_name);
 	sqlite3_bind_int64(q, 4, c->updated_us);
+	/* the name is kept only while the consent to show it stands */
+	if (c->first_name && c->name[0])
+		sqlite3_bind_text(q, 5, c->name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 5);
 	return step_done(st, q);
 }
 
@@ -1064,6 +1118,7 @@ static const struct store_ops sqlite_ops = {
 int store_sqlite_open(const char *path, struct store **ret, char *err, size_t err_size)
 {
 	struct store_sqlite *s = calloc(1, sizeof(*s));
+	int r = 0;
 	if (!s)
 		return -ENOMEM;
 	s->base.ops = &sqlite_ops;
@@ -1072,10 +1127,14 @@ int store_sqlite_open(const char *path, struct store **ret, char *err, size_t er
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) !=
 		SQLITE_OK ||
-	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, err_size, "%s: %s", path,
-			 s->db ? sqlite3_errmsg(s->db) : "cannot open");
+	    sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK || (r = schema_apply(s->db)) < 0) {
+		if (r == -EPROTO)
+			snprintf(err, err_size,
+				 "%s: made by a newer loyalty-server (schema above %d)", path,
+				 SCHEMA_VERSION);
+		else
+			snprintf(err, err_size, "%s: %s", path,
+				 s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		sqlite3_close(s->db);
 		free(s);
 		return -EIO;

@@ -129,6 +129,21 @@ static int raise_flag(struct push_ctx *c, const struct ledger_event *ev, const c
 	return c->st->ops->flag_add(c->st, &f);
 }
 
+/*
+ * A member the store does not hold yet: its card code, and the first name its card page may
+ * have allowed the tills to show before any of its events reached the server.
+ */
+static int member_new(struct store *st, const char *card_code, struct store_member *m)
+{
+	struct store_consent cs;
+	memset(m, 0, sizeof(*m));
+	snprintf(m->card_code, sizeof(m->card_code), "%s", card_code);
+	int r = st->ops->consent_get(st, card_code, &cs);
+	if (r == 0 && cs.first_name)
+		snprintf(m->first_name, sizeof(m->first_name), "%s", cs.name);
+	return r == -ENOENT ? 0 : r;
+}
+
 /* The batch's member, read from the store the first time the batch touches it. */
 static int batch_member(struct push_ctx *c, const char *card_code, struct store_member **ret)
 {
@@ -142,12 +157,10 @@ static int batch_member(struct push_ctx *c, const char *card_code, struct store_
 	}
 	struct store_member *m = &c->members[c->n_members];
 	int r = c->st->ops->member_get(c->st, card_code, m);
-	if (r == -ENOENT) {
-		memset(m, 0, sizeof(*m));
-		snprintf(m->card_code, sizeof(m->card_code), "%s", card_code);
-	} else if (r < 0) {
+	if (r == -ENOENT)
+		r = member_new(c->st, card_code, m);
+	if (r < 0)
 		return r;
-	}
 	c->slots[slot] = (uint32_t) ++c->n_members;
 	*ret = m;
 	return 0;
@@ -196,6 +209,8 @@ static int put_member(struct store *st, const struct sync_policy *pol, struct st
 	cJSON_AddStringToObject(o, "tier", m->tier);
 	sync_json_i64(o, "spend_gr", spend);
 	sync_json_i64(o, "updated_us", m->updated_us);
+	if (m->first_name[0])
+		cJSON_AddStringToObject(o, "first_name", m->first_name);
 	snprintf(key, sizeof(key), "member:%s", m->card_code);
 	return put_change(st, key, o);
 }
@@ -215,13 +230,26 @@ int sync_member_credit(struct store *st, const struct sync_policy *pol, const ch
 {
 	struct store_member m;
 	int r = st->ops->member_get(st, card_code, &m);
-	if (r == -ENOENT && create) {
-		memset(&m, 0, sizeof(m));
-		snprintf(m.card_code, sizeof(m.card_code), "%s", card_code);
-	} else if (r < 0) {
+	if (r == -ENOENT && create)
+		r = member_new(st, card_code, &m);
+	if (r < 0)
 		return r;
-	}
 	m.balance_pts += points;
+	return put_member(st, pol, &m, now_us);
+}
+
+int sync_member_name(struct store *st, const struct sync_policy *pol, const char *card_code,
+		     const char *first_name, int64_t now_us)
+{
+	struct store_member m;
+	int r = st->ops->member_get(st, card_code, &m);
+	if (r == -ENOENT)
+		return 0; /* taken from the consent when its first event comes */
+	if (r < 0)
+		return r;
+	if (!strcmp(m.first_name, first_name))
+		return 0;
+	snprintf(m.first_name, sizeof(m.first_name), "%s", first_name);
 	return put_member(st, pol, &m, now_us);
 }
 

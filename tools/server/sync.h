@@ -50,6 +50,17 @@ sync_changes(struct store *st, const struct sync_policy *pol, const char *termin
 	     int64_t since, size_t limit, int64_t now_us, cJSON **ret, struct sync_error *err);
 
 /*
+ * Inside the caller's transaction: the first name the tills may show for card_code ("" for
+ * none, when the consent is withdrawn), published with the member change when it differs. A
+ * card the server holds no member of yet is left alone: its first event takes the name from the
+ * consent. first_name must have passed first_name_clean().
+ */
+__attribute__((warn_unused_result)) int sync_member_name(struct store *st,
+							 const struct sync_policy *pol,
+							 const char *card_code,
+							 const char *first_name, int64_t now_us);
+
+/*
  * Inside the caller's transaction: add points to the member's server balance (a claim or a
  * survey bonus from the card page), recompute its tier and publish the member change. -ENOENT
  * for an unknown card unless create (a card made on the card page).
