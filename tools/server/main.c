@@ -22,6 +22,7 @@
 #include "pages.h"
 #include "server.h"
 #include "store.h"
+#include "sun_keys.h"
 #include "sync.h"
 
 static const char usage[] =
@@ -90,6 +91,8 @@ static char *slurp(const char *path, size_t max, size_t *ret_len)
 	size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
 	fclose(f);
 	if (!buf || n > max) {
+		if (buf)
+			sodium_memzero(buf, n); /* the key files come through here too */
 		free(buf);
 		errno = EFBIG;
 		return NULL;
@@ -217,28 +220,28 @@ static int publish_config(struct store *st, const struct opts *o)
 	return 0;
 }
 
-/* --sun-keys FILE: SDMMetaReadKey and SDMFileReadKey, a line of 32 hex digits each. */
+/* --sun-keys FILE: SDMMetaReadKey and SDMFileReadKey, a line of 32 hex digits each (sun_keys.h). */
 static int read_sun_keys(const char *path, struct sync_policy *pol)
 {
-	size_t len, got1 = 0, got2 = 0;
-	char *text = slurp(path, 256, &len);
+	static const char format[] = "the file must be two lines of 32 hex digits: SDMMetaReadKey, "
+				     "then SDMFileReadKey";
+	char err[160];
+	size_t len;
+	char *text = slurp(path, SUN_KEYS_TEXT_MAX, &len);
+	if (!text && errno == EFBIG) {
+		fprintf(stderr, "loyalty-server: %s: more than %d bytes (%s)\n", path,
+			SUN_KEYS_TEXT_MAX, format);
+		return -1;
+	}
 	if (!text) {
 		fprintf(stderr, "loyalty-server: cannot read %s: %m\n", path);
 		return -1;
 	}
-	/* "<32 hex>\n<32 hex>", a final newline allowed */
-	int ok = (len == 65 || (len == 66 && text[65] == '\n')) && text[32] == '\n' &&
-		 sodium_hex2bin(pol->sun_meta_key, 16, text, 32, NULL, &got1, NULL) == 0 &&
-		 got1 == 16 &&
-		 sodium_hex2bin(pol->sun_file_key, 16, text + 33, 32, NULL, &got2, NULL) == 0 &&
-		 got2 == 16;
+	int r = sun_keys_parse(text, len, pol->sun_meta_key, pol->sun_file_key, err, sizeof(err));
 	sodium_memzero(text, len);
 	free(text);
-	if (!ok) {
-		fprintf(stderr,
-			"loyalty-server: %s: must be two lines of 32 hex digits (SDMMetaReadKey, "
-			"SDMFileReadKey)\n",
-			path);
+	if (r < 0) {
+		fprintf(stderr, "loyalty-server: %s: %s (%s)\n", path, err, format);
 		return -1;
 	}
 	pol->has_sun_keys = true;
