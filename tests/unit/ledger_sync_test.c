@@ -1,4 +1,4 @@
-/* ledger_sync_test: the server's changes kept in a real ledger file (schema 7). */
+/* ledger_sync_test: the server's changes kept in a real ledger file (schemas 7 to 9). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -161,6 +161,39 @@ static void tombstone_erases_and_blocks(void **state)
 	assert_int_equal(a.tombstones, 0);
 }
 
+/* The first name a member allows the tills to show comes and goes with the member changes. */
+static void first_name_follows_the_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_receipt rc;
+	struct ledger_sync_applied a;
+	char name[FIRST_NAME_MAX];
+	struct ledger_sale s = sale_of(3, 4);
+	assert_int_equal(ledger_commit_sale(f->ledger, &s, &rc), 0);
+	assert_int_equal(ledger_member_first_name(f->ledger, rc.member_id, name), 0);
+	assert_string_equal(name, "");
+	struct ledger_change c = member(rc.card_code, 4);
+	snprintf(c.first_name, sizeof(c.first_name), "Łucja");
+	assert_int_equal(ledger_sync_apply(f->ledger, &c, 1, 1, T0, &a), 0);
+	assert_int_equal(ledger_member_first_name(f->ledger, rc.member_id, name), 0);
+	assert_string_equal(name, "Łucja");
+	/* the consent withdrawn: the next change has none, and none is kept */
+	c.first_name[0] = '\0';
+	assert_int_equal(ledger_sync_apply(f->ledger, &c, 1, 2, T0, &a), 0);
+	assert_int_equal(ledger_member_first_name(f->ledger, rc.member_id, name), 0);
+	assert_string_equal(name, "");
+	/* given again, then the member erased: gone with its server row */
+	snprintf(c.first_name, sizeof(c.first_name), "Łucja");
+	struct ledger_change t = {.type = LEDGER_CHANGE_TOMBSTONE, .time_us = T0 + 1};
+	snprintf(t.card_code, sizeof(t.card_code), "%s", rc.card_code);
+	assert_int_equal(ledger_sync_apply(f->ledger, &c, 1, 3, T0, &a), 0);
+	assert_int_equal(ledger_sync_apply(f->ledger, &t, 1, 4, T0, &a), 0);
+	struct ledger_server_member sm;
+	assert_int_equal(ledger_server_member(f->ledger, rc.card_code, &sm), -ENOENT);
+	/* an unknown member id */
+	assert_int_equal(ledger_member_first_name(f->ledger, 9999, name), -ENOENT);
+}
+
 static void keys_trusted_and_revoked_for_good(void **state)
 {
 	struct fixture *f = *state;
@@ -233,6 +266,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_bad_change_refuses_the_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(view_is_server_plus_unsynced, setup, teardown),
 	    cmocka_unit_test_setup_teardown(tombstone_erases_and_blocks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(first_name_follows_the_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(keys_trusted_and_revoked_for_good, setup, teardown),
 	    cmocka_unit_test_setup_teardown(adopted_member_books_under_its_code, setup, teardown),
 	};

@@ -189,6 +189,7 @@ static void test_changes(void **state)
 {
 	(void) state;
 	char err[256];
+	size_t len;
 	assert_int_equal(parse_changes_file("changes_page.json", 2, err, sizeof(err)), 0);
 	assert_int_equal(changes.n, 2);
 	assert_true(changes.more);
@@ -214,6 +215,36 @@ static void test_changes(void **state)
 	assert_int_equal(changes.changes[0].type, TSYNC_CHANGE_CONFIG);
 	assert_int_equal(changes.changes[0].programme_b64_len, 20);
 
+	/* the first name a member allows the tills to show, or none */
+	assert_int_equal(parse_changes_file("changes_first_name.json", 2, err, sizeof(err)), 0);
+	assert_string_equal(changes.changes[0].first_name, "Łucja Maria");
+	assert_string_equal(changes.changes[1].first_name, "");
+	{
+		static const char *const bad_names[][2] = {
+		    {"\"\"", "first_name: must be text of 1 to"},
+		    {"\"Anna\\u202e\"", "not part of a name"},
+		    {"\"Anna\\u0007\"", "control character"},
+		    {"\" Anna\"", "clean form"},
+		    {"\"Abcdefghijklmnopqrstuvwxy\"", "longer than 24"},
+		    {"7", "first_name: must be text"},
+		};
+		char *base = corpus("changes_first_name.json", &len);
+		for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+			char reply[1024];
+			const char *at = strstr(base, "\"Łucja Maria\"");
+			assert_non_null(at);
+			snprintf(reply, sizeof(reply), "%.*s%s%s", (int) (at - base), base,
+				 bad_names[i][0], at + strlen("\"Łucja Maria\""));
+			err[0] = '\0';
+			assert_int_equal(tsync_parse_changes(reply, strlen(reply), 2, TSYNC_PULL_MAX,
+							     &changes, err, sizeof(err)),
+					 -EBADMSG);
+			if (!strstr(err, bad_names[i][1]))
+				fail_msg("%s: \"%s\"", bad_names[i][0], err);
+		}
+		free(base);
+	}
+
 	/* a page that starts at or before the cursor asked from */
 	assert_int_equal(parse_changes_file("changes_page.json", 3, err, sizeof(err)), -EBADMSG);
 	assert_non_null(strstr(err, "cursor"));
@@ -222,7 +253,6 @@ static void test_changes(void **state)
 			 -EBADMSG);
 	assert_non_null(strstr(err, "twice"));
 	/* more than asked for */
-	size_t len;
 	char *text = corpus("changes_kinds.json", &len);
 	assert_int_equal(tsync_parse_changes(text, len, 2, 3, &changes, err, sizeof(err)),
 			 -EBADMSG);
