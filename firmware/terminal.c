@@ -422,7 +422,12 @@ static cJSON *sim_tap(struct terminal *t, const struct ctl_request *req, const c
 	}
 	cJSON *outcome = NULL;
 	nfc_drain(t, &outcome);
-	return outcome ? outcome : ok_answer();
+	if (!outcome)
+		outcome = ok_answer();
+	/* what the cashier sees after the tap, for scripts and tests of a headless terminal */
+	if (outcome && hal_console_is_sim(t->console))
+		cJSON_AddStringToObject(outcome, "display", hal_console_sim_display(t->console));
+	return outcome;
 }
 
 static void on_ctl(void *userdata, unsigned client, const struct ctl_request *req)

@@ -5,8 +5,10 @@
 # T2 has pulled the chain's terminal keys and the member's server balance, the same link is T1's
 # member, taken on at T2 with its card code: no second welcome bonus, what it earns at T2 reaches
 # the server under the same card, and T2 shows the chain balance (the server's plus its own
-# events not yet pulled back). The owner revokes the card on the server: after their next sync
-# both terminals refuse it, by its link and by its UID, and book nothing.
+# events not yet pulled back). The member lets the tills show its first name on its card page:
+# after their next sync both terminals greet by it, and once it is withdrawn neither shows or
+# keeps it. The owner revokes the card on the server: after their next sync both terminals
+# refuse it, by its link and by its UID, and book nothing.
 set -euo pipefail
 src=$1
 build=$2
@@ -27,12 +29,13 @@ db=$work/server.sqlite
 "$src/tools/dev-ca" "$work/ca" >/dev/null
 # start_server PORT: the server on 127.0.0.1:PORT (0: any; $port says which)
 start_server() {
-	rm -f "$work/port"
+	rm -f "$work/port" "$work/pages.port"
 	"$server" serve --db "$db" --cert "$work/ca/server.pem" --key "$work/ca/server.key" \
 		--ca "$work/ca/ca.pem" --ca-key "$work/ca/ca.key" --sign-key "$work/ca/config.key" \
-		--port "$1" --port-file "$work/port" --exit-after 280 >>"$work/server.log" 2>&1 &
+		--port "$1" --port-file "$work/port" --exit-after 280 \
+		--pages-listen 127.0.0.1:0 --pages-port-file "$work/pages.port" >>"$work/server.log" 2>&1 &
 	spid=$!
-	for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
+	for _ in $(seq 100); do [ -s "$work/port" ] && [ -s "$work/pages.port" ] && break; sleep 0.05; done
 	port=$(cat "$work/port")
 }
 stop_server() {
@@ -143,6 +146,35 @@ jctl T2 sim tap --uid 04C1C2C3C4C5C6 --tag ntag215 --url "$link" >"$work/inq2.js
 check "after the pull the chain balance is the server's" "$((t1_pts + t2_pts))" \
 	"$(jnum chain_balance_pts <"$work/inq2.json")"
 check "and T2's ledger verifies" 0 "$(ctl T2 ledger verify >/dev/null 2>&1; echo $?)"
+
+# ---- the first name: given on the card page, then the tills greet by it; withdrawn, gone ----
+pages=http://127.0.0.1:$(cat "$work/pages.port")
+cpath=/${link#*://*/}
+csrf=$(curl -sS "$pages$cpath" | grep -o 'name="csrf" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
+consent() { # FIELDS: the card page's consent form as a phone sends it; prints the status
+	curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' \
+		-H "Origin: $pages" -H 'Sec-Fetch-Site: same-origin' \
+		--data-raw "csrf=$csrf&action=consent&$1" "$pages$cpath"
+}
+inquiry() { # T OUT: the card tapped with no sale waiting
+	ctl "$1" sim remove >/dev/null
+	jctl "$1" sim tap --uid 04C1C2C3C4C5C6 --tag ntag215 --url "$link" >"$2"
+}
+check "the member lets the tills show its first name" 200 "$(consent 'first_name=on&name=%C5%81ucja')"
+sync_ok T2 "T2 pulls the first name"
+inquiry T2 "$work/name.json"
+check "T2's card inquiry carries the first name" "Łucja" "$(jfield first_name <"$work/name.json")"
+check_true "T2's display greets by it" grep -q '"display":"Łucja: Card balance' "$work/name.json"
+sync_ok T1 "T1 pulls it too"
+ctl T1 sim remove >/dev/null
+jctl T1 sim tap --uid 04A1A2A3A4A5A6 --tag ntag215 --url "$link" >"$work/name1.json"
+check_true "the issuing terminal greets by it as well" grep -q '"display":"Łucja: ' "$work/name1.json"
+check "withdrawn on the card page" 200 "$(consent 'marketing=on')"
+sync_ok T2 "T2 pulls the withdrawal"
+inquiry T2 "$work/noname.json"
+check_true "T2 shows no first name any more" \
+	eval '! grep -q -e first_name -e Łucja "$work/noname.json" && grep -q "\"display\":\"Card balance" "$work/noname.json"'
+check "and keeps none" 0 "$(q T2 "SELECT COUNT(*) FROM server_members WHERE first_name IS NOT NULL")"
 
 # ---- the card revoked on the server: refused at both after their sync ----
 "$server" revoke-card --db "$db" --card "$card"
