@@ -154,4 +154,21 @@ push T1 "$b2"
 check "after a restart, a retried batch is still all duplicates" \
 	eval '[ "$(field duplicates)" = 2 ] && [ "$(field acked_seq)" = 5 ]'
 check "and the events stored are the same" eval '[ "$(stored_events)" = 16 ]'
+
+# --- a store file of schema version 1 (before first names) is brought up to 2 at open
+v1=$work/v1.sqlite
+sqlite3 "$v1" "CREATE TABLE members(card_code TEXT PRIMARY KEY NOT NULL, balance_pts INTEGER NOT NULL,
+	events INTEGER NOT NULL, tier TEXT NOT NULL, updated_us INTEGER NOT NULL);
+	CREATE TABLE consents(card_code TEXT PRIMARY KEY NOT NULL, marketing INTEGER NOT NULL,
+	first_name INTEGER NOT NULL, updated_us INTEGER NOT NULL) WITHOUT ROWID;
+	INSERT INTO members VALUES('7K3M9QZX2H4P', 62, 2, 'Silver', 1);
+	INSERT INTO consents VALUES('7K3M9QZX2H4P', 1, 1, 1);
+	PRAGMA user_version=1;"
+check "a version 1 store opens, its members kept" \
+	eval '"$server" balances --db "$v1" | grep -q "\"card_code\":\"7K3M9QZX2H4P\",\"balance_pts\":62"'
+check "and is version 2, with the first name columns" \
+	eval '[ "$(sqlite3 "$v1" "PRAGMA user_version; SELECT COUNT(*) FROM pragma_table_info('"'members'"') WHERE name = '"'first_name'"'; SELECT COUNT(*) FROM pragma_table_info('"'consents'"') WHERE name = '"'name'"'" | tr "\n" " ")" = "2 1 1 " ]'
+sqlite3 "$v1" "PRAGMA user_version=3"
+check "a store of a newer server is refused with the reason" \
+	eval '! "$server" balances --db "$v1" 2>"$work/v3.err" && grep -q "made by a newer loyalty-server" "$work/v3.err"'
 finish
