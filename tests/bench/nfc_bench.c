@@ -488,6 +488,14 @@ int main(int argc, char **argv)
 		sum += t_all[k];
 	const int64_t p50 = pct(t_all, taps, 50), p90 = pct(t_all, taps, 90),
 		      p99 = pct(t_all, taps, 99);
+	/* in tenths of a percent: how many taps, and how many anchor samples, took over the target */
+	size_t over = 0, anchor_over = 0;
+	for (size_t k = 0; k < taps; k++) {
+		over += t_all[k] > (int64_t) TARGET_P99_US * 1000;
+		anchor_over += t_anchor[k] > (int64_t) TARGET_P99_US * 1000;
+	}
+	const unsigned over_pm = (unsigned) (over * 1000 / taps),
+		       anchor_over_pm = (unsigned) (anchor_over * 1000 / taps);
 
 	const char *what = " (158-character card token URL)";
 	if (t4)
@@ -523,16 +531,21 @@ int main(int argc, char **argv)
 			       pct(t, fault_taps, 50) / 1e3, t[fault_taps - 1] / 1e3);
 		}
 	}
+	printf("over %d us: %u.%u%% of the taps, %u.%u%% of the anchor's samples (the machine's own "
+	       "wake-up tail)\n",
+	       TARGET_P99_US, over_pm / 10, over_pm % 10, anchor_over_pm / 10, anchor_over_pm % 10);
 	printf("target: p99 <= %d us: %s\n", TARGET_P99_US,
 	       p99 / 1000 <= TARGET_P99_US ? "met" : "MISSED");
 	printf(
 	    "{\"bench\":\"nfc\",\"card\":\"%s\",\"taps\":%zu,\"p50_us\":%.0f,\"p90_us\":%.0f,"
 	    "\"p99_us\":%.0f,\"max_us\":%.0f,\"event_p99_us\":%.0f,\"anchor_wakeups_p50_us\":%.0f,"
 	    "\"anchor_wakeups_p99_us\":%.0f,\"open_ms\":%.1f,\"idle_searches_per_s\":%.0f,"
+	    "\"over_target_pct\":%u.%u,\"anchor_over_target_pct\":%u.%u,"
 	    "\"idle_cpu_pct\":%.1f,\"fault_p50_us\":{",
 	    card, taps, p50 / 1e3, p90 / 1e3, p99 / 1e3, t_all[taps - 1] / 1e3,
 	    pct(t_ev, taps, 99) / 1e3, pct(t_anchor, taps, 50) / 1e3, pct(t_anchor, taps, 99) / 1e3,
-	    open_ns / 1e6, idle_searches, idle_cpu);
+	    open_ns / 1e6, idle_searches, over_pm / 10, over_pm % 10, anchor_over_pm / 10,
+	    anchor_over_pm % 10, idle_cpu);
 	for (size_t f = 0; f < FAULTS && fault_taps; f++)
 		printf("%s\"%s\":%.0f", f ? "," : "", faults[f].key,
 		       pct(t_fault + f * fault_taps, fault_taps, 50) / 1e3);
