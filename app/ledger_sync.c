@@ -227,6 +227,21 @@ int ledger_server_member(struct ledger *ledger, const char *card_code,
 	return r;
 }
 
+/*
+ * The member and, when the server has told of its card code, the server's row: 1 with both, 0
+ * with the member alone, or a negative errno (-ENOENT for no such member).
+ */
+static int member_and_server_row(struct ledger *ledger, int64_t member_id,
+				 struct ledger_member *m, struct ledger_server_member *sm)
+{
+	int r = ledger_member_by_id(ledger, member_id, m);
+	if (r < 0)
+		return r;
+	if (!m->card_code[0] || (r = ledger_server_member(ledger, m->card_code, sm)) == -ENOENT)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
 int ledger_member_view(struct ledger *ledger, int64_t member_id, int64_t *ret_balance_pts,
 		       bool *ret_from_server)
 {
@@ -235,15 +250,13 @@ int ledger_member_view(struct ledger *ledger, int64_t member_id, int64_t *ret_ba
 	int64_t local;
 	if (!ledger || !ret_balance_pts || !ret_from_server)
 		return -EINVAL;
-	int r = ledger_member_by_id(ledger, member_id, &m);
+	int r = member_and_server_row(ledger, member_id, &m, &sm);
 	if (r < 0)
 		return r;
 	*ret_balance_pts = m.balance_pts;
 	*ret_from_server = false;
-	if (!m.card_code[0] || (r = ledger_server_member(ledger, m.card_code, &sm)) == -ENOENT)
+	if (r == 0)
 		return 0;
-	if (r < 0)
-		return r;
 	if ((r = ledger_read_int(ledger,
 				 "SELECT COALESCE(SUM(points), 0) FROM events"
 				 " WHERE member_id = ?1 AND seq > ?2",
@@ -261,15 +274,10 @@ int ledger_member_first_name(struct ledger *ledger, int64_t member_id, char out[
 	if (!ledger || !out)
 		return -EINVAL;
 	out[0] = '\0';
-	int r = ledger_member_by_id(ledger, member_id, &m);
-	if (r < 0)
-		return r;
-	if (!m.card_code[0] || (r = ledger_server_member(ledger, m.card_code, &sm)) == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	memcpy(out, sm.first_name, sizeof(sm.first_name));
-	return 0;
+	int r = member_and_server_row(ledger, member_id, &m, &sm);
+	if (r == 1)
+		memcpy(out, sm.first_name, sizeof(sm.first_name));
+	return r < 0 ? r : 0;
 }
 
 int ledger_card_revoked(struct ledger *ledger, const char *card_code, int64_t *ret_revoked_us)
