@@ -9,14 +9,8 @@ set -euo pipefail
 src=$1
 build=$2
 . "$src/tests/sim/lib.sh"
-work=$(mktemp -d -t card_link_test.XXXXXX)
-trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
-state=$work/state
-mkdir -p "$state"
-cp "$src/board/sim/terminal.json" "$state/"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
+one_terminal card_link_test
 jctl() { "$loyaltyctl" --state "$state" --json "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
 jfield() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -1; }
 events() { q 'SELECT COUNT(*) FROM events'; }
 

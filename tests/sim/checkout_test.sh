@@ -6,13 +6,7 @@ set -euo pipefail
 src=$1
 build=$2
 . "$src/tests/sim/lib.sh"
-work=$(mktemp -d -t checkout_test.XXXXXX)
-trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
-state=$work/state
-mkdir -p "$state"
-cp "$src/board/sim/terminal.json" "$state/"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
+one_terminal checkout_test
 events() { q "SELECT COUNT(*) FROM events"; }
 balance() { q "SELECT balance_pts FROM members WHERE member_id = 1"; }
 text() { "$render" --text "$state/printer/$1.escpos"; }

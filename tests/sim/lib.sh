@@ -33,6 +33,19 @@ finish() {
 
 hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
 
+# one_terminal NAME: $work, a temporary folder removed at exit (the daemon killed first), and
+# $state in it, one terminal's state folder with the sim board's terminal.json
+one_terminal() {
+	work=$(mktemp -d -t "$1.XXXXXX")
+	trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
+	state=$work/state
+	mkdir -p "$state"
+	cp "$src/board/sim/terminal.json" "$state/"
+}
+# loyaltyctl and the ledger of the terminal in $state (a test of several terminals has its own)
+ctl() { "$loyaltyctl" --state "$state" "$@"; }
+q() { sqlite3 "$state/ledger.sqlite" "$1"; }
+
 loyaltyd=$build/firmware/loyaltyd
 loyaltyctl=$build/tools/loyaltyctl/loyaltyctl
 render=$build/tools/escpos-render/escpos-render

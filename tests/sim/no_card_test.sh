@@ -8,13 +8,7 @@ set -euo pipefail
 src=$1
 build=$2
 . "$src/tests/sim/lib.sh"
-work=$(mktemp -d -t no_card_test.XXXXXX)
-trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
-state=$work/state
-mkdir -p "$state"
-cp "$src/board/sim/terminal.json" "$state/"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
+one_terminal no_card_test
 http() {
 	curl -s -o "$work/body" -w '%{http_code}' -X "$1" "http://$addr$2" \
 		${3:+-H 'Content-Type: application/json' --data-binary "$3"}

@@ -5,13 +5,7 @@ set -euo pipefail
 src=$1
 build=$2
 . "$src/tests/sim/lib.sh"
-work=$(mktemp -d -t programme_test.XXXXXX)
-trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
-state=$work/state
-mkdir -p "$state"
-cp "$src/board/sim/terminal.json" "$state/"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
+one_terminal programme_test
 
 # a programme that does not parse: the start is refused, naming the field
 printf '{"version":1,"coupons":{"first_purchase":{"daily_cap":-1}}}' >"$state/programme.json"

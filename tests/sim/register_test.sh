@@ -7,13 +7,7 @@ set -euo pipefail
 src=$1
 build=$2
 . "$src/tests/sim/lib.sh"
-work=$(mktemp -d -t register_test.XXXXXX)
-trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
-state=$work/state
-mkdir -p "$state"
-cp "$src/board/sim/terminal.json" "$state/"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
+one_terminal register_test
 card=04A1B2C3D4E5F6
 
 # http METHOD PATH [BODY]: the status code; the body goes to $work/body
