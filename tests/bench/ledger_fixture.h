@@ -27,7 +27,7 @@
 
 /* Bump when the generated data changes: cached files of another version are regenerated. */
 #define LEDGER_FIXTURE_VERSION	   3
-#define LEDGER_FIXTURE_SCHEMA	   8 /* the schema whose member state the generator writes */
+#define LEDGER_FIXTURE_SCHEMA	   9 /* the schema whose member state the generator writes */
 #define LEDGER_FIXTURE_TERMINAL_ID "BENCH1"
 #define LEDGER_FIXTURE_PATH_MAX	   512
 
