@@ -203,6 +203,8 @@ check "a terminal's next pull has the member without a first name" \
 	eval 'grep -q "\"type\":\"member\",\"card_code\":\"$A\"" <<<"$body" && ! grep -q first_name <<<"$body"'
 check "the server's database holds no first name any more" \
 	eval '! sqlite3 "$db" "SELECT * FROM consents; SELECT * FROM members; SELECT json FROM changes" | grep -q -e Łucja -e Anna'
+check "nor do its files, byte for byte (deleted rows zeroed, the WAL truncated)" \
+	eval '! cat "$db" "$db-wal" 2>/dev/null | grep -qa Łucja'
 post "/C/$card" "csrf=$c&action=consent&marketing=on&first_name=on&name=%C5%81ucja"
 check "first name given again" eval '[ "$status" = 200 ] && has "value=\"Łucja\""'
 page "/C/$card/data.json"
@@ -219,6 +221,8 @@ check "erasure: a terminal's next pull has the tombstone" \
 	eval 'grep -q "\"type\":\"tombstone\",\"card_code\":\"$A\"" <<<"$body"'
 check "erasure: the first name is gone from the server's database" \
 	eval '! sqlite3 "$db" "SELECT * FROM consents; SELECT * FROM members; SELECT json FROM changes" | grep -q Łucja'
+check "erasure: and from its files, byte for byte" \
+	eval '! cat "$db" "$db-wal" 2>/dev/null | grep -qa Łucja'
 page "/C/$card"
 check "the erased card's page: 410, nothing of it" eval '[ "$status" = 410 ] && ! has data-points && ! has T1-000001'
 

@@ -198,14 +198,21 @@ int customer_consent(struct store *st, const struct sync_policy *pol, const char
 	snprintf(c.card_code, sizeof(c.card_code), "%s", card_code);
 	if (first_name)
 		snprintf(c.name, sizeof(c.name), "%s", name);
+	struct store_consent before;
+	bool dropped = false; /* a name given before is no longer kept */
 	if ((r = st->ops->begin(st)) < 0)
 		return r;
-	if ((r = st->ops->consent_put(st, &c)) < 0 ||
+	if ((r = st->ops->consent_get(st, card_code, &before)) == 0)
+		dropped = before.first_name && before.name[0] && strcmp(before.name, c.name);
+	if ((r < 0 && r != -ENOENT) || (r = st->ops->consent_put(st, &c)) < 0 ||
 	    (r = sync_member_name(st, pol, card_code, c.name, now_us)) < 0 ||
 	    (r = st->ops->commit(st)) < 0) {
 		st->ops->rollback(st);
 		return r;
 	}
+	/* a first name no longer kept leaves no copy behind (best effort) */
+	if (dropped && st->ops->purge)
+		(void) st->ops->purge(st);
 	return 0;
 }
 

@@ -222,6 +222,15 @@ struct store_ops {
 	int (*member_surveys)(struct store *st, const char *card_code,
 			      int (*fn)(void *userdata, const struct store_survey *s),
 			      void *userdata);
+	/*
+	 * After an erasure or a withdrawn first name, outside any transaction: leave no older copy
+	 * of what was deleted in the store's files, as far as the backend can (SQLite zeroes
+	 * deleted content as it goes, secure_delete; this copies the WAL back into the database
+	 * and truncates it, so no older page image stays there). Best effort: 0, or -EBUSY when
+	 * other connections kept it from finishing (the WAL's next rounds overwrite the rest).
+	 * NULL in a backend without it.
+	 */
+	int (*purge)(struct store *st);
 };
 
 struct store {

@@ -48,6 +48,8 @@ static const char schema[] =
     /* the server folds every event it takes: keep the hot pages in memory (64 MiB a
      * connection) instead of reading them back from the OS for each batch */
     "PRAGMA cache_size=-65536;"
+    /* deleted rows (an erased member, a withdrawn first name) are overwritten with zeros */
+    "PRAGMA secure_delete=ON;"
     "CREATE TABLE IF NOT EXISTS terminals(terminal_id TEXT PRIMARY KEY NOT NULL,"
     " public_key BLOB, revoked INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL,"
     " last_hash BLOB NOT NULL, created_us INTEGER NOT NULL);"
@@ -1014,6 +1016,13 @@ static int op_consent_put(struct store *st, const struct store_consent *c)
 	return step_done(st, q);
 }
 
+static int op_purge(struct store *st)
+{
+	int log = -1, done = -1;
+	int rc = sqlite3_wal_checkpoint_v2(S(st)->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+	return rc == SQLITE_OK ? 0 : rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? -EBUSY : -EIO;
+}
+
 static int op_change_get(struct store *st, const char *key, char *json, size_t size)
 {
 	static const char sql[] = "SELECT json FROM changes WHERE key = ?";
@@ -1111,6 +1120,7 @@ static const struct store_ops sqlite_ops = {
     .consent_get = op_consent_get,
     .consent_put = op_consent_put,
     .change_get = op_change_get,
+    .purge = op_purge,
     .member_claims = op_member_claims,
     .member_surveys = op_member_surveys,
 };

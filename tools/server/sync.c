@@ -771,6 +771,8 @@ int sync_erase(struct store *st, const char *card_code, int64_t now_us)
 	snprintf(key, sizeof(key), "member:%s", card_code);
 	if ((r = put_change(st, key, o)) < 0 || (r = st->ops->commit(st)) < 0)
 		goto out;
+	if (st->ops->purge)
+		(void) st->ops->purge(st); /* best effort: the erasure stands either way */
 	return 0;
 out:
 	st->ops->rollback(st);
