@@ -50,7 +50,7 @@ struct checkout {
 	bool no_card; /* the customer has none: the receipt's QR lets them claim the points */
 	uint8_t pseudonym[PSEUDONYM_LEN];
 	char sun_url[LEDGER_SUN_URL_MAX + 1]; /* the card's SUN message at this sale's tap, or "" */
-	struct ledger_member member; /* member_id 0: a new card */
+	struct ledger_member member;	      /* member_id 0: a new card */
 	struct rules_member state;
 	char new_coupon_id[11];
 	struct segment seg;	      /* the member as they walk in (state before the sale) */
@@ -602,7 +602,8 @@ static void member_standing(struct terminal *t, const struct ledger_receipt *rc,
 				continue;
 			struct receipt_stamps *row = &f->stamps[f->n_stamps++];
 			int64_t before =
-			    ((x->stamps[i].progress - x->stamps[i].items) % card->every + card->every) %
+			    ((x->stamps[i].progress - x->stamps[i].items) % card->every +
+			     card->every) %
 			    card->every;
 			row->name = card->category;
 			row->every = card->every;
@@ -1533,10 +1534,24 @@ cJSON *checkout_json(struct terminal *t)
 	return o;
 }
 
+/*
+ * "Łucja: " for a member who allows the tills to show its first name (PRODUCT.md, "Cashier":
+ * the display greets by it), "" otherwise.
+ */
+static void greeting(struct terminal *t, const struct checkout *co, char out[FIRST_NAME_MAX + 2])
+{
+	char name[FIRST_NAME_MAX];
+	out[0] = '\0';
+	if (co->member.member_id &&
+	    ledger_member_first_name(t->ledger, co->member.member_id, name) == 0 && name[0])
+		snprintf(out, FIRST_NAME_MAX + 2, "%s: ", name);
+}
+
 void checkout_show(struct terminal *t)
 {
 	struct checkout *co = t->co;
-	char l1[96 + FIRST_NAME_MAX], l2[96], l3[96], a[MONEY_TEXT], b[MONEY_TEXT];
+	char l1[96 + FIRST_NAME_MAX], l2[96 + FIRST_NAME_MAX], l3[96], a[MONEY_TEXT], b[MONEY_TEXT],
+	    hello[FIRST_NAME_MAX + 2];
 	const char *tier;
 
 	switch (t->sale.state) {
@@ -1546,15 +1561,11 @@ void checkout_show(struct terminal *t)
 			      "Esc or c = cancel");
 		return;
 	case SALE_OFFER: {
-		char name[FIRST_NAME_MAX] = "";
 		tier_of(t, &co->state, &tier);
-		/* the greeting first, where the member allowed it (PRODUCT.md, "Cashier") */
-		if (co->member.member_id &&
-		    ledger_member_first_name(t->ledger, co->member.member_id, name) < 0)
-			name[0] = '\0';
-		snprintf(l1, sizeof(l1), "%s%s%s card, %s, %s, %" PRId64 " pts", name,
-			 name[0] ? ": " : "", co->member.member_id ? "Member" : "New",
-			 segment_name(co->seg.kind), tier, co->state.balance_pts);
+		greeting(t, co, hello);
+		snprintf(l1, sizeof(l1), "%s%s card, %s, %s, %" PRId64 " pts", hello,
+			 co->member.member_id ? "Member" : "New", segment_name(co->seg.kind), tier,
+			 co->state.balance_pts);
 		if (co->offer_max_pts)
 			snprintf(l2, sizeof(l2), "Points: up to %" PRId64 " pts = %s zł%s",
 				 co->offer_max_pts,
@@ -1572,15 +1583,17 @@ void checkout_show(struct terminal *t)
 	case SALE_CONFIRM:
 		snprintf(l1, sizeof(l1), "To pay %s zł (of %s zł)", gr_text(co->res.to_pay_gr, a),
 			 gr_text(co->res.basket_gr, b));
+		/* with no offer this is the first screen after the tap: the greeting goes here */
+		greeting(t, co, hello);
 		if (co->res.redeemed_pts)
 			snprintf(l2, sizeof(l2),
-				 "Paid with %" PRId64 " pts, earns +%" PRId64 " pts",
+				 "%sPaid with %" PRId64 " pts, earns +%" PRId64 " pts", hello,
 				 co->res.redeemed_pts, co->res.earned_pts + co->res.bonus_pts);
 		else if (co->coupon[0])
-			snprintf(l2, sizeof(l2), "Coupon %s, earns +%" PRId64 " pts", co->coupon,
-				 co->res.earned_pts + co->res.bonus_pts);
+			snprintf(l2, sizeof(l2), "%sCoupon %s, earns +%" PRId64 " pts", hello,
+				 co->coupon, co->res.earned_pts + co->res.bonus_pts);
 		else
-			snprintf(l2, sizeof(l2), "Earns +%" PRId64 " pts",
+			snprintf(l2, sizeof(l2), "%sEarns +%" PRId64 " pts", hello,
 				 co->res.earned_pts + co->res.bonus_pts);
 		terminal_show(t, l1, l2, "Enter: confirm  c: cancel");
 		return;
@@ -1738,8 +1751,8 @@ static void trace_text(const struct rules_trace *s, char *buf, size_t size)
 			 s->rule + strlen(SEGMENT_STEP));
 	else if (!strncmp(s->rule, CHAIN_STEP, strlen(CHAIN_STEP)))
 		snprintf(buf, size,
-			 "chain balance before the sale: %" PRId64 " pts (the server's, with %" PRId64
-			 " pts booked here; for the receipt)",
+			 "chain balance before the sale: %" PRId64
+			 " pts (the server's, with %" PRId64 " pts booked here; for the receipt)",
 			 s->base_pts, s->base_gr);
 	else if (!strncmp(s->rule, STANDING_STEP, strlen(STANDING_STEP)))
 		snprintf(buf, size,

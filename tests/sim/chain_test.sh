@@ -169,6 +169,18 @@ sync_ok T1 "T1 pulls it too"
 ctl T1 sim remove >/dev/null
 jctl T1 sim tap --uid 04A1A2A3A4A5A6 --tag ntag215 --url "$link" >"$work/name1.json"
 check_true "the issuing terminal greets by it as well" grep -q '"display":"Łucja: ' "$work/name1.json"
+# a sale through the register API: the offer names the member for the cashier and the register
+addr=$(cat "$work/T2/register.addr")
+curl -s -o "$work/rsale.json" -X POST -H 'Content-Type: application/json' \
+	--data-binary '{"total_gr":300}' "http://$addr/v1/sales"
+sale_id=$(jfield id <"$work/rsale.json")
+ctl T2 sim remove >/dev/null
+jctl T2 sim tap --uid 04C1C2C3C4C5C6 --tag ntag215 --url "$link" >"$work/rtap.json"
+curl -s -o "$work/roffer.json" "http://$addr/v1/sales/$sale_id?wait_s=5"
+check "the register's member has the first name" "Łucja" "$(jfield first_name <"$work/roffer.json")"
+check_true "the cashier's screen after the tap greets by it" \
+	grep -q '"display":"To pay 3,00 zł (of 3,00 zł)\\nŁucja: Earns +3 pts' "$work/rtap.json"
+curl -s -o /dev/null -X POST "http://$addr/v1/sales/$sale_id/cancel"
 check "withdrawn on the card page" 200 "$(consent 'marketing=on')"
 sync_ok T2 "T2 pulls the withdrawal"
 inquiry T2 "$work/noname.json"
