@@ -29,6 +29,22 @@ static int run_text(struct ledger *l, const char *sql, const char *text, int n, 
 	return r;
 }
 
+/* True when card_code's server row holds a first name other than name ("" for none). */
+static bool name_dropped(struct ledger *l, const char *card_code, const char *name)
+{
+	sqlite3_stmt *st;
+	bool dropped = false;
+	if (ledger_stmt(l, "SELECT first_name FROM server_members WHERE card_code = ?1", &st) < 0)
+		return true; /* cannot tell: purge */
+	sqlite3_bind_text(st, 1, card_code, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const unsigned char *old = sqlite3_column_text(st, 0);
+		dropped = old && strcmp((const char *) old, name) != 0;
+	}
+	ledger_stmt_done(st);
+	return dropped;
+}
+
 static int apply_member(struct ledger *l, const struct ledger_change *c, int64_t as_of_seq)
 {
 	sqlite3_stmt *st;
@@ -123,8 +139,17 @@ int ledger_sync_apply(struct ledger *ledger, const struct ledger_change *changes
 		    !memchr(c->terminal_id, 0, sizeof(c->terminal_id)))
 			return -EINVAL;
 	}
-	if ((r = ledger_outbox_state(l, &acked, &pending)) < 0 || (r = ledger_begin(l)) < 0)
+	/*
+	 * A first name withdrawn or an erased member leaves no copy in the file: deleted content
+	 * is zeroed while the page is applied (secure_delete, for this transaction only: the
+	 * bookings do not pay for it), and the WAL is copied back and truncated after it.
+	 */
+	bool purge = false;
+	if ((r = ledger_outbox_state(l, &acked, &pending)) < 0 ||
+	    (r = ledger_exec(l, "PRAGMA secure_delete = ON")) < 0)
 		return r;
+	if ((r = ledger_begin(l)) < 0)
+		goto done;
 	if ((r = ledger_read_int(l, "SELECT cursor FROM sync_cursor WHERE id = 1", 0, NULL,
 				 &stored)) == -ENOENT) {
 		stored = 0;
@@ -141,10 +166,12 @@ int ledger_sync_apply(struct ledger *ledger, const struct ledger_change *changes
 		bool erased;
 		switch (c->type) {
 		case LEDGER_CHANGE_MEMBER:
+			purge |= name_dropped(l, c->card_code, c->first_name);
 			if ((r = apply_member(l, c, acked)) == 0)
 				a.members++;
 			break;
 		case LEDGER_CHANGE_TOMBSTONE:
+			purge = true;
 			if ((r = apply_tombstone(l, c, now_us, &erased)) == 0 && erased)
 				a.tombstones++;
 			break;
@@ -174,9 +201,14 @@ int ledger_sync_apply(struct ledger *ledger, const struct ledger_change *changes
 	    (r = ledger_exec(l, "COMMIT")) < 0)
 		goto rollback;
 	*ret_applied = a;
-	return 0;
+	if (purge) /* best effort: other readers may keep the WAL for now; its next rounds overwrite it */
+		(void) ledger_exec(l, "PRAGMA wal_checkpoint(TRUNCATE)");
+	r = 0;
+	goto done;
 rollback:
 	(void) ledger_exec(l, "ROLLBACK");
+done:
+	(void) ledger_exec(l, "PRAGMA secure_delete = OFF");
 	return r;
 }
 

@@ -187,6 +187,8 @@ inquiry T2 "$work/noname.json"
 check_true "T2 shows no first name any more" \
 	eval '! grep -q -e first_name -e Łucja "$work/noname.json" && grep -q "\"display\":\"Card balance" "$work/noname.json"'
 check "and keeps none" 0 "$(q T2 "SELECT COUNT(*) FROM server_members WHERE first_name IS NOT NULL")"
+check_true "nor any copy in its ledger's files (deleted content zeroed, the WAL truncated)" \
+	eval '! cat "$work/T2/ledger.sqlite" "$work/T2/ledger.sqlite-wal" 2>/dev/null | grep -qa Łucja'
 
 # ---- the card revoked on the server: refused at both after their sync ----
 "$server" revoke-card --db "$db" --card "$card"
