@@ -278,6 +278,43 @@ int sun_mac_check(const uint8_t file_key[SUN_KEY_LEN], const struct sun_tap *tap
 	return 0;
 }
 
+int sun_url_make(const uint8_t meta_key[SUN_KEY_LEN], const uint8_t file_key[SUN_KEY_LEN],
+		 const struct sun_tap *tap, const uint8_t pad[5], const char *base, char *out,
+		 size_t cap)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	uint8_t plain[16], picc[16], mac[SUN_MAC_LEN];
+	int r;
+
+	if (!meta_key || !file_key || !tap || !pad || !base || !out || strchr(base, '?'))
+		return -EINVAL;
+	if (tap->read_ctr > SUN_READ_CTR_MAX)
+		return -ERANGE;
+	plain[0] = SUN_PICC_DATA_TAG;
+	memcpy(plain + 1, tap->uid, SUN_UID_LEN);
+	plain[8] = (uint8_t) tap->read_ctr;
+	plain[9] = (uint8_t) (tap->read_ctr >> 8);
+	plain[10] = (uint8_t) (tap->read_ctr >> 16);
+	memcpy(plain + 11, pad, 5);
+	r = aes_crypt(EVP_aes_128_ecb(), true, meta_key, NULL, plain, 16, picc);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (r < 0 || (r = sun_mac(file_key, tap, NULL, 0, mac)) < 0)
+		return r;
+	char picc_hex[2 * 16 + 1], mac_hex[2 * SUN_MAC_LEN + 1];
+	for (size_t i = 0; i < 16; i++) {
+		picc_hex[2 * i] = digits[picc[i] >> 4];
+		picc_hex[2 * i + 1] = digits[picc[i] & 15];
+	}
+	for (size_t i = 0; i < SUN_MAC_LEN; i++) {
+		mac_hex[2 * i] = digits[mac[i] >> 4];
+		mac_hex[2 * i + 1] = digits[mac[i] & 15];
+	}
+	picc_hex[32] = mac_hex[16] = '\0';
+	int n = snprintf(out, cap, "%s?%s=%s&%s=%s", base, sun_url_format_default.picc_param,
+			 picc_hex, sun_url_format_default.mac_param, mac_hex);
+	return n < 0 || (size_t) n >= cap ? -ENOSPC : n;
+}
+
 int sun_verify(const uint8_t meta_key[SUN_KEY_LEN], const uint8_t file_key[SUN_KEY_LEN],
 	       const struct sun_url *url, struct sun_tap *ret_tap, enum sun_status *ret_status)
 {

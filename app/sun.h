@@ -145,6 +145,20 @@ sun_verify(const uint8_t meta_key[SUN_KEY_LEN], const uint8_t file_key[SUN_KEY_L
 	   const struct sun_url *url, struct sun_tap *ret_tap, enum sun_status *ret_status);
 
 /*
+ * What a card writes at a tap, for simulators and tests (the terminal never makes one): base
+ * (a URL without '?', e.g. "HTTPS://K.EXAMPLE.PL/N") then "?picc_data=" and the PICC data (C7,
+ * the UID, the counter least significant first and the 5 bytes of pad, encrypted under
+ * SDMMetaReadKey) and "&cmac=" and the SDMMAC over the empty input, in uppercase hex, into out
+ * (cap bytes with the NUL), sun_url_format_default's form. Returns its length, -EINVAL (a NULL
+ * argument, a '?' in base), -ERANGE for a counter over SUN_READ_CTR_MAX, -ENOSPC when it does
+ * not fit, -EIO when libcrypto fails.
+ */
+__attribute__((warn_unused_result)) int sun_url_make(const uint8_t meta_key[SUN_KEY_LEN],
+						     const uint8_t file_key[SUN_KEY_LEN],
+						     const struct sun_tap *tap, const uint8_t pad[5],
+						     const char *base, char *out, size_t cap);
+
+/*
  * Decrypt len bytes of SDMENCFileData (a multiple of 16, 16 to SUN_FILE_DATA_MAX) into
  * ret_plain (len bytes): AES-128 CBC under the session ENC key, the AES-CMAC under
  * SDMFileReadKey of SV1 = C3 3C 00 01 00 80 || UID || SDMReadCtr (least significant first),

@@ -324,6 +324,40 @@ static void build(struct built *b, uint8_t seed, uint32_t ctr)
 		n += snprintf(b->url + n, sizeof(b->url) - (size_t) n, "%02X", full[2 * i + 1]);
 }
 
+/* sun_url_make writes what the test's own builder spells out, byte for byte. */
+static void test_url_make(void **state)
+{
+	(void) state;
+	static const uint32_t ctrs[] = {0, 1, 0x3d, 0x123456, SUN_READ_CTR_MAX};
+	for (uint8_t seed = 0; seed < 8; seed++) {
+		for (size_t k = 0; k < sizeof(ctrs) / sizeof(ctrs[0]); k++) {
+			struct built b;
+			uint8_t pad[5];
+			char url[256];
+			build(&b, seed, ctrs[k]);
+			for (int i = 11; i < 16; i++)
+				pad[i - 11] = (uint8_t) (seed ^ (i * 0x35));
+			int n = sun_url_make(b.meta_key, b.file_key, &b.tap, pad,
+					     "HTTPS://K.EXAMPLE.PL/N", url, sizeof(url));
+			assert_int_equal(n, (int) strlen(b.url));
+			assert_string_equal(url, b.url);
+		}
+	}
+	struct built b;
+	char url[256];
+	build(&b, 1, 1);
+	b.tap.read_ctr = SUN_READ_CTR_MAX + 1;
+	assert_int_equal(sun_url_make(b.meta_key, b.file_key, &b.tap, (uint8_t[5]){0}, "X", url,
+				      sizeof(url)),
+			 -ERANGE);
+	b.tap.read_ctr = 1;
+	assert_int_equal(sun_url_make(b.meta_key, b.file_key, &b.tap, (uint8_t[5]){0}, "X?y", url,
+				      sizeof(url)),
+			 -EINVAL);
+	assert_int_equal(sun_url_make(b.meta_key, b.file_key, &b.tap, (uint8_t[5]){0}, "X", url, 20),
+			 -ENOSPC);
+}
+
 static void test_built_messages(void **state)
 {
 	(void) state;
@@ -615,6 +649,7 @@ int main(void)
 	    cmocka_unit_test(test_an12196_text_input),
 	    cmocka_unit_test(test_an12196_file_data),
 	    cmocka_unit_test(test_file_data_round_trip),
+	    cmocka_unit_test(test_url_make),
 	    cmocka_unit_test(test_built_messages),
 	    cmocka_unit_test(test_single_bit_flips),
 	    cmocka_unit_test(test_url_cases),
