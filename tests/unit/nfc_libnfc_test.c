@@ -27,6 +27,7 @@
 #include "ndef.h"
 #include "nfc.h"
 #include "pn532-emu.h"
+#include "sun.h"
 
 #define EVENT_WAIT_MS 4000 /* a tap or removal shows up well within this */
 #define BACK_WAIT_MS  6000 /* reopen backoff starts at 0.5 s; allow a few rounds */
@@ -404,6 +405,58 @@ static void test_read_ntag424(void **state)
 	present(f, PN532_EMU_NTAG424DNA, uid7, sizeof(uid7), long_url(240));
 	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_OK,
 			long_url(240), NULL);
+	remove_card(f, nfc);
+	close_promptly(nfc);
+}
+
+/*
+ * A SUN card: each tap reads a new message (the next read counter, fresh PICC data) that
+ * verifies under the chain's keys, through the real libnfc path.
+ */
+static void test_read_ntag424_sun(void **state)
+{
+	struct fixture *f = *state;
+	struct hal_nfc *nfc = open_reader(f);
+	uint8_t meta[16], file[16];
+	char first[NDEF_URI_MAX + 1] = "";
+	memset(meta, 0x11, sizeof(meta));
+	memset(file, 0x22, sizeof(file));
+	assert_int_equal(pn532_emu_sun_keys(f->emu, meta, file, 100), 0);
+	for (uint32_t k = 0; k < 3; k++) {
+		struct hal_nfc_event ev;
+		struct ndef_uri u;
+		enum ndef_status st;
+		struct sun_url su;
+		struct sun_tap tap;
+		enum sun_status ss;
+		present(f, PN532_EMU_NTAG424DNA, uid7, sizeof(uid7), "HTTPS://K.EXAMPLE.PL/N");
+		expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_OK,
+				NULL, &ev);
+		assert_int_equal(ndef_message_uri(ev.ndef, ev.ndef_len, &u, &st), 0);
+		assert_int_equal(st, NDEF_OK);
+		assert_true(strncmp(u.text, "HTTPS://K.EXAMPLE.PL/N?picc_data=", 33) == 0);
+		assert_int_equal(
+		    sun_url_parse(u.text, strlen(u.text), &sun_url_format_default, &su, &ss), 0);
+		assert_int_equal(ss, SUN_OK);
+		assert_int_equal(sun_verify(meta, file, &su, &tap, &ss), 0);
+		assert_int_equal(ss, SUN_OK);
+		assert_memory_equal(tap.uid, uid7, sizeof(uid7));
+		assert_int_equal(tap.read_ctr, 100 + k);
+		/* under another file key the MAC does not hold */
+		file[0] ^= 1;
+		assert_int_equal(sun_verify(meta, file, &su, &tap, &ss), 0);
+		assert_int_equal(ss, SUN_BAD_MAC);
+		file[0] ^= 1;
+		if (k == 0)
+			snprintf(first, sizeof(first), "%s", u.text);
+		else
+			assert_string_not_equal(u.text, first);
+		remove_card(f, nfc);
+	}
+	/* a URI with a query stays as it is: a card not set up for SUN */
+	present(f, PN532_EMU_NTAG424DNA, uid7, sizeof(uid7), PN532_EMU_SUN_URI);
+	expect_tap_card(nfc, uid7, sizeof(uid7), HAL_NFC_TAG_NTAG424DNA, HAL_NFC_READ_OK,
+			PN532_EMU_SUN_URI, NULL);
 	remove_card(f, nfc);
 	close_promptly(nfc);
 }
@@ -876,6 +929,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_events_kept_while_caller_is_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_ntag21x, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_ntag424, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_ntag424_sun, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_malformed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_card_removed_mid_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enrol_write, setup, teardown),

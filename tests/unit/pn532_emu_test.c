@@ -406,6 +406,11 @@ static void test_scenario_refusals(void **state)
 	    {"fault lost 1 sometimes", "expected 'cmd HEX'"},
 	    {"poke 4", "usage: poke"},
 	    {"poke 4 0300FE00", "no card"},
+	    {"sun-keys", "usage: sun-keys"},
+	    {"sun-keys 00112233445566778899AABBCCDDEEFF", "usage: sun-keys"},
+	    {"sun-keys 00112233445566778899AABBCCDDEEFF 0011", "usage: sun-keys"},
+	    {"sun-keys 00112233445566778899AABBCCDDEEFF 00112233445566778899AABBCCDDEEFF 16777216",
+	     "usage: sun-keys"},
 	    {"frobnicate", "unknown command 'frobnicate'"},
 	};
 	char err[200], line[400];
@@ -416,6 +421,11 @@ static void test_scenario_refusals(void **state)
 			print_message("'%s' said '%s'\n", bad[i].line, err);
 		assert_non_null(strstr(err, bad[i].why));
 	}
+	assert_int_equal(pn532_emu_command(f->emu,
+					   "sun-keys 00112233445566778899AABBCCDDEEFF "
+					   "00112233445566778899AABBCCDDEEFF 7",
+					   err, sizeof(err)),
+			 0);
 	/* A URL an NTAG213 cannot hold. */
 	snprintf(line, sizeof(line), "tap ntag213 04A1B2C3D4E5F6 https://k.example.pl/c/%0150d", 0);
 	assert_int_equal(pn532_emu_command(f->emu, line, err, sizeof(err)), -EINVAL);

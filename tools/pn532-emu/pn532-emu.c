@@ -9,6 +9,7 @@
 #include "pn532-emu.h"
 
 #include "ndef.h"
+#include "sun.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,6 +27,8 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #define TFI_HOST 0xd4
 #define TFI_EMU	 0xd5
@@ -101,6 +104,17 @@ struct card {
 	bool app_selected;
 	bool file_selected;
 	unsigned version_part; /* GetVersion frames sent so far */
+	/* A SUN card (pn532_emu_sun_keys): the URL before '?', made anew at each selection of the
+	 * NDEF file, as a card set up for SUN mirroring does */
+	bool sun;
+	char sun_base[T4_FILE_SIZE];
+};
+
+/* The chain's SUN keys and the read counter of the emulator's SUN cards (one for them all). */
+struct sun_state {
+	bool on;
+	uint8_t meta_key[SUN_KEY_LEN], file_key[SUN_KEY_LEN];
+	uint32_t read_ctr; /* the next read's */
 };
 
 struct pending_list {
@@ -131,6 +145,7 @@ struct pn532_emu {
 	unsigned fault_skip;
 	bool card_present;
 	struct card card;
+	struct sun_state sun;
 	unsigned next_serial;
 	unsigned counts[256];
 	bool selected;
@@ -298,11 +313,39 @@ static int apdu_status(uint8_t *out, size_t len, uint16_t sw)
 }
 
 /*
+ * A SUN card's NDEF file at a selection: the URL with fresh PICC data (the UID and the next read
+ * counter, with random pad) and its SDMMAC, as the card writes it. -ERANGE once the 24-bit
+ * counter is spent (the card stops mirroring), other errors as sun_url_make.
+ */
+static int card_sun_refresh(struct card *c, struct sun_state *s)
+{
+	struct sun_tap tap = {.read_ctr = s->read_ctr};
+	uint8_t pad[5];
+	char url[T4_FILE_SIZE];
+	int n;
+
+	if (c->uid_len != SUN_UID_LEN)
+		return -EINVAL;
+	memcpy(tap.uid, c->uid, SUN_UID_LEN);
+	randombytes_buf(pad, sizeof(pad));
+	if ((n = sun_url_make(s->meta_key, s->file_key, &tap, pad, c->sun_base, url, sizeof(url))) <
+	    0)
+		return n;
+	if ((n = ndef_message_encode_uri(url, (size_t) n, c->mem + 2, T4_FILE_SIZE - 2)) < 0)
+		return n;
+	c->mem[0] = (uint8_t) (n >> 8);
+	c->mem[1] = (uint8_t) n;
+	s->read_ctr++;
+	return 0;
+}
+
+/*
  * One ISO 7816-4 APDU to the NTAG 424 DNA (ISO-DEP framing is the chip's business): SELECT the
  * NDEF application by name and the NDEF file by id, READ BINARY, and the native GetVersion in
  * its ISO wrapping. Fills out with the response and its status word; returns the length.
  */
-static int card_apdu(struct card *c, const uint8_t *a, size_t n, uint8_t *out)
+static int card_apdu(struct card *c, struct sun_state *sun, const uint8_t *a, size_t n,
+		     uint8_t *out)
 {
 	static const uint8_t ndef_app[] = {0xd2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x01};
 	static const uint8_t version[3][14] = {
@@ -337,6 +380,8 @@ static int card_apdu(struct card *c, const uint8_t *a, size_t n, uint8_t *out)
 			return apdu_status(out, 0, 0x9000);
 		}
 		if (a[2] == 0x00 && lc == 2 && c->app_selected && a[5] == 0xe1 && a[6] == 0x04) {
+			if (c->sun && card_sun_refresh(c, sun) < 0)
+				return apdu_status(out, 0, 0x6a82); /* no message to give */
 			c->file_selected = true;
 			return apdu_status(out, 0, 0x9000);
 		}
@@ -599,7 +644,7 @@ static enum reply_kind card_exchange(struct pn532_emu *e, bool raw, const uint8_
 	} else if (is_ntag21x(&e->card)) {
 		r = card_command(&e->card, p, n, out + 1);
 	} else if (!raw) {
-		r = card_apdu(&e->card, p, n, out + 1);
+		r = card_apdu(&e->card, &e->sun, p, n, out + 1);
 	} else if (n == 1 && (p[0] & 0xf6) == 0xb2) {
 		out[1] = (uint8_t) (0xa2 | (p[0] & 0x01)); /* R(ACK) */
 		r = 1;
@@ -1233,6 +1278,11 @@ int pn532_emu_present_card(struct pn532_emu *e, const struct pn532_emu_card *car
 		return -ENOMEM;
 	pthread_mutex_lock(&e->lock);
 	r = card_init(c, card, e->next_serial + 1);
+	if (r == 0 && card->type == PN532_EMU_NTAG424DNA && e->sun.on && card->uri &&
+	    !strchr(card->uri, '?') && strlen(card->uri) < sizeof(c->sun_base)) {
+		c->sun = true;
+		memcpy(c->sun_base, card->uri, strlen(card->uri) + 1);
+	}
 	if (r == 0) {
 		e->next_serial++;
 		e->card = *c;
@@ -1243,6 +1293,20 @@ int pn532_emu_present_card(struct pn532_emu *e, const struct pn532_emu_card *car
 	if (r < 0)
 		return r == -ENOSPC || r == -EMSGSIZE ? -ENOSPC : -EINVAL;
 	emu_wake(e);
+	return 0;
+}
+
+int pn532_emu_sun_keys(struct pn532_emu *e, const uint8_t meta_key[16], const uint8_t file_key[16],
+		       uint32_t read_ctr)
+{
+	if (!e || !meta_key || !file_key || read_ctr > SUN_READ_CTR_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	e->sun.on = true;
+	memcpy(e->sun.meta_key, meta_key, SUN_KEY_LEN);
+	memcpy(e->sun.file_key, file_key, SUN_KEY_LEN);
+	e->sun.read_ctr = read_ctr;
+	pthread_mutex_unlock(&e->lock);
 	return 0;
 }
 
@@ -1540,6 +1604,17 @@ int pn532_emu_command(struct pn532_emu *e, const char *line, char *err, size_t e
 		return command_tap(e, tok, n, err, err_size);
 	if (strcmp(tok[0], "fault") == 0)
 		return command_fault(e, tok, n, err, err_size);
+	if (strcmp(tok[0], "sun-keys") == 0) {
+		uint8_t meta[16], file[16];
+		unsigned ctr = 0;
+		if ((n != 3 && n != 4) || pn532_emu_parse_hex(tok[1], meta, sizeof(meta)) != 16 ||
+		    pn532_emu_parse_hex(tok[2], file, sizeof(file)) != 16 ||
+		    (n == 4 && parse_uint(tok[3], 10, SUN_READ_CTR_MAX, &ctr) < 0))
+			return say(err, err_size,
+				   "usage: sun-keys META_KEY FILE_KEY [READ_CTR] (keys of 32 hex "
+				   "digits, the counter 0 to 16777215)");
+		return pn532_emu_sun_keys(e, meta, file, ctr);
+	}
 	if (n == 1 && strcmp(tok[0], "remove") == 0)
 		return pn532_emu_remove(e);
 	if (n == 1 && strcmp(tok[0], "back") == 0)

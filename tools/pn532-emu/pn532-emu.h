@@ -117,6 +117,17 @@ int pn532_emu_present(struct pn532_emu *emu, const uint8_t *uid, size_t uid_len)
  * type, a URI that is not valid for an NDEF URI record) or -ENOSPC (the URI does not fit). */
 int pn532_emu_present_card(struct pn532_emu *emu, const struct pn532_emu_card *card);
 
+/*
+ * SUN cards from now on: an NTAG 424 DNA presented afterwards with a URI without '?' (7-byte UID)
+ * makes its NDEF message anew at each selection of its NDEF file, as a card set up for SUN
+ * mirroring does: that URI, then "?picc_data=" (the UID and the read counter encrypted under
+ * meta_key, random pad) and "&cmac=" (the SDMMAC under file_key over the empty input), the read
+ * counter starting at read_ctr and counting up by one each time, shared by all such cards. The
+ * scenario line is "sun-keys META_KEY FILE_KEY [READ_CTR]". 0, or -EINVAL.
+ */
+int pn532_emu_sun_keys(struct pn532_emu *emu, const uint8_t meta_key[16], const uint8_t file_key[16],
+		       uint32_t read_ctr);
+
 /* Overwrite card memory: NTAG21x pages from page on (any page, lock bits not modelled), or the
  * NTAG 424 DNA's NDEF file from byte page * 4 on. For malformed data in tests. 0, -ENODEV (no
  * card) or -EINVAL (past the end). */
