@@ -6,7 +6,11 @@
 # AN12196's card (zero keys, read counter 61) passes, the same URL again is a copy
 # (sun_replayed), a URL with its MAC changed is not genuine (sun_invalid); every sale is booked
 # all the same. The simulator's reader hands up the card's NDEF message as a 424 DNA's would (the
-# real libnfc path reading a 424 DNA's NDEF file is unit.nfc_libnfc_test's).
+# real libnfc path reading a 424 DNA's NDEF file is unit.nfc_libnfc_test's). Then a card that
+# makes its message at each tap, as a real one does: the PN532 emulator (sun-keys) behind a
+# terminal on the sim-libnfc board, two sales through real libnfc with read counters 5 and 6,
+# both verified at the server with no flag; a copy of the first message tapped at T1 afterwards
+# is flagged sun_replayed, naming counter 5.
 set -euo pipefail
 src=$1
 build=$2
@@ -18,6 +22,7 @@ cleanup() {
 	set +e
 	[ -z "$spid" ] || kill "$spid" 2>/dev/null
 	[ -z "${daemon_pid:-}" ] || kill "$daemon_pid" 2>/dev/null
+	[ -z "${emu_pid:-}" ] || kill "$emu_pid" 2>/dev/null
 	wait 2>/dev/null
 	if [ "$fails" = 0 ]; then rm -rf "$work"; else echo "kept $work for a look"; fi
 }
@@ -83,6 +88,64 @@ check_true "naming the counter" grep -q "repeats read counter 61" "$work/flags"
 check "the changed MAC: flagged as not genuine" 1 "$(grep -c '"code":"sun_invalid"' "$work/flags" || true)"
 check "every sale is on the server" "$(q "SELECT COUNT(*) FROM events")" \
 	"$("$server" stats --db "$db" | sed 's/[^0-9]//g')"
+stop_daemon
+
+# ---- a card that makes its SUN message at each tap, through real libnfc (the PN532 emulator) ----
+emu_bin=$build/tools/pn532-emu/pn532-emu
+sock=$work/pn532.sock
+timeout 200 "$emu_bin" --link "$work/pn532" --control "$sock" >/dev/null 2>"$work/emu.log" &
+emu_pid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+emu() { timeout 10 "$emu_bin" --send "$sock" "$@" >/dev/null; }
+emu sun-keys 00000000000000000000000000000000 00000000000000000000000000000000 5
+state=$work/T2
+mkdir -p "$state"
+code=$("$server" enrol --db "$db" --terminal T2)
+sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"T2\"|" \
+	-e "s|\"card_url_base\"|\"server_url\": \"https://127.0.0.1:$port\", \"sync\": {\"ca\": \"$work/ca/ca.pem\", \"enrolment_code\": \"$code\", \"interval_s\": 3600}, \"card_url_base\"|" \
+	"$src/board/sim/terminal.json" >"$state/terminal.json"
+sed "s|/tmp/loyalty-pn532|$work/pn532|" "$src/board/sim-libnfc/board.json" >"$work/board.json"
+LIBNFC_LOG_LEVEL=0 timeout 200 "$loyaltyd" --board "$work/board.json" --state "$state" \
+	--headless --log-level debug 2>>"$state/loyaltyd.log" &
+daemon_pid=$!
+for _ in $(seq 100); do ctl status >/dev/null 2>&1 && break; sleep 0.1; done
+booked() { q "SELECT COUNT(*) FROM events WHERE kind = 'earn'"; }
+emu_sale() { # AMOUNT: a sale paid with the SUN card, taken away after
+	local n
+	n=$(booked)
+	ctl sale --amount "$1" --no-wait >/dev/null
+	emu tap ntag424 04E1E2E3E4E5E6 HTTPS://K.EXAMPLE.PL/N
+	for _ in $(seq 100); do [ "$(booked)" -gt "$n" ] && break; sleep 0.1; done
+	n=$(grep -c "card left the field" "$state/loyaltyd.log" || true)
+	emu remove
+	for _ in $(seq 100); do
+		[ "$(grep -c "card left the field" "$state/loyaltyd.log" || true)" -gt "$n" ] && break
+		sleep 0.1
+	done
+}
+emu_sale 10,00
+emu_sale 11,00
+check "two sales with the card through libnfc" 2 "$(booked)"
+check "two SUN messages kept, each its own" 2 "$(q "SELECT COUNT(DISTINCT url) FROM sun_taps")"
+rc=0
+ctl sync now >"$work/sync2.out" 2>&1 || rc=$?
+check "they sync" 0 "$rc"
+"$server" flags --db "$db" >"$work/flags2"
+check "both verify at the server, counters 5 and 6: no new flag" \
+	"$(grep -c sun_ "$work/flags")" "$(grep -c sun_ "$work/flags2")"
+# a copy of the first tap's message, made into another card and tapped at T1 after both
+first=$(q "SELECT url FROM sun_taps ORDER BY seq LIMIT 1")
+kill "$daemon_pid" 2>/dev/null; wait "$daemon_pid" 2>/dev/null || true; daemon_pid=
+kill "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null || true
+state=$work/T1
+start_daemon "$state"
+sale 13,00 "$first" >"$work/s4.json"
+rc=0
+ctl sync now >"$work/sync3.out" 2>&1 || rc=$?
+check "T1 syncs the copy's sale" 0 "$rc"
+"$server" flags --db "$db" >"$work/flags3"
+check "the copy of a real tap's message: flagged" 2 "$(grep -c '"code":"sun_replayed"' "$work/flags3" || true)"
+check_true "naming its counter" grep -q "repeats read counter 5" "$work/flags3"
 stop_daemon
 
 finish
