@@ -126,6 +126,23 @@ try {
 		await download.saveAs(`${out}/data.json`);
 	}
 
+	// the first name the till may show: ticked with the name typed, saved, shown on the next visit
+	await page.locator('#privacy input[name=first_name]').check();
+	await page.locator('#privacy input[name=name]').fill('  Łucja ');
+	resp = await submit(page, page.locator('#privacy form').first().locator('button'));
+	ok(`first name: 200 and saved (${resp.status()})`, resp.status() === 200);
+	await page.goto(cfg.card_url);
+	ok('first name: ticked on the next visit', await page.locator('#privacy input[name=first_name]').isChecked());
+	const typed = await page.locator('#privacy input[name=name]').inputValue();
+	ok(`first name: kept in its clean form (${typed})`, typed === 'Łucja');
+	// ticked with no name: refused with the rule, nothing changed
+	await page.locator('#privacy input[name=name]').fill('');
+	resp = await submit(page, page.locator('#privacy form').first().locator('button'));
+	ok(`first name: an empty one refused (${resp.status()})`, resp.status() === 400 && (await page.textContent('body')).includes('do 24 znaków'));
+	await page.goto(cfg.card_url);
+	ok('first name: the one saved before stays', (await page.locator('#privacy input[name=name]').inputValue()) === 'Łucja');
+	await page.screenshot({ path: `${out}/card-page-first-name.png`, fullPage: true });
+
 	// English by the browser's preference
 	const en = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'en-GB' });
 	const p2 = await en.newPage();

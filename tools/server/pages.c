@@ -1,5 +1,4 @@
 /* pages: the customer's pages on libmicrohttpd, plain HTTP (docs/card-page.md). */
-#include "first_name.h"
 #include "pages.h"
 
 #include <arpa/inet.h>
@@ -18,6 +17,7 @@
 #include <sodium.h>
 
 #include "customer.h"
+#include "first_name.h"
 #include "money.h"
 #include "pages_memo.h"
 #include "pages_parse.h"
@@ -1677,9 +1677,9 @@ static enum MHD_Result post_card(struct pages *pg, struct MHD_Connection *c, enu
 			return card_page(pg, c, lang, tok, issuer, token_text,
 					 T(&p,
 					   "Wpisz imię, które kasa może pokazywać: litery, spacje, "
-					   "„-”, „'” i „.”, do 24 znaków.",
+					   "łączniki, apostrofy i kropki, do 24 znaków.",
 					   "Type the first name the till may show: letters, spaces, "
-					   "'-', ' and '.', up to 24 characters."),
+					   "hyphens, apostrophes and full stops, up to 24 characters."),
 					 "bad", MHD_HTTP_BAD_REQUEST);
 		if (customer_consent(st, &pg->cfg.pol, tok->card_code, f->marketing, f->first_name,
 				     name, now_us()) < 0)
