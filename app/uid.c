@@ -9,20 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
+
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int refuse(const char **ret_why, const char *why)
@@ -67,7 +58,7 @@ int uid_parse(const char *text, struct uid *ret_uid, const char **ret_why)
 			group = 0;
 			continue;
 		}
-		int v = hex_value(c);
+		int v = hex_digit_value(c);
 		if (v < 0)
 			return refuse(ret_why, "UID has a character that is not a hex digit");
 		if (digits < 2 * UID_MAX)

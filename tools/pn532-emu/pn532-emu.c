@@ -8,6 +8,7 @@
  */
 #include "pn532-emu.h"
 
+#include "hex.h"
 #include "ndef.h"
 #include "sun.h"
 
@@ -1425,17 +1426,6 @@ unsigned pn532_emu_count(struct pn532_emu *e, uint8_t cmd)
 	return n;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int pn532_emu_parse_hex(const char *text, uint8_t *ret_bytes, size_t cap)
 {
 	uint8_t bytes[64];
@@ -1448,8 +1438,8 @@ int pn532_emu_parse_hex(const char *text, uint8_t *ret_bytes, size_t cap)
 			text++;
 			continue;
 		}
-		int hi = hex_digit(text[0]);
-		int lo = hi < 0 ? -1 : hex_digit(text[1]);
+		int hi = hex_digit_value(text[0]);
+		int lo = hi < 0 ? -1 : hex_digit_value(text[1]);
 		if (lo < 0 || n == cap || n == sizeof(bytes))
 			return -EINVAL;
 		bytes[n++] = (uint8_t) (hi << 4 | lo);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base32.h"
+#include "hex.h"
 
 static bool is_alnum(char c)
 {
@@ -143,17 +144,6 @@ static int refuse(char *why, size_t size, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) into out (size), NUL-terminated; -1 bad escape, -2 too long. */
 static int url_decode(const char *s, size_t n, char *out, size_t size, size_t *ret_len)
 {
@@ -166,7 +156,7 @@ static int url_decode(const char *s, size_t n, char *out, size_t size, size_t *r
 			int h, l;
 			if (i + 2 >= n)
 				return -1;
-			if ((h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0)
+			if ((h = hex_digit_value(s[i + 1])) < 0 || (l = hex_digit_value(s[i + 2])) < 0)
 				return -1;
 			c = h * 16 + l;
 			i += 2;

@@ -8,6 +8,8 @@
 
 #include <sodium.h>
 
+#include "hex.h"
+
 #define LINE_HEX (2 * SUN_KEY_LEN)
 
 static const char *const line_names[2] = {"SDMMetaReadKey", "SDMFileReadKey"};
@@ -23,17 +25,6 @@ static int refuse(char *err, size_t size, int r, const char *fmt, ...)
 		vsnprintf(err, size, fmt, ap);
 	va_end(ap);
 	return r;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* What a character that is not a hex digit is, for a person: never a key's digit. */
@@ -66,7 +57,7 @@ static int parse_line(const char *text, size_t len, size_t *pos, int n, uint8_t 
 	for (; i < len && text[i] != '\n'; i++) {
 		if (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n')
 			break;
-		int v = hexval(text[i]);
+		int v = hex_digit_value(text[i]);
 		if (v < 0) {
 			char what[16];
 			describe(text[i], what);
