@@ -48,9 +48,7 @@ start_terminal() {
 	local t=$1 st=$work/$1 code
 	mkdir -p "$st"
 	code=$("$server" enrol --db "$db" --terminal "$t")
-	sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"$t\"|" \
-		-e "s|\"card_url_base\"|\"server_url\": \"https://127.0.0.1:$port\", \"sync\": {\"ca\": \"$work/ca/ca.pem\", \"enrolment_code\": \"$code\", \"interval_s\": 3600}, \"card_url_base\"|" \
-		"$src/board/sim/terminal.json" >"$st/terminal.json"
+	synced_terminal_json $t "https://127.0.0.1:$port" "$work/ca/ca.pem" "$code" "$st/terminal.json"
 	start_daemon "$st"
 	pid_of[$t]=$daemon_pid
 	daemon_pid=

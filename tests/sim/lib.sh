@@ -42,6 +42,13 @@ one_terminal() {
 	mkdir -p "$state"
 	cp "$src/board/sim/terminal.json" "$state/"
 }
+# synced_terminal_json T URL CA CODE OUT: the sim board's terminal.json as terminal T, syncing
+# with the server at URL (CA its certificate authority's file) and registering with CODE
+synced_terminal_json() {
+	sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"$1\"|" \
+		-e "s|\"card_url_base\"|\"server_url\": \"$2\", \"sync\": {\"ca\": \"$3\", \"enrolment_code\": \"$4\", \"interval_s\": 3600}, \"card_url_base\"|" \
+		"$src/board/sim/terminal.json" >"$5"
+}
 # loyaltyctl and the ledger of the terminal in $state (a test of several terminals has its own)
 ctl() { "$loyaltyctl" --state "$state" "$@"; }
 q() { sqlite3 "$state/ledger.sqlite" "$1"; }

@@ -50,9 +50,7 @@ port=$(cat "$work/port")
 state=$work/T1
 mkdir -p "$state"
 code=$("$server" enrol --db "$db" --terminal T1)
-sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"T1\"|" \
-	-e "s|\"card_url_base\"|\"server_url\": \"https://127.0.0.1:$port\", \"sync\": {\"ca\": \"$work/ca/ca.pem\", \"enrolment_code\": \"$code\", \"interval_s\": 3600}, \"card_url_base\"|" \
-	"$src/board/sim/terminal.json" >"$state/terminal.json"
+synced_terminal_json T1 "https://127.0.0.1:$port" "$work/ca/ca.pem" "$code" "$state/terminal.json"
 start_daemon "$state"
 ctl() { "$loyaltyctl" --state "$state" "$@"; }
 q() { sqlite3 "$state/ledger.sqlite" "$1"; }
@@ -101,9 +99,7 @@ emu sun-keys 00000000000000000000000000000000 00000000000000000000000000000000 5
 state=$work/T2
 mkdir -p "$state"
 code=$("$server" enrol --db "$db" --terminal T2)
-sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"T2\"|" \
-	-e "s|\"card_url_base\"|\"server_url\": \"https://127.0.0.1:$port\", \"sync\": {\"ca\": \"$work/ca/ca.pem\", \"enrolment_code\": \"$code\", \"interval_s\": 3600}, \"card_url_base\"|" \
-	"$src/board/sim/terminal.json" >"$state/terminal.json"
+synced_terminal_json T2 "https://127.0.0.1:$port" "$work/ca/ca.pem" "$code" "$state/terminal.json"
 sed "s|/tmp/loyalty-pn532|$work/pn532|" "$src/board/sim-libnfc/board.json" >"$work/board.json"
 LIBNFC_LOG_LEVEL=0 timeout 200 "$loyaltyd" --board "$work/board.json" --state "$state" \
 	--headless --log-level debug 2>>"$state/loyaltyd.log" &

@@ -135,9 +135,7 @@ printf '#!/bin/sh\nexec env -u http_proxy -u https_proxy -u HTTPS_PROXY -u all_p
 chmod +x "$loyaltyd"
 state=$work/LOSS1
 mkdir -p "$state"
-sed -e 's|"terminal_id": "SIM1"|"terminal_id": "LOSS1"|' \
-	-e "s|\"card_url_base\"|\"server_url\": \"https://$addr_s:8443\", \"sync\": {\"ca\": \"$work/ca/ca.pem\", \"enrolment_code\": \"$code\", \"interval_s\": 3600}, \"card_url_base\"|" \
-	"$src/board/sim/terminal.json" >"$state/terminal.json"
+synced_terminal_json LOSS1 "https://$addr_s:8443" "$work/ca/ca.pem" "$code" "$state/terminal.json"
 start_daemon "$state"
 ctl() { "$loyaltyctl" --state "$state" "$@"; }
 q() { sqlite3 "$state/ledger.sqlite" "$1"; }

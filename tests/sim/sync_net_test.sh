@@ -46,9 +46,7 @@ pport=$(cat "$work/pport")
 
 state=$work/NET1
 mkdir -p "$state"
-sed -e 's|"terminal_id": "SIM1"|"terminal_id": "NET1"|' \
-	-e "s|\"card_url_base\"|\"server_url\": \"https://127.0.0.1:$pport\", \"sync\": {\"ca\": \"$work/ca/ca.pem\", \"enrolment_code\": \"$code\", \"interval_s\": 3600}, \"card_url_base\"|" \
-	"$src/board/sim/terminal.json" >"$state/terminal.json"
+synced_terminal_json NET1 "https://127.0.0.1:$pport" "$work/ca/ca.pem" "$code" "$state/terminal.json"
 start_daemon "$state"
 ctl() { "$loyaltyctl" --state "$state" "$@"; }
 q() { sqlite3 "$state/ledger.sqlite" "$1"; }

@@ -57,9 +57,7 @@ ids=(T1 T2 T3)
 for t in "${ids[@]}"; do
 	st=$work/$t
 	mkdir -p "$st"
-	sed -e "s|\"terminal_id\": \"SIM1\"|\"terminal_id\": \"$t\"|" \
-		-e "s|\"card_url_base\"|\"server_url\": \"https://127.0.0.1:$port\", \"sync\": {\"ca\": \"$work/ca/ca.pem\", \"enrolment_code\": \"$(cat "$work/$t.code")\", \"interval_s\": 3600}, \"card_url_base\"|" \
-		"$src/board/sim/terminal.json" >"$st/terminal.json"
+	synced_terminal_json $t "https://127.0.0.1:$port" "$work/ca/ca.pem" "$(cat "$work/$t.code")" "$st/terminal.json"
 	start_daemon "$st"
 	pid_of[$t]=$daemon_pid
 done
