@@ -74,7 +74,9 @@ check "reprint booked nothing" "4" "$(sqlite3 "$state/ledger.sqlite" 'SELECT COU
 expect "the daemon still runs" 0 "sale        idle" ctl status
 
 # A sale waiting for a card is cancelled at its deadline (120 s on the simulated clock), and
-# the register waiting for it is told why.
+# the register waiting for it is told why. The simulated clock stands still meanwhile, so that
+# only --advance moves it, however slowly this machine runs (the margin is 1 s).
+ctl sim clock --set 2026-11-28T10:00:00Z --freeze >/dev/null
 "$loyaltyctl" --state "$state" sale --amount 9 >"$work/late.out" 2>&1 &
 waiter=$!
 for _ in $(seq 50); do ctl status | grep -q 'sale        waiting for card' && break; sleep 0.1; done
