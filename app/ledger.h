@@ -262,6 +262,16 @@ struct ledger_event {
 	char sun_url[LEDGER_SUN_URL_MAX + 1];
 };
 
+/*
+ * The chained hash of ev (ledger_hash_event() of its fields under ev->encoding) after prev
+ * (32 zero bytes before seq 1) into ret (which may be prev): what the server recomputes for a
+ * pushed event, and what tools that make events write into ev->hash. Errors as
+ * ledger_hash_event().
+ */
+__attribute__((warn_unused_result)) int ledger_event_hash(const struct ledger_event *ev,
+							  const uint8_t prev[LEDGER_HASH_BYTES],
+							  uint8_t ret[LEDGER_HASH_BYTES]);
+
 /* Called per event; a non-zero return stops the walk and is returned. */
 typedef int (*ledger_event_fn)(void *userdata, const struct ledger_event *ev);
 

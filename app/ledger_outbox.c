@@ -174,3 +174,32 @@ int ledger_outbox_ack(struct ledger *ledger, int64_t up_to_seq)
 	sqlite3_finalize(st);
 	return r;
 }
+
+int ledger_event_hash(const struct ledger_event *ev, const uint8_t prev[LEDGER_HASH_BYTES],
+		      uint8_t ret[LEDGER_HASH_BYTES])
+{
+	struct ledger_hash_event h = {
+	    .seq = ev->seq,
+	    .event_id = ev->event_id,
+	    .event_id_len = LEDGER_EVENT_ID_LEN,
+	    .terminal_id = ev->terminal_id,
+	    .terminal_id_len = strlen(ev->terminal_id),
+	    .kind = ev->kind,
+	    .kind_len = strlen(ev->kind),
+	    .member_id = ev->member_id,
+	    .points = ev->points,
+	    .amount_gr = ev->amount_gr,
+	    .receipt_no = ev->receipt_no,
+	    .receipt_no_len = strlen(ev->receipt_no),
+	    .time_us = ev->time_us,
+	    .rule = ev->rule,
+	    .rule_len = strlen(ev->rule),
+	    .ref = ev->ref,
+	    .ref_len = strlen(ev->ref),
+	    .lot_us = ev->lot_us,
+	    .items = ev->items,
+	    .progress = ev->progress,
+	    .encoding = ev->encoding,
+	};
+	return ledger_hash_event(&h, prev, ret);
+}

@@ -41,7 +41,6 @@
 
 #include <sodium.h>
 
-#include "ledger_hash.h"
 #include "store.h"
 #include "sync.h"
 #include "token.h"
@@ -265,30 +264,7 @@ static int make_store(const char *db, uint8_t sk[crypto_sign_SECRETKEYBYTES])
 		e->member_id = MEMBER;
 		e->encoding = 3;
 		randombytes_buf(e->event_id, sizeof(e->event_id));
-		struct ledger_hash_event h = {
-		    .seq = e->seq,
-		    .event_id = e->event_id,
-		    .event_id_len = sizeof(e->event_id),
-		    .terminal_id = e->terminal_id,
-		    .terminal_id_len = strlen(e->terminal_id),
-		    .kind = e->kind,
-		    .kind_len = strlen(e->kind),
-		    .member_id = e->member_id,
-		    .points = e->points,
-		    .amount_gr = e->amount_gr,
-		    .receipt_no = e->receipt_no,
-		    .receipt_no_len = strlen(e->receipt_no),
-		    .time_us = e->time_us,
-		    .rule = e->rule,
-		    .rule_len = strlen(e->rule),
-		    .ref = e->ref,
-		    .ref_len = strlen(e->ref),
-		    .lot_us = e->lot_us,
-		    .items = e->items,
-		    .progress = e->progress,
-		    .encoding = e->encoding,
-		};
-		if (ledger_hash_event(&h, hash, hash) < 0) {
+		if (ledger_event_hash(e, hash, hash) < 0) {
 			store_close(st);
 			return -1;
 		}

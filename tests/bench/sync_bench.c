@@ -477,28 +477,7 @@ static void make_events(struct pusher *p, int64_t n, char (*cards)[LEDGER_CARD_C
 		snprintf(ev->rule, sizeof(ev->rule), "earn");
 		ev->lot_us = ev->time_us;
 		ev->encoding = LEDGER_HASH_ENCODING_VER;
-		struct ledger_hash_event h = {
-		    .seq = ev->seq,
-		    .event_id = ev->event_id,
-		    .event_id_len = LEDGER_EVENT_ID_LEN,
-		    .terminal_id = ev->terminal_id,
-		    .terminal_id_len = strlen(ev->terminal_id),
-		    .kind = ev->kind,
-		    .kind_len = strlen(ev->kind),
-		    .member_id = ev->member_id,
-		    .points = ev->points,
-		    .amount_gr = ev->amount_gr,
-		    .receipt_no = ev->receipt_no,
-		    .receipt_no_len = strlen(ev->receipt_no),
-		    .time_us = ev->time_us,
-		    .rule = ev->rule,
-		    .rule_len = strlen(ev->rule),
-		    .ref = ev->ref,
-		    .ref_len = 0,
-		    .lot_us = ev->lot_us,
-		    .encoding = ev->encoding,
-		};
-		if (ledger_hash_event(&h, prev, ev->hash) < 0)
+		if (ledger_event_hash(ev, prev, ev->hash) < 0)
 			die("hash");
 		memcpy(prev, ev->hash, sizeof(prev));
 	}

@@ -16,7 +16,6 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "ledger_hash.h"
 #include "sync.h"
 
 #define CARD "7K3M9QZX2H4P"
@@ -84,26 +83,7 @@ static void make_event(struct ledger_event *ev, const char *terminal, int64_t *s
 	ev->time_us = DAY0 + 3600000000LL + *seq;
 	snprintf(ev->ref, sizeof(ev->ref), "%s", ref);
 	ev->encoding = 3;
-	struct ledger_hash_event h = {
-	    .seq = ev->seq,
-	    .event_id = ev->event_id,
-	    .event_id_len = LEDGER_EVENT_ID_LEN,
-	    .terminal_id = ev->terminal_id,
-	    .terminal_id_len = strlen(ev->terminal_id),
-	    .kind = ev->kind,
-	    .kind_len = strlen(ev->kind),
-	    .member_id = ev->member_id,
-	    .points = ev->points,
-	    .amount_gr = ev->amount_gr,
-	    .receipt_no = ev->receipt_no,
-	    .receipt_no_len = strlen(ev->receipt_no),
-	    .time_us = ev->time_us,
-	    .rule = "",
-	    .ref = ev->ref,
-	    .ref_len = strlen(ev->ref),
-	    .encoding = 3,
-	};
-	assert_int_equal(ledger_hash_event(&h, prev, prev), 0);
+	assert_int_equal(ledger_event_hash(ev, prev, prev), 0);
 	memcpy(ev->hash, prev, LEDGER_HASH_BYTES);
 }
 

@@ -10,7 +10,6 @@
 
 #include <sodium.h>
 
-#include "ledger_hash.h"
 #include "programme_sig.h"
 #include "sun.h"
 #include "token.h"
@@ -40,35 +39,6 @@ static int64_t day_start(int64_t time_us)
 {
 	int64_t d = time_us % SYNC_DAY_US;
 	return time_us - (d < 0 ? d + SYNC_DAY_US : d);
-}
-
-static int event_hash(const struct ledger_event *ev, const uint8_t prev[LEDGER_HASH_BYTES],
-		      uint8_t out[LEDGER_HASH_BYTES])
-{
-	struct ledger_hash_event h = {
-	    .seq = ev->seq,
-	    .event_id = ev->event_id,
-	    .event_id_len = LEDGER_EVENT_ID_LEN,
-	    .terminal_id = ev->terminal_id,
-	    .terminal_id_len = strlen(ev->terminal_id),
-	    .kind = ev->kind,
-	    .kind_len = strlen(ev->kind),
-	    .member_id = ev->member_id,
-	    .points = ev->points,
-	    .amount_gr = ev->amount_gr,
-	    .receipt_no = ev->receipt_no,
-	    .receipt_no_len = strlen(ev->receipt_no),
-	    .time_us = ev->time_us,
-	    .rule = ev->rule,
-	    .rule_len = strlen(ev->rule),
-	    .ref = ev->ref,
-	    .ref_len = strlen(ev->ref),
-	    .lot_us = ev->lot_us,
-	    .items = ev->items,
-	    .progress = ev->progress,
-	    .encoding = ev->encoding,
-	};
-	return ledger_hash_event(&h, prev, out);
 }
 
 static int put_change(struct store *st, const char *key, cJSON *o)
@@ -449,7 +419,7 @@ int sync_push_apply(struct store *st, const struct sync_policy *pol, const char 
 			n_rej++;
 			continue;
 		}
-		if ((r = event_hash(ev, t.last_hash, h)) < 0)
+		if ((r = ledger_event_hash(ev, t.last_hash, h)) < 0)
 			goto rollback;
 		if (memcmp(h, ev->hash, LEDGER_HASH_BYTES)) {
 			rejected(results, ev, "hash_mismatch",
