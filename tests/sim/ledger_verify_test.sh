@@ -10,7 +10,6 @@ work=$(mktemp -d -t ledger_verify_test.XXXXXX)
 trap '[ -n "${daemon_pid:-}" ] && kill "$daemon_pid" 2>/dev/null; rm -rf "$work"' EXIT
 state=$work/state
 db=$state/ledger.sqlite
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
 
 # run NAME command...: output in $work/NAME.out, exit status in $rc
 run() {

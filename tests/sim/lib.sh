@@ -52,6 +52,15 @@ synced_terminal_json() {
 # loyaltyctl and the ledger of the terminal in $state (a test of several terminals has its own)
 ctl() { "$loyaltyctl" --state "$state" "$@"; }
 q() { sqlite3 "$state/ledger.sqlite" "$1"; }
+# sale AMOUNT UID: a sale on that terminal paid with the simulated card UID (a test with cards
+# of its own kind has its own sale)
+sale() {
+	ctl sale --amount "$1" --no-wait >/dev/null
+	ctl sim remove >/dev/null
+	ctl sim tap --uid "$2" >/dev/null
+}
+# queue: the events its outbox has not had acknowledged
+queue() { ctl --json status | grep -o '"sync":{[^}]*"queue":[0-9]*' | sed 's/.*"queue"://'; }
 
 loyaltyd=$build/firmware/loyaltyd
 loyaltyctl=$build/tools/loyaltyctl/loyaltyctl

@@ -27,7 +27,6 @@ cp "$src/board/sim/terminal.json" "$state/"
 sed "s|/tmp/loyalty-pn532|$link|" "$src/board/sim-libnfc/board.json" >"$work/board.json"
 ctl() { timeout 30 "$loyaltyctl" --state "$state" "$@"; }
 emu() { timeout 10 "$emu_bin" --send "$sock" "$@" >/dev/null; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
 log_count() { grep -c "$1" "$state/loyaltyd.log" || true; }
 # until PATTERN has more than N lines in the log (at most 10 s)
 wait_log() {

@@ -52,8 +52,6 @@ mkdir -p "$state"
 code=$("$server" enrol --db "$db" --terminal T1)
 synced_terminal_json T1 "https://127.0.0.1:$port" "$work/ca/ca.pem" "$code" "$state/terminal.json"
 start_daemon "$state"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
 sun='https://k.example.pl/c?picc_data=EF963FF7828658A599F3041510671E88&cmac=94EED9EE65337086'
 forged=${sun%6}7 # the MAC's last digit changed
 sale() { # AMOUNT URL

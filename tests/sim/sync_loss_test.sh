@@ -137,15 +137,7 @@ state=$work/LOSS1
 mkdir -p "$state"
 synced_terminal_json LOSS1 "https://$addr_s:8443" "$work/ca/ca.pem" "$code" "$state/terminal.json"
 start_daemon "$state"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
 sq() { sqlite3 "$db" "$1"; }
-sale() {
-	ctl sale --amount "$1" --no-wait >/dev/null
-	ctl sim remove >/dev/null
-	ctl sim tap --uid "$2" >/dev/null
-}
-queue() { ctl --json status | grep -o '"sync":{[^}]*"queue":[0-9]*' | sed 's/.*"queue"://'; }
 now() { date +%s; }
 # every sync below must be done by this time: ctest's TIMEOUT is well past it
 deadline=$(($(now) + 150))

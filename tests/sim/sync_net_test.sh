@@ -48,14 +48,6 @@ state=$work/NET1
 mkdir -p "$state"
 synced_terminal_json NET1 "https://127.0.0.1:$pport" "$work/ca/ca.pem" "$code" "$state/terminal.json"
 start_daemon "$state"
-ctl() { "$loyaltyctl" --state "$state" "$@"; }
-q() { sqlite3 "$state/ledger.sqlite" "$1"; }
-sale() {
-	ctl sale --amount "$1" --no-wait >/dev/null
-	ctl sim remove >/dev/null
-	ctl sim tap --uid "$2" >/dev/null
-}
-queue() { ctl --json status | grep -o '"sync":{[^}]*"queue":[0-9]*' | sed 's/.*"queue"://'; }
 # sync_until_empty N: "sync now" until the outbox is empty, at most N times; echoes the tries
 sync_until_empty() {
 	local i
