@@ -40,6 +40,8 @@ static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *ret_cp)
 	return n;
 }
 
+_Static_assert(FIRST_NAME_CHARS == 24, "the message below says 24");
+
 static bool ascii_letter(uint32_t cp)
 {
 	return (cp >= 'A' && cp <= 'Z') || (cp >= 'a' && cp <= 'z');
@@ -112,7 +114,6 @@ int first_name_clean(const char *text, size_t len, char out[FIRST_NAME_MAX], con
 	memcpy(out, buf, o + 1);
 	return 0;
 long_name:
-	_Static_assert(FIRST_NAME_CHARS == 24, "the message says 24");
 	why = "the first name is longer than 24 characters";
 bad:
 	if (ret_why)
