@@ -1302,6 +1302,8 @@ int pn532_emu_sun_keys(struct pn532_emu *e, const uint8_t meta_key[16], const ui
 {
 	if (!e || !meta_key || !file_key || read_ctr > SUN_READ_CTR_MAX)
 		return -EINVAL;
+	if (sodium_init() < 0) /* the pad of each message is random */
+		return -EIO;
 	pthread_mutex_lock(&e->lock);
 	e->sun.on = true;
 	memcpy(e->sun.meta_key, meta_key, SUN_KEY_LEN);

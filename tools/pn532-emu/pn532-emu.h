@@ -123,7 +123,7 @@ int pn532_emu_present_card(struct pn532_emu *emu, const struct pn532_emu_card *c
  * mirroring does: that URI, then "?picc_data=" (the UID and the read counter encrypted under
  * meta_key, random pad) and "&cmac=" (the SDMMAC under file_key over the empty input), the read
  * counter starting at read_ctr and counting up by one each time, shared by all such cards. The
- * scenario line is "sun-keys META_KEY FILE_KEY [READ_CTR]". 0, or -EINVAL.
+ * scenario line is "sun-keys META_KEY FILE_KEY [READ_CTR]". 0, -EINVAL, or -EIO (libsodium).
  */
 int pn532_emu_sun_keys(struct pn532_emu *emu, const uint8_t meta_key[16], const uint8_t file_key[16],
 		       uint32_t read_ctr);
