@@ -125,8 +125,8 @@ int pn532_emu_present_card(struct pn532_emu *emu, const struct pn532_emu_card *c
  * counter starting at read_ctr and counting up by one each time, shared by all such cards. The
  * scenario line is "sun-keys META_KEY FILE_KEY [READ_CTR]". 0, -EINVAL, or -EIO (libsodium).
  */
-int pn532_emu_sun_keys(struct pn532_emu *emu, const uint8_t meta_key[16], const uint8_t file_key[16],
-		       uint32_t read_ctr);
+int pn532_emu_sun_keys(struct pn532_emu *emu, const uint8_t meta_key[16],
+		       const uint8_t file_key[16], uint32_t read_ctr);
 
 /* Overwrite card memory: NTAG21x pages from page on (any page, lock bits not modelled), or the
  * NTAG 424 DNA's NDEF file from byte page * 4 on. For malformed data in tests. 0, -ENODEV (no
