@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint8_t *programme_sig_message(int64_t issued_us, const void *programme, size_t len,
-			       size_t *ret_n)
+uint8_t *programme_sig_message(int64_t issued_us, const void *programme, size_t len, size_t *ret_n)
 {
 	const size_t ctx = sizeof(PROGRAMME_SIG_CONTEXT) - 1;
 	uint8_t *msg = malloc(ctx + 8 + len);

@@ -13,5 +13,4 @@
 
 /* The signed message in a new buffer (the caller frees it), *ret_n its length; NULL without
  * memory. */
-uint8_t *programme_sig_message(int64_t issued_us, const void *programme, size_t len,
-			       size_t *ret_n);
+uint8_t *programme_sig_message(int64_t issued_us, const void *programme, size_t len, size_t *ret_n);
